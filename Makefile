@@ -1,0 +1,37 @@
+# One command to set up and run, one to set up and test (see README.md).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FILES ?= ../shared/data/examples
+
+.PHONY: setup test run lint format benchmarks clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+test: setup lint
+	$(BIN)/pytest
+
+run: setup
+	$(BIN)/genrekit predict $(FILES)
+
+lint: setup
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+format: setup
+	$(BIN)/ruff check --fix src tests benchmarks
+	$(BIN)/ruff format src tests benchmarks
+
+benchmarks: setup
+	$(BIN)/python benchmarks/feature_speed.py
+	$(BIN)/python benchmarks/predict_cold_start.py
+	$(BIN)/python benchmarks/classical_cv.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache src/*.egg-info

@@ -1,0 +1,57 @@
+"""Whole-process cold start of ``genrekit predict`` on one 30 s clip, as a user runs it.
+
+Each run is a fresh process (imports, model load, decoding, features, prediction, printing). The
+median of several runs is reported, with and without the per-segment timeline, beside the bare
+interpreter start-up measured in the same loop.
+
+Run: ``.venv/bin/python benchmarks/predict_cold_start.py [--runs N]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from _common import RESULTS, data_dir, git_revision, machine
+
+COMMANDS = {
+    "python -c pass": [sys.executable, "-c", "pass"],
+    "genrekit predict CLIP": ["{genrekit}", "predict", "{clip}"],
+    "genrekit predict CLIP --no-timeline": ["{genrekit}", "predict", "{clip}", "--no-timeline"],
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    clip = data_dir() / "gtzan" / "blues" / "blues.00000.flac"
+    genrekit = str(Path(sys.executable).parent / "genrekit")
+    subprocess.run([genrekit, "predict", str(clip)], check=True, capture_output=True)  # caches
+    times: dict[str, list[float]] = {name: [] for name in COMMANDS}
+    for _ in range(args.runs):
+        for name, template in COMMANDS.items():
+            command = [part.format(genrekit=genrekit, clip=clip) for part in template]
+            start = time.perf_counter()
+            subprocess.run(command, check=True, capture_output=True)
+            times[name].append(time.perf_counter() - start)
+    result = {
+        "machine": machine(),
+        "revision": git_revision(),
+        "clip": clip.name,
+        "runs": args.runs,
+        "median_seconds": {name: round(statistics.median(v), 3) for name, v in times.items()},
+        "all_seconds": {name: [round(t, 3) for t in v] for name, v in times.items()},
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "predict_cold_start.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

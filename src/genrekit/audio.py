@@ -1,0 +1,327 @@
+"""Decode any reasonable audio file to mono float32 at 22050 Hz, then normalize, trim and segment.
+
+Decoding tries libsndfile (wav, au, flac, ogg, mp3, …) first and falls back to FFmpeg through PyAV
+(m4a/aac, wma, …). Audio is read in blocks, mixed to mono and resampled with soxr block by block, so
+memory stays bounded by the analysed duration (``max_duration``), never by the file size.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import soundfile
+import soxr
+
+from genrekit.errors import AudioDecodeError, AudioTooShortError, SilentAudioError
+
+SAMPLE_RATE = 22050
+"""The rate every representation works at (GTZAN's own, and librosa's default)."""
+
+DEFAULT_MAX_DURATION = 600.0
+"""Seconds analysed from the start of a file; longer files are cut there, flagged ``truncated``."""
+
+MIN_DURATION = 1.0
+"""Shortest sound (after trimming) that genrekit will classify, in seconds."""
+
+SILENCE_PEAK = 1e-4
+"""Peak amplitude (−80 dBFS) at or under which a file counts as silent."""
+
+_BLOCK_SECONDS = 30.0
+_TRUNCATION_TOLERANCE = 0.9  # decoded/declared frames below this means the file is cut short
+
+NormalizeMethod = Literal["none", "peak", "rms"]
+LastWindowPolicy = Literal["shift", "pad", "drop"]
+
+
+@dataclass(frozen=True)
+class Audio:
+    """Decoded mono audio plus what is known of its source."""
+
+    samples: np.ndarray
+    sample_rate: int
+    path: str
+    source_sample_rate: int
+    source_channels: int
+    truncated: bool
+    """True when the file is longer than ``max_duration`` and only its start was decoded."""
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / self.sample_rate
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One analysis window: its place in the track (seconds) and its samples."""
+
+    start: float
+    end: float
+    samples: np.ndarray
+
+
+def load_audio(
+    path: str | Path,
+    *,
+    sample_rate: int = SAMPLE_RATE,
+    max_duration: float | None = DEFAULT_MAX_DURATION,
+    min_duration: float = MIN_DURATION,
+) -> Audio:
+    """Decode ``path`` to mono float32 at ``sample_rate``.
+
+    Raises ``AudioDecodeError`` (missing, empty, not audio, truncated), ``SilentAudioError`` or
+    ``AudioTooShortError``; each names the file and the reason.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise AudioDecodeError(path, "no such file")
+    if path.stat().st_size == 0:
+        raise AudioDecodeError(path, "file is empty (0 bytes)")
+
+    try:
+        audio = _decode_with_soundfile(path, sample_rate, max_duration)
+    except _NotRecognised:
+        try:
+            audio = _decode_with_ffmpeg(path, sample_rate, max_duration)
+        except _NotRecognised as ffmpeg_failure:
+            # libsndfile's reasons mislead here ("possibly a pipe?"); FFmpeg's are plainer.
+            raise AudioDecodeError(
+                path, f"not a recognised audio file ({ffmpeg_failure.detail})"
+            ) from None
+    check_audible(audio, min_duration)
+    return audio
+
+
+def check_audible(audio: Audio, min_duration: float = MIN_DURATION) -> None:
+    """Raise if ``audio`` is silent or shorter than ``min_duration`` seconds."""
+    if len(audio.samples) == 0:
+        raise AudioTooShortError(audio.path, "no audio samples could be decoded")
+    peak = float(np.max(np.abs(audio.samples)))
+    if peak <= SILENCE_PEAK:
+        raise SilentAudioError(audio.path, f"audio is silent (peak {_dbfs(peak)})")
+    if audio.duration < min_duration:
+        raise AudioTooShortError(
+            audio.path,
+            f"too short: {audio.duration:.2f} s of audio, at least {min_duration:g} s needed",
+        )
+
+
+class _NotRecognised(Exception):
+    """The decoder could not open the file at all (so another decoder may try)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+def _decode_with_soundfile(path: Path, sample_rate: int, max_duration: float | None) -> Audio:
+    try:
+        handle = soundfile.SoundFile(path)
+    except (soundfile.LibsndfileError, RuntimeError) as error:
+        raise _NotRecognised(_libsndfile_reason(error)) from None
+    with handle:
+        source_rate, channels, declared = handle.samplerate, handle.channels, handle.frames
+        cap = _frame_cap(max_duration, source_rate)
+        block = int(_BLOCK_SECONDS * source_rate)
+
+        def blocks() -> Iterator[np.ndarray]:
+            remaining = cap
+            while remaining is None or remaining > 0:
+                n = block if remaining is None else min(block, remaining)
+                try:
+                    data = handle.read(n, dtype="float32", always_2d=True)
+                except (soundfile.LibsndfileError, RuntimeError) as error:
+                    done = handle.tell() / source_rate if handle.seekable() else 0.0
+                    raise AudioDecodeError(
+                        path,
+                        f"corrupt or truncated audio data after {done:.1f} s "
+                        f"({_libsndfile_reason(error)})",
+                    ) from None
+                if len(data) == 0:
+                    return
+                if remaining is not None:
+                    remaining -= len(data)
+                yield data
+
+        samples, frames_read = _mix_and_resample(blocks(), source_rate, sample_rate)
+
+    truncated = cap is not None and frames_read >= cap and declared > cap
+    if not truncated and 0 < declared < 2**62 and frames_read < _TRUNCATION_TOLERANCE * declared:
+        raise AudioDecodeError(
+            path,
+            f"truncated: the header announces {declared / source_rate:.1f} s "
+            f"but only {frames_read / source_rate:.1f} s could be decoded",
+        )
+    return Audio(samples, sample_rate, str(path), source_rate, channels, truncated)
+
+
+def _decode_with_ffmpeg(path: Path, sample_rate: int, max_duration: float | None) -> Audio:
+    import av  # imported lazily: only files libsndfile cannot read need FFmpeg
+
+    try:
+        container = av.open(str(path))
+    except (av.error.FFmpegError, ValueError, OSError) as error:
+        raise _NotRecognised(getattr(error, "strerror", None) or str(error)) from None
+    with container:
+        if not container.streams.audio:
+            raise AudioDecodeError(path, "the file has no audio stream")
+        stream = container.streams.audio[0]
+        source_rate, channels = stream.rate, stream.channels
+        cap = _frame_cap(max_duration, source_rate)
+        # Convert only the sample format (to planar float); mixing and resampling stay ours.
+        converter = av.AudioResampler(format="fltp", layout=stream.layout, rate=source_rate)
+
+        def blocks() -> Iterator[np.ndarray]:
+            remaining = cap
+            try:
+                for frame in container.decode(stream):
+                    for converted in converter.resample(frame):
+                        data = converted.to_ndarray().T
+                        if remaining is not None:
+                            data = data[:remaining]
+                            remaining -= len(data)
+                        yield data
+                        if remaining is not None and remaining <= 0:
+                            return
+            except (av.error.FFmpegError, ValueError) as error:
+                raise AudioDecodeError(path, f"corrupt audio data ({error})") from None
+
+        samples, frames_read = _mix_and_resample(blocks(), source_rate, sample_rate)
+
+    declared = int(stream.duration * stream.time_base * source_rate) if stream.duration else 0
+    truncated = cap is not None and frames_read >= cap and declared > cap
+    return Audio(samples, sample_rate, str(path), source_rate, channels, truncated)
+
+
+def _mix_and_resample(
+    blocks: Iterator[np.ndarray], source_rate: int, target_rate: int
+) -> tuple[np.ndarray, int]:
+    """Mix (frames, channels) blocks to mono and resample them as a stream."""
+    resampler = (
+        None
+        if source_rate == target_rate
+        else soxr.ResampleStream(source_rate, target_rate, 1, dtype="float32", quality="HQ")
+    )
+    pieces: list[np.ndarray] = []
+    frames_read = 0
+    for data in blocks:
+        frames_read += len(data)
+        mono = data.mean(axis=1, dtype=np.float32) if data.shape[1] > 1 else data[:, 0]
+        pieces.append(mono if resampler is None else resampler.resample_chunk(mono))
+    if resampler is not None:
+        pieces.append(resampler.resample_chunk(np.zeros(0, np.float32), last=True))
+    samples = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
+    return np.ascontiguousarray(samples, dtype=np.float32), frames_read
+
+
+def _frame_cap(max_duration: float | None, rate: int) -> int | None:
+    return None if max_duration is None else math.ceil(max_duration * rate)
+
+
+def _libsndfile_reason(error: Exception) -> str:
+    # libsndfile prefixes "Error opening '<path>': "; the path is already in our message.
+    text = str(error)
+    return text.split("': ", 1)[-1].strip() if "': " in text else text.strip()
+
+
+def _dbfs(peak: float) -> str:
+    return "-inf dBFS" if peak <= 0 else f"{20 * math.log10(peak):.0f} dBFS"
+
+
+def normalize(samples: np.ndarray, method: NormalizeMethod = "peak") -> np.ndarray:
+    """Scale to peak 1.0 (``peak``) or RMS 0.1 / −20 dBFS (``rms``); ``none`` returns the input.
+
+    Both make features independent of the recording's gain, which GTZAN's table features are not.
+    """
+    if method == "none":
+        return samples
+    if method == "peak":
+        level = float(np.max(np.abs(samples)))
+        target = 1.0
+    elif method == "rms":
+        level = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
+        target = 0.1
+    else:
+        raise ValueError(f"unknown normalization {method!r}; use 'none', 'peak' or 'rms'")
+    if level == 0.0:
+        return samples
+    return (samples * np.float32(target / level)).astype(np.float32, copy=False)
+
+
+def trim_silence(samples: np.ndarray, top_db: float = 60.0) -> np.ndarray:
+    """Drop leading and trailing audio quieter than ``top_db`` below the peak."""
+    import librosa
+
+    trimmed, _ = librosa.effects.trim(samples, top_db=top_db)
+    return trimmed
+
+
+def window_bounds(
+    n_samples: int,
+    window: int,
+    hop: int,
+    last: LastWindowPolicy = "shift",
+) -> list[tuple[int, int]]:
+    """Start/end sample indices of fixed-length windows over ``n_samples``.
+
+    Full windows start every ``hop`` samples. The tail that no full window covers is handled by
+    ``last``: ``shift`` adds a window ending exactly at the end of the signal (all windows hold
+    real audio; a signal shorter than one window becomes a single shorter window), ``pad`` adds a
+    window that ``segment`` zero-pads, and ``drop`` ignores the tail.
+    """
+    if window <= 0 or hop <= 0:
+        raise ValueError("window and hop must be positive")
+    if last not in ("shift", "pad", "drop"):
+        raise ValueError(f"unknown last-window policy {last!r}; use 'shift', 'pad' or 'drop'")
+    bounds = [(start, start + window) for start in range(0, n_samples - window + 1, hop)]
+    covered = bounds[-1][1] if bounds else 0
+    if covered < n_samples:
+        if last == "shift":
+            bounds.append((max(0, n_samples - window), n_samples))
+        elif last == "pad":
+            start = bounds[-1][0] + hop if bounds else 0
+            bounds.append((start, start + window))
+    return bounds
+
+
+def segment(
+    samples: np.ndarray,
+    sample_rate: int = SAMPLE_RATE,
+    window_seconds: float = 3.0,
+    hop_seconds: float | None = None,
+    last: LastWindowPolicy = "shift",
+) -> list[Segment]:
+    """Cut ``samples`` into windows (default 3 s with 50 % overlap); see ``window_bounds``."""
+    window = round(window_seconds * sample_rate)
+    hop = round((hop_seconds if hop_seconds is not None else window_seconds / 2) * sample_rate)
+    segments = []
+    for start, end in window_bounds(len(samples), window, hop, last):
+        piece = samples[start:end]
+        if len(piece) < end - start and last == "pad":
+            piece = np.pad(piece, (0, end - start - len(piece)))
+        real_end = min(end, len(samples))
+        segments.append(Segment(start / sample_rate, real_end / sample_rate, piece))
+    return segments
+
+
+def split_evenly(
+    samples: np.ndarray, sample_rate: int, target_seconds: float | None
+) -> list[Segment]:
+    """Cut into ``round(duration / target_seconds)`` (at least 1) equal contiguous parts.
+
+    Used to classify a track with a model trained on clips of ``target_seconds``: a 30.01 s GTZAN
+    clip stays whole (as in the table), a 3-minute song becomes six 30 s clips.
+    """
+    if target_seconds is None or len(samples) == 0:
+        return [Segment(0.0, len(samples) / sample_rate, samples)]
+    parts = max(1, round(len(samples) / (target_seconds * sample_rate)))
+    edges = np.linspace(0, len(samples), parts + 1).astype(int)
+    return [
+        Segment(start / sample_rate, end / sample_rate, samples[start:end])
+        for start, end in itertools.pairwise(edges)
+    ]

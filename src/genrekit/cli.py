@@ -1,0 +1,271 @@
+"""The ``genrekit`` command line: thin wrappers that parse, call the library and print.
+
+Heavy modules are imported inside commands so that ``genrekit --help`` and start-up stay fast.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    help="Music genre classification: audio file in, genre out.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+ModelOption = Annotated[
+    str | None,
+    typer.Option("--model", "-m", help="Bundle folder or shipped model name [default model]"),
+]
+WorkersOption = Annotated[
+    int, typer.Option("--workers", "-j", min=1, help="Parallel worker processes")
+]
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _expand(inputs: list[str]) -> list[Path]:
+    """Files as given (any extension), audio files inside folders, and quoted globs."""
+    from genrekit.datasets import audio_files
+
+    paths: list[Path] = []
+    for text in inputs:
+        matches = sorted(glob.glob(text, recursive=True)) if glob.has_magic(text) else [text]
+        if not matches:
+            typer.echo(f"error: {text}: no file matches", err=True)
+        for match in matches:
+            path = Path(match)
+            paths.extend(audio_files(path) if path.is_dir() else [path])
+    return paths
+
+
+def _default_workers(n_files: int) -> int:
+    return 1 if n_files < 4 else min(2, os.cpu_count() or 1)
+
+
+@app.command()
+def predict(
+    files: Annotated[list[str], typer.Argument(help="Audio files, folders or globs")],
+    model: ModelOption = None,
+    top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, help="Genres to print")] = 3,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print full distributions and timelines as JSON")
+    ] = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write results to .csv or .json")
+    ] = None,
+    timeline: Annotated[
+        bool, typer.Option(help="Also classify every window (per-segment timeline)")
+    ] = True,
+    max_duration: Annotated[
+        float, typer.Option(help="Seconds analysed from the start of each file")
+    ] = 600.0,
+    workers: Annotated[
+        int | None, typer.Option("--workers", "-j", min=1, help="Worker processes")
+    ] = None,
+) -> None:
+    """Predict the genre of audio files (one line each; bad files get a one-line error)."""
+    from tqdm import tqdm
+
+    from genrekit.errors import AudioError, GenrekitError
+    from genrekit.predict import Classifier, predict_many
+
+    paths = _expand(files)
+    if not paths:
+        _fail("no audio files given")
+    if out is not None and out.suffix not in (".csv", ".json"):
+        _fail(f"{out}: --out must end in .csv or .json")
+    try:
+        classifier = Classifier.load(model)
+    except GenrekitError as error:
+        _fail(str(error))
+    results = predict_many(
+        classifier,
+        paths,
+        timeline=timeline,
+        max_duration=max_duration,
+        workers=workers or _default_workers(len(paths)),
+    )
+    records, failures = [], 0
+    bar = tqdm(
+        results,
+        total=len(paths),
+        desc="predict",
+        unit="file",
+        disable=len(paths) < 2 or None,
+        file=sys.stderr,
+        leave=False,
+    )
+    for result in bar:
+        if isinstance(result, AudioError):
+            failures += 1
+            bar.write(f"error: {result}", file=sys.stderr)
+            records.append({"path": result.path, "error": result.reason})
+            continue
+        records.append(result.to_dict())
+        if not as_json:
+            note = f"  (first {result.duration:.0f} s analysed)" if result.truncated else ""
+            ranked = "  ".join(f"{label} {p:.2f}" for label, p in result.top(top_k))
+            bar.write(f"{result.path}: {ranked}{note}")
+    if as_json:
+        typer.echo(json.dumps(records, indent=2))
+    if out is not None:
+        _write_results(records, out, classifier.labels)
+    if len(paths) > 1:
+        typer.echo(f"{len(paths) - failures} classified, {failures} failed", err=True)
+    if failures == len(paths):
+        raise typer.Exit(1)
+
+
+def _write_results(records: list[dict], out: Path, labels: list[str]) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix == ".json":
+        out.write_text(json.dumps(records, indent=2) + "\n")
+        return
+    import pandas as pd
+
+    rows = []
+    for record in records:
+        row = {
+            "path": record["path"],
+            "label": record.get("label", ""),
+            "error": record.get("error", ""),
+        }
+        row["duration"] = record.get("duration")
+        row.update({f"p_{label}": record.get("probabilities", {}).get(label) for label in labels})
+        rows.append(row)
+    pd.DataFrame(rows).to_csv(out, index=False)
+
+
+@app.command()
+def features(
+    folder: Annotated[Path, typer.Argument(help="Folder of audio (label = subfolder name)")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Table to write (.csv or .parquet)")],
+    segment: Annotated[
+        float | None, typer.Option(help="Segment length in seconds (one row per segment)")
+    ] = None,
+    hop: Annotated[
+        float | None, typer.Option(help="Hop between segments in seconds [= --segment]")
+    ] = None,
+    workers: WorkersOption = 2,
+) -> None:
+    """Write the 57-column GTZAN features table for a folder of audio."""
+    from tqdm import tqdm
+
+    from genrekit.datasets import from_audio_folder
+    from genrekit.errors import AudioError, GenrekitError
+    from genrekit.features.table import TableJob, extract_rows, rows_to_table, write_table
+
+    if out.suffix not in (".csv", ".parquet"):
+        _fail(f"{out}: --out must end in .csv or .parquet")
+    try:
+        dataset = from_audio_folder(folder)
+    except GenrekitError as error:
+        _fail(str(error))
+    jobs = [TableJob(item.path, item.label, segment, hop) for item in dataset.items]
+    rows, failures = [], 0
+    bar = tqdm(
+        extract_rows(jobs, workers), total=len(jobs), desc="features", unit="file", file=sys.stderr
+    )
+    for _, result in bar:
+        if isinstance(result, AudioError):
+            failures += 1
+            bar.write(f"error: {result}", file=sys.stderr)
+        else:
+            rows.extend(result)
+    write_table(rows_to_table(rows), out)
+    typer.echo(
+        f"{out}: {len(rows)} rows from {len(jobs) - failures} files, {failures} failed", err=True
+    )
+    if failures == len(jobs):
+        raise typer.Exit(1)
+
+
+@app.command()
+def train(
+    config: Annotated[Path, typer.Argument(help="Experiment config (TOML)")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Bundle folder to write")] = None,
+    report: Annotated[
+        Path | None, typer.Option(help="Folder for the CV report [runs/<name>/report]")
+    ] = None,
+    data: Annotated[
+        Path | None, typer.Option(help="Override the config's data (table or audio folder)")
+    ] = None,
+    folds: Annotated[int | None, typer.Option(help="Override the number of outer folds")] = None,
+    workers: WorkersOption = 2,
+) -> None:
+    """Cross-validate a configured model, write its report, and save the final bundle."""
+    from genrekit.errors import GenrekitError
+    from genrekit.train import load_config
+    from genrekit.train import train as run_training
+
+    try:
+        experiment = load_config(config, {"data": data, "folds": folds})
+        report_dir = report or Path("runs") / experiment.name / "report"
+        result, bundle, errors = run_training(
+            experiment,
+            out or Path("runs") / experiment.name / "model",
+            report_dir,
+            workers=workers,
+        )
+    except GenrekitError as error:
+        _fail(str(error))
+    for error in errors:
+        typer.echo(f"error: {error}", err=True)
+    typer.echo(result.summary())
+    typer.echo(f"report: {report_dir}/report.md\nmodel: {bundle}")
+
+
+@app.command()
+def evaluate(
+    data: Annotated[Path, typer.Argument(help="Labelled features table or audio folder")],
+    model: ModelOption = None,
+    report: Annotated[Path, typer.Option(help="Folder for the report")] = Path("runs/evaluation"),
+    workers: WorkersOption = 2,
+) -> None:
+    """Score a trained model on labelled data (one prediction per track) and write a report."""
+    from genrekit.errors import GenrekitError
+    from genrekit.evaluate import evaluate_bundle
+
+    try:
+        result, errors = evaluate_bundle(model, data, workers=workers)
+    except GenrekitError as error:
+        _fail(str(error))
+    for error in errors:
+        typer.echo(f"error: {error}", err=True)
+    if len(result.y_true) == 0:
+        _fail(f"{data}: nothing labelled could be scored")
+    result.write(report)
+    typer.echo(result.summary())
+    typer.echo(f"report: {report}/report.md")
+
+
+@app.command()
+def models() -> None:
+    """List the shipped models with their measured accuracy and protocol."""
+    from genrekit.models.bundle import DEFAULT_MODEL, bundled_models
+
+    for name, path in bundled_models().items():
+        manifest = json.loads((path / "manifest.json").read_text())
+        metrics = manifest.get("metrics", {})
+        default = " (default)" if name == DEFAULT_MODEL else ""
+        typer.echo(
+            f"{name}{default}: accuracy {metrics.get('accuracy_mean', float('nan')):.3f} "
+            f"± {metrics.get('accuracy_std', float('nan')):.3f} — "
+            f"{manifest['training']['protocol']['description']}"
+        )
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,237 @@
+"""Labelled collections of music: GTZAN folders, folder-per-label trees and Kaggle-format tables.
+
+Every ``Item`` carries a ``track`` id (windows and segments of one recording share it) and an
+optional ``group`` (e.g. artist). Splits in ``genrekit.splits`` keep tracks, or groups, whole.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from genrekit.errors import ConfigError
+
+AUDIO_EXTENSIONS = frozenset(
+    [
+        ".wav",
+        ".wave",
+        ".au",
+        ".snd",
+        ".aif",
+        ".aiff",
+        ".aifc",
+        ".flac",
+        ".ogg",
+        ".oga",
+        ".opus",
+        ".mp3",
+        ".m4a",
+        ".aac",
+        ".mp4",
+        ".wma",
+        ".webm",
+        ".caf",
+    ]
+)
+_GTZAN_SUBFOLDERS = ("genres_original", "genres")
+_SEGMENT_SUFFIX = re.compile(r"^(?P<track>.+)\.(?P<n>\d+)$")
+_LONGEST_SEGMENT_SAMPLES = 10 * 22050
+
+
+@dataclass(frozen=True)
+class Item:
+    """One example: a whole file, or one row of a features table."""
+
+    id: str
+    label: str | None
+    track: str
+    path: Path | None = None
+    group: str | None = None
+
+
+@dataclass
+class Dataset:
+    """Items plus, for tables, their precomputed feature matrix (rows aligned with items)."""
+
+    items: list[Item]
+    source: str
+    features: np.ndarray | None = None
+    feature_names: tuple[str, ...] = field(default_factory=tuple)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @property
+    def labels(self) -> list[str]:
+        """Sorted distinct labels (unlabelled items excluded)."""
+        return sorted({item.label for item in self.items if item.label})
+
+    @property
+    def y(self) -> np.ndarray:
+        return np.array([item.label or "" for item in self.items])
+
+    @property
+    def tracks(self) -> np.ndarray:
+        return np.array([item.track for item in self.items])
+
+    @property
+    def groups(self) -> np.ndarray | None:
+        """Group ids, when every item has one."""
+        if all(item.group for item in self.items):
+            return np.array([item.group for item in self.items])
+        return None
+
+    def class_counts(self) -> dict[str, int]:
+        return dict(sorted(Counter(item.label for item in self.items if item.label).items()))
+
+    def subset(self, indices: np.ndarray) -> Dataset:
+        return Dataset(
+            [self.items[i] for i in indices],
+            self.source,
+            None if self.features is None else self.features[indices],
+            self.feature_names,
+        )
+
+    def fingerprint(self) -> str:
+        """SHA-256 over ids, labels, groups and feature values: names the exact training data."""
+        digest = hashlib.sha256()
+        for item in self.items:
+            digest.update(f"{item.id}\t{item.label}\t{item.group}\n".encode())
+        if self.features is not None:
+            digest.update(np.ascontiguousarray(self.features, dtype=np.float64).tobytes())
+        return digest.hexdigest()
+
+    def describe(self) -> dict[str, object]:
+        """What a bundle manifest records about its training data."""
+        return {
+            "source": self.source,
+            "items": len(self),
+            "tracks": len(set(self.tracks)),
+            "class_counts": self.class_counts(),
+            "fingerprint_sha256": self.fingerprint(),
+        }
+
+
+def clip_id(name: str) -> str:
+    """``blues.00000.wav`` → ``blues.00000``; names without an audio extension stay as they are."""
+    path = Path(name)
+    return path.stem if path.suffix.lower() in AUDIO_EXTENSIONS else path.name
+
+
+def load_dataset(
+    source: str | Path, *, groups: str | Path | None = None, segments: bool | None = None
+) -> Dataset:
+    """A dataset from a features table (``.csv``/``.parquet``) or an audio folder.
+
+    ``groups`` names a CSV with ``id,group`` columns (e.g. artists) for group-level splits.
+    """
+    source = Path(source)
+    if source.is_dir():
+        dataset = from_audio_folder(source)
+    elif source.suffix in (".csv", ".parquet"):
+        dataset = from_features_table(source, segments=segments)
+    elif not source.exists():
+        raise ConfigError(f"{source}: no such file or folder")
+    else:
+        raise ConfigError(f"{source}: expected an audio folder or a .csv/.parquet features table")
+    if groups is not None:
+        dataset = with_groups(dataset, groups)
+    return dataset
+
+
+def label_root(root: Path) -> Path:
+    """The folder whose subfolders are the labels.
+
+    Handles GTZAN's layouts: ``genres/<g>/*.au``, ``genres_original/<g>/*.wav`` (also inside the
+    Kaggle ``Data/`` folder) and plain ``<g>/*.flac``.
+    """
+    for name in _GTZAN_SUBFOLDERS:
+        if (root / name).is_dir():
+            return root / name
+    return root
+
+
+def audio_files(folder: Path) -> list[Path]:
+    """Audio files below ``folder`` (by extension), sorted."""
+    return sorted(
+        p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS
+    )
+
+
+def from_audio_folder(root: str | Path) -> Dataset:
+    """Items from audio files; the label is the first folder level under the label root.
+
+    Files directly in the root are unlabelled. Ids are file stems (``blues.00000``), made unique by
+    their relative path when two files share a stem.
+    """
+    root = Path(root)
+    base = label_root(root)
+    files = audio_files(base)
+    if not files:
+        raise ConfigError(f"{root}: no audio files found")
+    stems = Counter(p.stem for p in files)
+    items = []
+    for path in files:
+        relative = path.relative_to(base)
+        label = relative.parts[0] if len(relative.parts) > 1 else None
+        item_id = path.stem if stems[path.stem] == 1 else relative.with_suffix("").as_posix()
+        items.append(Item(item_id, label, item_id, path))
+    return Dataset(items, str(root))
+
+
+def from_features_table(path: str | Path, *, segments: bool | None = None) -> Dataset:
+    """Items from a Kaggle-format features table (``filename, length, <features>, label``).
+
+    Segment tables (``blues.00000.3.wav`` rows) are recognised by their segment-length ``length``
+    column and ``.<n>`` name suffix, unless ``segments`` says which it is; their rows share the
+    track id ``blues.00000``. A ``group`` or ``artist`` column, when present, gives groups.
+    """
+    from genrekit.features import feature_set
+
+    path = Path(path)
+    table = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    missing = {"filename", "label"} - set(table.columns)
+    columns = feature_set("gtzan57").columns
+    missing |= set(columns) - set(table.columns)
+    if missing:
+        raise ConfigError(f"{path}: not a GTZAN-format table; missing {sorted(missing)[:5]}")
+    ids = [clip_id(name) for name in table["filename"].astype(str)]
+    if segments is None:
+        segments = bool(
+            "length" in table.columns
+            and table["length"].median() <= _LONGEST_SEGMENT_SAMPLES
+            and all(_SEGMENT_SUFFIX.match(i) for i in ids)
+        )
+    tracks = [_SEGMENT_SUFFIX.match(i)["track"] if segments else i for i in ids]
+    group_column = next((c for c in ("group", "artist") if c in table.columns), None)
+    labels = table["label"].astype(str).tolist()
+    groups = table[group_column].astype(str).tolist() if group_column else [None] * len(ids)
+    items = [
+        Item(i, label or None, track, None, group)
+        for i, label, track, group in zip(ids, labels, tracks, groups)
+    ]
+    features = table[list(columns)].to_numpy(dtype=np.float64)
+    if not np.isfinite(features).all():
+        raise ConfigError(f"{path}: the table holds missing or infinite feature values")
+    return Dataset(items, str(path), features, columns)
+
+
+def with_groups(dataset: Dataset, groups_csv: str | Path) -> Dataset:
+    """Attach groups from a CSV with ``id`` (or ``track``) and ``group`` (or ``artist``) columns."""
+    table = pd.read_csv(groups_csv, dtype=str)
+    key = next((c for c in ("id", "track", "filename") if c in table.columns), None)
+    value = next((c for c in ("group", "artist") if c in table.columns), None)
+    if key is None or value is None:
+        raise ConfigError(f"{groups_csv}: needs an id/track column and a group/artist column")
+    mapping = {clip_id(k): v for k, v in zip(table[key], table[value])}
+    missing = sorted({item.track for item in dataset.items} - set(mapping))
+    if missing:
+        raise ConfigError(f"{groups_csv}: no group for {len(missing)} tracks, e.g. {missing[:3]}")
+    items = [Item(i.id, i.label, i.track, i.path, mapping[i.track]) for i in dataset.items]
+    return Dataset(items, dataset.source, dataset.features, dataset.feature_names)

@@ -1,0 +1,222 @@
+"""Metrics and reports: accuracy, macro-F1, per-genre precision/recall/F1, confusion matrix.
+
+Every report states the protocol that produced it; fold-wise mean ± std sits beside the pooled
+figures so that a single lucky split cannot pass for a result.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import (
+    accuracy_score,
+    confusion_matrix,
+    f1_score,
+    precision_recall_fscore_support,
+)
+
+
+@dataclass
+class EvaluationReport:
+    """Predictions of one evaluation run and the protocol that produced them."""
+
+    title: str
+    labels: list[str]
+    y_true: np.ndarray
+    y_pred: np.ndarray
+    protocol: dict[str, Any]
+    fold_of: np.ndarray | None = None
+    """Fold index of each prediction, when the run was a k-fold CV."""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def fold_scores(self) -> list[dict[str, float]]:
+        if self.fold_of is None:
+            return []
+        scores = []
+        for fold in np.unique(self.fold_of):
+            mask = self.fold_of == fold
+            scores.append(
+                {
+                    "accuracy": float(accuracy_score(self.y_true[mask], self.y_pred[mask])),
+                    "macro_f1": float(
+                        f1_score(
+                            self.y_true[mask],
+                            self.y_pred[mask],
+                            labels=self.labels,
+                            average="macro",
+                            zero_division=0,
+                        )
+                    ),
+                }
+            )
+        return scores
+
+    def metrics(self) -> dict[str, Any]:
+        precision, recall, f1, support = precision_recall_fscore_support(
+            self.y_true, self.y_pred, labels=self.labels, zero_division=0
+        )
+        result: dict[str, Any] = {
+            "accuracy": float(accuracy_score(self.y_true, self.y_pred)),
+            "macro_f1": float(
+                f1_score(
+                    self.y_true, self.y_pred, labels=self.labels, average="macro", zero_division=0
+                )
+            ),
+            "n": len(self.y_true),
+        }
+        folds = self.fold_scores()
+        if folds:
+            for key in ("accuracy", "macro_f1"):
+                values = np.array([fold[key] for fold in folds])
+                result[f"{key}_mean"] = float(values.mean())
+                result[f"{key}_std"] = float(values.std())
+            result["folds"] = folds
+        result["per_class"] = {
+            label: {
+                "precision": float(p),
+                "recall": float(r),
+                "f1": float(f),
+                "support": int(s),
+            }
+            for label, p, r, f, s in zip(self.labels, precision, recall, f1, support)
+        }
+        return result
+
+    def confusion(self) -> np.ndarray:
+        return confusion_matrix(self.y_true, self.y_pred, labels=self.labels)
+
+    def summary(self) -> str:
+        """One line: the headline figures and the protocol."""
+        m = self.metrics()
+        if "accuracy_mean" in m:
+            figures = (
+                f"accuracy {m['accuracy_mean']:.3f} ± {m['accuracy_std']:.3f}, "
+                f"macro-F1 {m['macro_f1_mean']:.3f} ± {m['macro_f1_std']:.3f}"
+            )
+        else:
+            figures = f"accuracy {m['accuracy']:.3f}, macro-F1 {m['macro_f1']:.3f}"
+        return f"{self.title}: {figures} ({self.protocol.get('description', '')})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "protocol": self.protocol,
+            "labels": self.labels,
+            "metrics": self.metrics(),
+            "confusion_matrix": self.confusion().tolist(),
+            **self.extra,
+        }
+
+    def to_markdown(self) -> str:
+        m = self.metrics()
+        lines = [f"# {self.title}", "", f"Protocol: {self.protocol.get('description', '')}", ""]
+        lines += [f"- `{k}`: {v}" for k, v in self.protocol.items() if k != "description"]
+        lines += ["", "| metric | pooled | mean ± std over folds |", "|---|---|---|"]
+        for key, name in (("accuracy", "accuracy"), ("macro_f1", "macro-F1")):
+            spread = (
+                f"{m[key + '_mean']:.3f} ± {m[key + '_std']:.3f}" if key + "_mean" in m else "—"
+            )
+            lines.append(f"| {name} | {m[key]:.3f} | {spread} |")
+        lines += [
+            "",
+            "| genre | precision | recall (per-genre accuracy) | F1 | support |",
+            "|---|---|---|---|---|",
+        ]
+        for label, row in m["per_class"].items():
+            lines.append(
+                f"| {label} | {row['precision']:.3f} | {row['recall']:.3f} | {row['f1']:.3f} "
+                f"| {row['support']} |"
+            )
+        lines += [
+            "",
+            "Confusion matrix (rows: true, columns: predicted):",
+            "",
+            "| | " + " | ".join(self.labels) + " |",
+            "|---" * (len(self.labels) + 1) + "|",
+        ]
+        for label, row in zip(self.labels, self.confusion()):
+            lines.append(f"| **{label}** | " + " | ".join(str(v) for v in row) + " |")
+        return "\n".join(lines) + "\n"
+
+    def write(self, directory: str | Path) -> Path:
+        """report.md, report.json, confusion.csv and confusion.png into ``directory``."""
+        from genrekit.plots import confusion_matrix_figure
+
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "report.md").write_text(self.to_markdown())
+        (directory / "report.json").write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        matrix = self.confusion()
+        header = "true\\predicted," + ",".join(self.labels)
+        rows = [f"{label}," + ",".join(map(str, row)) for label, row in zip(self.labels, matrix)]
+        (directory / "confusion.csv").write_text("\n".join([header, *rows]) + "\n")
+        confusion_matrix_figure(matrix, self.labels, directory / "confusion.png", self.title)
+        return directory
+
+
+def evaluate_bundle(
+    bundle_path: str | Path | None,
+    data: str | Path,
+    *,
+    workers: int = 1,
+    progress: bool = True,
+) -> tuple[EvaluationReport, list[Any]]:
+    """Score a trained bundle on a labelled table or audio folder (one prediction per track).
+
+    Table rows of one track (segments) are averaged before voting; audio files go through the same
+    path as ``genrekit predict``. Tracks the bundle was trained on are reported, since scoring on
+    them says nothing about new music.
+    """
+    from tqdm import tqdm
+
+    from genrekit.datasets import load_dataset
+    from genrekit.errors import AudioError
+    from genrekit.predict import Classifier, predict_many
+
+    classifier = Classifier.load(bundle_path)
+    dataset = load_dataset(data)
+    labelled = [i for i, item in enumerate(dataset.items) if item.label]
+    dataset = dataset.subset(np.array(labelled, dtype=int))
+    errors: list[AudioError] = []
+    if dataset.features is not None:
+        probabilities = classifier.bundle.predict_proba(dataset.features)
+        tracks = dataset.tracks
+        unique = list(dict.fromkeys(tracks))
+        y_true = np.array([dataset.y[tracks == t][0] for t in unique])
+        track_probabilities = np.stack([probabilities[tracks == t].mean(axis=0) for t in unique])
+        y_pred = np.array(classifier.labels)[track_probabilities.argmax(axis=1)]
+    else:
+        results = predict_many(
+            classifier, [item.path for item in dataset.items], timeline=False, workers=workers
+        )
+        y_true_list, y_pred_list, unique = [], [], []
+        for item, result in tqdm(
+            zip(dataset.items, results), total=len(dataset), desc="evaluate", disable=not progress
+        ):
+            if isinstance(result, AudioError):
+                errors.append(result)
+                continue
+            y_true_list.append(item.label)
+            y_pred_list.append(result.label)
+            unique.append(item.track)
+        y_true, y_pred = np.array(y_true_list), np.array(y_pred_list)
+    training_source = classifier.bundle.manifest.get("training", {}).get("data", {}).get("source")
+    report = EvaluationReport(
+        title=f"{classifier.bundle.model_id} on {Path(data).name}",
+        labels=classifier.labels,
+        y_true=y_true,
+        y_pred=y_pred,
+        protocol={
+            "name": "held-out",
+            "description": "trained bundle scored once per track on the given data",
+            "data": str(data),
+            "model_trained_on": training_source,
+            "unknown_labels": sorted(set(y_true) - set(classifier.labels)),
+        },
+        extra={"tracks": unique},
+    )
+    return report, errors

@@ -1,0 +1,70 @@
+"""Representations: what a model sees of a clip, and the spec a bundle stores to reproduce it.
+
+A ``RepresentationSpec`` names the feature set and every preprocessing choice, so that inference
+extracts exactly what the model was trained on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import numpy as np
+
+from genrekit.audio import SAMPLE_RATE, Audio, NormalizeMethod, normalize, trim_silence
+from genrekit.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class RepresentationSpec:
+    """How to turn decoded audio into model input."""
+
+    name: str = "gtzan57"
+    sample_rate: int = SAMPLE_RATE
+    normalize: NormalizeMethod = "none"
+    trim_silence: bool = False
+    clip_seconds: float | None = 30.0
+    """Length of one training example; a longer track is classified clip by clip and averaged."""
+    window_seconds: float = 3.0
+    """Window of the per-segment timeline."""
+    hop_seconds: float = 1.5
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> RepresentationSpec:
+        known = {f.name for f in fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ConfigError(f"unknown representation settings: {', '.join(sorted(unknown))}")
+        spec = cls(**values)
+        feature_set(spec.name)  # fail early on an unknown name
+        return spec
+
+
+@dataclass(frozen=True)
+class FeatureSet:
+    """A named fixed-length feature vector per clip."""
+
+    name: str
+    columns: tuple[str, ...]
+    extract: Callable[[np.ndarray, int], np.ndarray]
+
+
+def feature_set(name: str) -> FeatureSet:
+    """Look up a feature set by name (modules are imported on first use)."""
+    if name == "gtzan57":
+        from genrekit.features import gtzan57
+
+        return FeatureSet("gtzan57", gtzan57.COLUMNS, gtzan57.extract)
+    raise ConfigError(f"unknown representation {name!r}; available: gtzan57")
+
+
+def prepare(audio: Audio, spec: RepresentationSpec) -> np.ndarray:
+    """Apply the spec's preprocessing (silence trimming, then normalization) to decoded audio."""
+    samples = audio.samples
+    if spec.trim_silence:
+        samples = trim_silence(samples)
+    return normalize(samples, spec.normalize)

@@ -1,0 +1,77 @@
+"""The 57 features of the Kaggle GTZAN table (``features_30_sec.csv`` / ``features_3_sec.csv``).
+
+Mean and variance over frames of chroma, RMS, spectral centroid, bandwidth and rolloff,
+zero-crossing rate, the harmonic and percussive waveforms (HPSS), 20 MFCCs, plus the beat tracker's
+tempo — computed as that table was: librosa defaults of its time (sr 22050, n_fft 2048, hop 512,
+reflect-padded frames) over the whole clip. Column names are the table's own.
+
+Unlike the notebooks that made the table (one librosa call, and so one STFT, per feature), this
+computes one STFT and one mel spectrogram per clip and shares them between features.
+"""
+
+from __future__ import annotations
+
+import librosa
+import numpy as np
+
+from genrekit.features.spectral import HOP_LENGTH, N_FFT, harmonic_percussive, stft
+
+N_MFCC = 20
+
+COLUMNS: tuple[str, ...] = (
+    "chroma_stft_mean",
+    "chroma_stft_var",
+    "rms_mean",
+    "rms_var",
+    "spectral_centroid_mean",
+    "spectral_centroid_var",
+    "spectral_bandwidth_mean",
+    "spectral_bandwidth_var",
+    "rolloff_mean",
+    "rolloff_var",
+    "zero_crossing_rate_mean",
+    "zero_crossing_rate_var",
+    "harmony_mean",
+    "harmony_var",
+    "perceptr_mean",
+    "perceptr_var",
+    "tempo",
+    *(f"mfcc{i}_{stat}" for i in range(1, N_MFCC + 1) for stat in ("mean", "var")),
+)
+
+
+def extract(samples: np.ndarray, sample_rate: int = 22050) -> np.ndarray:
+    """The 57 table features of one clip, in ``COLUMNS`` order (float64)."""
+    spectrum = stft(samples)
+    magnitude = np.abs(spectrum)
+    power = magnitude**2
+
+    chroma = librosa.feature.chroma_stft(S=power, sr=sample_rate)
+    rms = librosa.feature.rms(
+        y=samples, frame_length=N_FFT, hop_length=HOP_LENGTH, pad_mode="reflect"
+    )
+    centroid = librosa.feature.spectral_centroid(S=magnitude, sr=sample_rate)
+    bandwidth = librosa.feature.spectral_bandwidth(S=magnitude, sr=sample_rate)
+    rolloff = librosa.feature.spectral_rolloff(S=magnitude, sr=sample_rate)
+    zcr = librosa.feature.zero_crossing_rate(samples, frame_length=N_FFT, hop_length=HOP_LENGTH)
+
+    harmonic_stft, percussive_stft = harmonic_percussive(spectrum)
+    harmonic = librosa.istft(harmonic_stft, hop_length=HOP_LENGTH, length=len(samples))
+    percussive = librosa.istft(percussive_stft, hop_length=HOP_LENGTH, length=len(samples))
+
+    mel_db = librosa.power_to_db(librosa.feature.melspectrogram(S=power, sr=sample_rate))
+    mfcc = librosa.feature.mfcc(S=mel_db, n_mfcc=N_MFCC)
+    # The beat tracker's onset envelope takes the median over mel bands (onset_strength's
+    # own default is the mean).
+    onset_envelope = librosa.onset.onset_strength(S=mel_db, sr=sample_rate, aggregate=np.median)
+    tempo = librosa.feature.tempo(
+        onset_envelope=onset_envelope, sr=sample_rate, hop_length=HOP_LENGTH
+    )[0]
+
+    values: list[float] = []
+    for frames in (chroma, rms, centroid, bandwidth, rolloff, zcr, harmonic, percussive):
+        values += [frames.mean(dtype=np.float64), frames.var(dtype=np.float64)]
+    values.append(tempo)
+    for coefficient in mfcc:
+        values += [coefficient.mean(dtype=np.float64), coefficient.var(dtype=np.float64)]
+    return np.asarray(values, dtype=np.float64)

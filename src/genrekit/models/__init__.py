@@ -1,0 +1,1 @@
+"""Models: scikit-learn pipelines (``classical``) and the on-disk bundle format (``bundle``)."""

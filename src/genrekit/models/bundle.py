@@ -1,0 +1,167 @@
+"""Model bundles: a folder with ``manifest.json`` and weights saved without plain pickle.
+
+The manifest records the genrekit version, the labels, the representation spec (so inference
+extracts exactly what the model saw), the training data, the protocol and the metrics, plus the
+weights' SHA-256. scikit-learn weights are stored with skops, which loads only allowed types.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from genrekit.errors import BundleError
+from genrekit.features import RepresentationSpec
+
+MANIFEST = "manifest.json"
+WEIGHTS = "model.skops"
+FORMAT = "genrekit-bundle"
+FORMAT_VERSION = 1
+DEFAULT_MODEL = "gtzan57-svm"
+"""The bundle under ``genrekit/bundled/`` that ``load_model()`` uses when given no path."""
+
+_TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.")
+
+
+@dataclass
+class ModelBundle:
+    """A trained model ready to predict, with everything needed to reproduce its input."""
+
+    estimator: Any
+    labels: list[str]
+    representation: RepresentationSpec
+    manifest: dict[str, Any]
+    path: Path | None = None
+
+    @property
+    def model_id(self) -> str:
+        return str(self.manifest.get("name", "unnamed"))
+
+    def predict_proba(self, features: np.ndarray) -> np.ndarray:
+        """Class probabilities, columns in ``labels`` order."""
+        probabilities = self.estimator.predict_proba(np.atleast_2d(features))
+        order = [list(self.estimator.classes_).index(label) for label in self.labels]
+        return probabilities[:, order]
+
+
+def bundled_models() -> dict[str, Path]:
+    """Bundles shipped inside the package, by name."""
+    root = Path(str(resources.files("genrekit") / "bundled"))
+    return {p.name: p for p in sorted(root.iterdir()) if (p / MANIFEST).is_file()}
+
+
+def resolve_model_path(model: str | Path | None) -> Path:
+    """A bundle folder from a path or a shipped bundle's name (None → the default model)."""
+    name = DEFAULT_MODEL if model is None else str(model)
+    shipped = bundled_models()
+    if name in shipped and not Path(name).exists():
+        return shipped[name]
+    path = Path(name)
+    if not (path / MANIFEST).is_file():
+        raise BundleError(
+            f"{path}: not a model bundle (no {MANIFEST}); shipped models: {', '.join(shipped)}"
+        )
+    return path
+
+
+def save_bundle(
+    directory: str | Path,
+    estimator: Any,
+    *,
+    name: str,
+    labels: list[str],
+    representation: RepresentationSpec,
+    training: dict[str, Any],
+    metrics: dict[str, Any],
+    description: str = "",
+) -> Path:
+    """Write weights and manifest into ``directory`` (created if needed)."""
+    import skops.io
+
+    from genrekit import __version__
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    weights = directory / WEIGHTS
+    skops.io.dump(estimator, weights)
+    manifest = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "name": name,
+        "description": description,
+        "genrekit_version": __version__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "labels": labels,
+        "representation": representation.to_dict(),
+        "model": {
+            "framework": "scikit-learn",
+            "weights": WEIGHTS,
+            "weights_sha256": _sha256(weights),
+            "estimator": _describe_estimator(estimator),
+        },
+        "training": training,
+        "metrics": metrics,
+    }
+    (directory / MANIFEST).write_text(json.dumps(manifest, indent=2, default=_json_default) + "\n")
+    return directory
+
+
+def load_bundle(model: str | Path | None = None) -> ModelBundle:
+    """Load a bundle folder, or a shipped bundle by name; None loads the default model."""
+    import skops.io
+
+    path = resolve_model_path(model)
+    try:
+        manifest = json.loads((path / MANIFEST).read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise BundleError(f"{path}: unreadable manifest ({error})") from None
+    if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
+        raise BundleError(f"{path}: not a genrekit bundle of format version {FORMAT_VERSION}")
+    weights = path / manifest["model"]["weights"]
+    if not weights.is_file():
+        raise BundleError(f"{path}: weights file {weights.name} is missing")
+    if _sha256(weights) != manifest["model"]["weights_sha256"]:
+        raise BundleError(f"{path}: {weights.name} does not match the manifest's checksum")
+    untrusted = skops.io.get_untrusted_types(file=weights)
+    refused = [t for t in untrusted if not t.startswith(_TRUSTED_PREFIXES)]
+    if refused:
+        raise BundleError(f"{path}: weights contain types genrekit does not load: {refused}")
+    estimator = skops.io.load(weights, trusted=untrusted)
+    return ModelBundle(
+        estimator,
+        list(manifest["labels"]),
+        RepresentationSpec.from_dict(manifest["representation"]),
+        manifest,
+        path,
+    )
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _describe_estimator(estimator: Any) -> dict[str, Any]:
+    steps = getattr(estimator, "steps", [("model", estimator)])
+    return {
+        name: {"class": type(step).__name__, "params": _plain_params(step)} for name, step in steps
+    }
+
+
+def _plain_params(step: Any) -> dict[str, Any]:
+    params = step.get_params(deep=False) if hasattr(step, "get_params") else {}
+    return {k: v for k, v in params.items() if isinstance(v, (str, int, float, bool, type(None)))}
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"cannot store {type(value).__name__} in a manifest")

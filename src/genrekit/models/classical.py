@@ -1,0 +1,113 @@
+"""Classical classifiers of the GTZAN projects, each a scikit-learn pipeline: scale → [PCA] → model.
+
+Hyper-parameters come from a config file; grids name the model's own parameters (``C``, not
+``model__C``) and ``build_pipeline``/``grid_for_pipeline`` add the pipeline prefix. Parameters of
+a wrapped estimator (the SVM inside its probability calibration) are found the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sklearn.base import ClassifierMixin
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.decomposition import PCA
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+
+from genrekit.errors import ConfigError
+
+
+def _knn(seed: int) -> ClassifierMixin:
+    return KNeighborsClassifier(n_neighbors=5, weights="distance")
+
+
+def _logreg(seed: int) -> ClassifierMixin:
+    return LogisticRegression(C=1.0, max_iter=5000, class_weight="balanced", random_state=seed)
+
+
+def _random_forest(seed: int) -> ClassifierMixin:
+    return RandomForestClassifier(
+        n_estimators=500, class_weight="balanced", n_jobs=1, random_state=seed
+    )
+
+
+def _svm(seed: int) -> ClassifierMixin:
+    # Platt-scaled probabilities from internal CV: what SVC(probability=True) did before 1.9.
+    return CalibratedClassifierCV(
+        SVC(C=10.0, gamma="scale", class_weight="balanced", random_state=seed),
+        method="sigmoid",
+        ensemble=False,
+    )
+
+
+def _gradient_boosting(seed: int) -> ClassifierMixin:
+    return HistGradientBoostingClassifier(
+        learning_rate=0.1, max_iter=300, class_weight="balanced", random_state=seed
+    )
+
+
+def _mlp(seed: int) -> ClassifierMixin:
+    return MLPClassifier(
+        hidden_layer_sizes=(256, 128),
+        alpha=1e-3,
+        early_stopping=True,
+        max_iter=1000,
+        random_state=seed,
+    )
+
+
+MODELS: dict[str, Callable[[int], ClassifierMixin]] = {
+    "knn": _knn,
+    "logreg": _logreg,
+    "random_forest": _random_forest,
+    "svm": _svm,
+    "gradient_boosting": _gradient_boosting,
+    "mlp": _mlp,
+}
+
+
+def build_pipeline(
+    name: str,
+    params: dict[str, Any] | None = None,
+    *,
+    pca: float | int | None = None,
+    seed: int = 0,
+) -> Pipeline:
+    """Standardize → optional PCA (a variance fraction such as 0.95, or a count) → classifier."""
+    if name not in MODELS:
+        raise ConfigError(f"unknown model {name!r}; available: {', '.join(MODELS)}")
+    model = MODELS[name](seed)
+    if params:
+        model.set_params(**{parameter_path(model, key, name): v for key, v in params.items()})
+    steps: list[tuple[str, Any]] = [("scale", StandardScaler())]
+    if pca:
+        steps.append(("pca", PCA(n_components=pca, random_state=seed)))
+    steps.append(("model", model))
+    return Pipeline(steps)
+
+
+def parameter_path(model: ClassifierMixin, key: str, name: str = "") -> str:
+    """Where ``key`` lives in ``model``: its own parameter, or one of a wrapped ``estimator``."""
+    available = model.get_params()
+    for candidate in (key, f"estimator__{key}"):
+        if candidate in available:
+            return candidate
+    raise ConfigError(f"model {name or type(model).__name__!r} has no parameter {key!r}")
+
+
+def grid_for_pipeline(pipeline: Pipeline, grid: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    """Prefix a model-parameter grid for ``pipeline`` (``pca`` is the PCA step's components)."""
+    model = pipeline.named_steps["model"]
+    return {
+        ("pca__n_components" if key == "pca" else f"model__{parameter_path(model, key)}"): list(
+            values
+        )
+        for key, values in grid.items()
+    }

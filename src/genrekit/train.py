@@ -1,0 +1,285 @@
+"""Experiments: a TOML config → cross-validated report → final model bundle.
+
+Protocol: the outer k-fold (by track, by group, or the named leaky ``segment-random``) estimates
+performance; hyper-parameters are chosen by grid search on inner folds of each outer training
+side only, never on the fold being tested. The final model repeats the grid search on all data.
+
+Config (every hyper-parameter of a run in one file; ``{data}`` expands to ``$GENREKIT_DATA``,
+default ``../shared/data``; relative paths are relative to the config file)::
+
+    name = "gtzan57-svm"
+    [data]
+    path = "{data}/gtzan_features_30_sec.csv"   # or an audio folder
+    [protocol]
+    kind = "track"       # track | group | segment-random
+    folds = 10
+    inner_folds = 3
+    seed = 0
+    [model]
+    name = "svm"         # knn | logreg | random_forest | svm | gradient_boosting | mlp
+    pca = 0.95           # optional
+    [model.params]
+    C = 10
+    [grid]
+    C = [1, 10, 100]
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tomllib
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+
+from genrekit.datasets import Dataset, Item, load_dataset
+from genrekit.errors import AudioError, ConfigError
+from genrekit.evaluate import EvaluationReport
+from genrekit.features import RepresentationSpec
+from genrekit.models.classical import build_pipeline, grid_for_pipeline
+from genrekit.splits import PROTOCOL_DESCRIPTIONS, PROTOCOLS, Protocol, kfold
+
+DEFAULT_DATA_DIR = Path("../shared/data")
+
+
+def data_dir() -> Path:
+    """Where shared data lives: ``$GENREKIT_DATA``, else ``../shared/data``."""
+    return Path(os.environ.get("GENREKIT_DATA", DEFAULT_DATA_DIR))
+
+
+@dataclass
+class ExperimentConfig:
+    """Everything that defines one training run."""
+
+    name: str
+    data: Path
+    model: str
+    description: str = ""
+    groups: Path | None = None
+    representation: RepresentationSpec = field(default_factory=RepresentationSpec)
+    protocol: Protocol = "track"
+    folds: int = 10
+    inner_folds: int = 3
+    seed: int = 0
+    params: dict[str, Any] = field(default_factory=dict)
+    pca: float | int | None = None
+    grid: dict[str, list[Any]] = field(default_factory=dict)
+    scoring: str = "f1_macro"
+    jobs: int = 1
+
+    def to_dict(self) -> dict[str, Any]:
+        values = asdict(self)
+        values["data"] = str(self.data)
+        values["groups"] = None if self.groups is None else str(self.groups)
+        values["representation"] = self.representation.to_dict()
+        return values
+
+
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> ExperimentConfig:
+    """Read a TOML experiment config; ``overrides`` replace top-level fields (e.g. ``folds``)."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"{path}: {error}") from None
+    try:
+        data, model, protocol = raw["data"], raw["model"], raw.get("protocol", {})
+        config = ExperimentConfig(
+            name=raw.get("name", path.stem),
+            description=raw.get("description", ""),
+            data=_resolve(data["path"], path.parent),
+            groups=_resolve(data["groups"], path.parent) if "groups" in data else None,
+            representation=RepresentationSpec.from_dict(raw.get("representation", {})),
+            protocol=protocol.get("kind", "track"),
+            folds=int(protocol.get("folds", 10)),
+            inner_folds=int(protocol.get("inner_folds", 3)),
+            seed=int(protocol.get("seed", 0)),
+            model=model["name"],
+            params=dict(model.get("params", {})),
+            pca=model.get("pca"),
+            grid={k: list(v) for k, v in raw.get("grid", {}).items()},
+            scoring=raw.get("scoring", "f1_macro"),
+            jobs=int(raw.get("jobs", 1)),
+        )
+    except KeyError as missing:
+        raise ConfigError(f"{path}: missing setting {missing}") from None
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            setattr(config, key, value)
+    if config.protocol not in PROTOCOLS:
+        raise ConfigError(f"{path}: protocol must be one of {', '.join(PROTOCOLS)}")
+    build_pipeline(config.model, config.params, pca=config.pca)  # validate names early
+    return config
+
+
+def _resolve(value: str, base: Path) -> Path:
+    path = Path(value.replace("{data}", str(data_dir())))
+    return path if path.is_absolute() or str(path).startswith(".") else base / path
+
+
+def featurize(
+    dataset: Dataset, spec: RepresentationSpec, workers: int = 1, progress: bool = True
+) -> tuple[Dataset, list[AudioError]]:
+    """A dataset with features: tables pass through; audio files become one row per clip."""
+    if dataset.features is not None:
+        if spec.name != "gtzan57":
+            raise ConfigError("features tables hold the gtzan57 representation only")
+        return dataset, []
+    from tqdm import tqdm
+
+    from genrekit.features import feature_set
+    from genrekit.features.table import TableJob, extract_rows
+
+    jobs = [
+        TableJob(item.path, item.label, clip_seconds=spec.clip_seconds, spec=spec)
+        for item in dataset.items
+        if item.path is not None
+    ]
+    items, rows, errors = [], [], []
+    results = extract_rows(jobs, workers=workers)
+    for item, (_, result) in tqdm(
+        zip(dataset.items, results), total=len(jobs), desc="features", disable=not progress
+    ):
+        if isinstance(result, AudioError):
+            errors.append(result)
+            continue
+        for row in result:
+            items.append(
+                Item(Path(str(row["filename"])).stem, item.label, item.track, item.path, item.group)
+            )
+            rows.append(row)
+    if not rows:
+        raise ConfigError(f"{dataset.source}: no file could be decoded")
+    columns = feature_set(spec.name).columns
+    matrix = np.array([[row[c] for c in columns] for row in rows], dtype=np.float64)
+    return Dataset(items, dataset.source, matrix, columns), errors
+
+
+def protocol_record(config: ExperimentConfig, dataset: Dataset) -> dict[str, Any]:
+    """What a report and a manifest say about how the figures were obtained."""
+    return {
+        "name": config.protocol,
+        "description": f"{config.folds}-fold {PROTOCOL_DESCRIPTIONS[config.protocol]}; "
+        f"hyper-parameters by {config.inner_folds}-fold grid search inside each training side",
+        "folds": config.folds,
+        "inner_folds": config.inner_folds,
+        "seed": config.seed,
+        "scoring": config.scoring,
+        "data_fingerprint_sha256": dataset.fingerprint(),
+    }
+
+
+def _search(
+    config: ExperimentConfig, dataset: Dataset, rows: np.ndarray
+) -> tuple[Any, dict[str, Any]]:
+    """Fit on ``rows``: grid search over inner folds of those rows (same protocol) or plain fit."""
+    pipeline = build_pipeline(config.model, config.params, pca=config.pca, seed=config.seed)
+    x, y = dataset.features[rows], dataset.y[rows]
+    if not config.grid:
+        return clone(pipeline).fit(x, y), {}
+    groups = dataset.groups[rows] if dataset.groups is not None else None
+    inner = kfold(
+        y,
+        dataset.tracks[rows],
+        n_splits=config.inner_folds,
+        protocol=config.protocol,
+        groups=groups,
+        seed=config.seed,
+    )
+    search = GridSearchCV(
+        pipeline,
+        grid_for_pipeline(pipeline, config.grid),
+        cv=[(s.train, s.test) for s in inner],
+        scoring=config.scoring,
+        n_jobs=config.jobs,
+        error_score="raise",
+    )
+    search.fit(x, y)
+    best = {
+        k.removeprefix("model__").removeprefix("estimator__"): v
+        for k, v in search.best_params_.items()
+    }
+    return search.best_estimator_, best
+
+
+def cross_validate(config: ExperimentConfig, dataset: Dataset) -> EvaluationReport:
+    """Outer k-fold predictions of the configured model, tuned on inner folds only."""
+    labels = dataset.labels
+    y = dataset.y
+    splits = kfold(
+        y,
+        dataset.tracks,
+        n_splits=config.folds,
+        protocol=config.protocol,
+        groups=dataset.groups,
+        seed=config.seed,
+    )
+    predictions = np.empty(len(y), dtype=object)
+    fold_of = np.full(len(y), -1)
+    chosen, fit_seconds, predict_seconds = [], 0.0, 0.0
+    for index, split in enumerate(splits):
+        start = time.perf_counter()
+        estimator, best = _search(config, dataset, split.train)
+        fit_seconds += time.perf_counter() - start
+        start = time.perf_counter()
+        predictions[split.test] = estimator.predict(dataset.features[split.test])
+        predict_seconds += time.perf_counter() - start
+        fold_of[split.test] = index
+        chosen.append(best)
+    return EvaluationReport(
+        title=f"{config.name} — cross-validation",
+        labels=labels,
+        y_true=y,
+        y_pred=predictions.astype(str),
+        protocol=protocol_record(config, dataset),
+        fold_of=fold_of,
+        extra={
+            "chosen_params_per_fold": chosen,
+            "fit_seconds_total": round(fit_seconds, 2),
+            "predict_seconds_total": round(predict_seconds, 3),
+        },
+    )
+
+
+def train(
+    config: ExperimentConfig,
+    out: str | Path | None,
+    report_dir: str | Path | None = None,
+    *,
+    workers: int = 1,
+    progress: bool = True,
+) -> tuple[EvaluationReport, Path | None, list[AudioError]]:
+    """Cross-validate, write the report, fit the final model and save it as a bundle."""
+    from genrekit.models.bundle import save_bundle
+
+    dataset = load_dataset(config.data, groups=config.groups)
+    dataset, errors = featurize(dataset, config.representation, workers, progress)
+    report = cross_validate(config, dataset)
+    if report_dir is not None:
+        report.write(report_dir)
+    if out is None:
+        return report, None, errors
+    estimator, best = _search(config, dataset, np.arange(len(dataset)))
+    metrics = report.metrics()
+    metrics.pop("folds", None)
+    bundle = save_bundle(
+        out,
+        estimator,
+        name=config.name,
+        description=config.description,
+        labels=dataset.labels,
+        representation=config.representation,
+        training={
+            "data": dataset.describe(),
+            "config": config.to_dict(),
+            "chosen_params": best,
+            "protocol": report.protocol,
+        },
+        metrics=metrics,
+    )
+    return report, bundle, errors

@@ -1,0 +1,167 @@
+"""Decoding, preprocessing and segmentation."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import pytest
+import soundfile
+from conftest import DATA, tone
+
+from genrekit.audio import (
+    Audio,
+    load_audio,
+    normalize,
+    segment,
+    split_evenly,
+    trim_silence,
+    window_bounds,
+)
+from genrekit.errors import AudioDecodeError, AudioTooShortError, SilentAudioError
+
+
+def dominant_frequency(samples: np.ndarray, rate: int) -> float:
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples))))
+    return float(np.fft.rfftfreq(len(samples), 1 / rate)[spectrum.argmax()])
+
+
+@pytest.mark.parametrize("ext", ["wav", "flac", "ogg", "mp3", "au", "m4a"])
+def test_every_format_becomes_mono_22050_with_pitch_kept(media, ext):
+    audio = load_audio(media[ext])
+    assert audio.sample_rate == 22050
+    assert audio.samples.dtype == np.float32 and audio.samples.ndim == 1
+    assert audio.source_sample_rate == 44100 and audio.source_channels == 2
+    assert audio.duration == pytest.approx(5.0, abs=0.1)  # codecs add a little padding
+    assert dominant_frequency(audio.samples, 22050) == pytest.approx(440.0, abs=2.0)
+    # channels peak at 0.3 and 0.225: the mono mix is their mean (edges hold codec transients)
+    steady = audio.samples[11025:-11025]
+    assert np.abs(steady).max() == pytest.approx(0.2625, rel=0.05)
+
+
+def test_wrong_extension_is_decoded_by_content(media, tmp_path):
+    disguised = tmp_path / "actually_flac.mp3"
+    disguised.write_bytes(media["flac"].read_bytes())
+    assert load_audio(disguised).duration == pytest.approx(5.0, abs=0.01)
+
+
+@pytest.mark.data
+def test_native_rate_clip_is_decoded_bit_exactly():
+    path = DATA / "gtzan" / "blues" / "blues.00000.flac"
+    raw, rate = soundfile.read(path, dtype="float32")
+    assert rate == 22050
+    np.testing.assert_array_equal(load_audio(path).samples, raw)
+
+
+@pytest.mark.parametrize(
+    ("kind", "error", "reason"),
+    [
+        ("not_audio", AudioDecodeError, "not a recognised audio file"),
+        ("empty", AudioDecodeError, "empty"),
+        ("truncated_flac", AudioDecodeError, "truncated"),
+        ("truncated_mp3", AudioDecodeError, "truncated"),
+        ("short", AudioTooShortError, "too short"),
+        ("silent", SilentAudioError, "silent"),
+    ],
+)
+def test_bad_input_raises_a_typed_error_naming_file_and_reason(broken, kind, error, reason):
+    with pytest.raises(error) as caught:
+        load_audio(broken[kind])
+    assert caught.value.path == str(broken[kind])
+    assert reason in caught.value.reason
+    assert str(broken[kind]) in str(caught.value)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(AudioDecodeError, match="no such file"):
+        load_audio(tmp_path / "nowhere.wav")
+
+
+def test_opposite_channels_cancel_to_silence(tmp_path):
+    left = tone(3.0, 22050)[:, 0]
+    path = tmp_path / "cancel.wav"
+    soundfile.write(path, np.stack([left, -left], axis=1), 22050)
+    with pytest.raises(SilentAudioError):
+        load_audio(path)
+
+
+def test_an_hour_long_file_is_capped_with_bounded_memory(tmp_path):
+    path = tmp_path / "hour.wav"
+    rate, minute = 8000, tone(60.0, 8000, amplitude=0.5)[:, 0]
+    with soundfile.SoundFile(path, "w", rate, 1, subtype="PCM_16") as handle:
+        for _ in range(60):
+            handle.write(minute)
+    tracemalloc.start()
+    audio = load_audio(path, max_duration=120.0)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert audio.truncated
+    assert audio.duration == pytest.approx(120.0, abs=0.01)
+    # Whole file decoded at 22050 Hz float32 would be ~320 MB; 120 s is ~10.6 MB.
+    assert peak < 60e6
+
+
+def test_short_file_is_not_flagged_truncated(media):
+    assert not load_audio(media["wav"]).truncated
+
+
+def make_audio(samples: np.ndarray) -> Audio:
+    return Audio(samples.astype(np.float32), 22050, "x.wav", 22050, 1, False)
+
+
+def test_normalization_makes_gain_irrelevant():
+    quiet = tone(2.0, 22050, amplitude=0.05)[:, 0]
+    loud = quiet * 7.0
+    for method in ("peak", "rms"):
+        np.testing.assert_allclose(normalize(quiet, method), normalize(loud, method), atol=1e-6)
+    assert np.abs(normalize(quiet, "peak")).max() == pytest.approx(1.0)
+    rms = np.sqrt(np.mean(normalize(quiet, "rms") ** 2))
+    assert rms == pytest.approx(0.1, rel=1e-4)
+    assert normalize(quiet, "none") is quiet
+
+
+def test_trim_silence_removes_leading_and_trailing_silence():
+    sound = tone(2.0, 22050)[:, 0]
+    padded = np.concatenate([np.zeros(22050), sound, np.zeros(44100)]).astype(np.float32)
+    trimmed = trim_silence(padded)
+    assert len(trimmed) / 22050 == pytest.approx(2.0, abs=0.1)
+
+
+@pytest.mark.parametrize(
+    ("policy", "expected"),
+    [
+        ("shift", [(0, 30), (15, 45), (30, 60), (45, 75), (60, 90), (70, 100)]),
+        ("pad", [(0, 30), (15, 45), (30, 60), (45, 75), (60, 90), (75, 105)]),
+        ("drop", [(0, 30), (15, 45), (30, 60), (45, 75), (60, 90)]),
+    ],
+)
+def test_last_window_policies(policy, expected):
+    assert window_bounds(100, 30, 15, policy) == expected
+
+
+def test_signal_shorter_than_a_window():
+    assert window_bounds(10, 30, 15, "shift") == [(0, 10)]
+    assert window_bounds(10, 30, 15, "drop") == []
+    assert window_bounds(10, 30, 15, "pad") == [(0, 30)]
+
+
+def test_segments_default_to_3s_with_half_overlap_and_cover_the_track():
+    samples = np.arange(int(10.2 * 22050), dtype=np.float32)
+    segments = segment(samples)
+    assert all(len(s.samples) == 3 * 22050 for s in segments)
+    assert [s.start for s in segments[:3]] == [0.0, 1.5, 3.0]
+    assert segments[-1].end == len(samples) / 22050
+    padded = segment(samples, last="pad")[-1]
+    assert len(padded.samples) == 3 * 22050 and padded.samples[-1] == 0.0
+    assert padded.end == len(samples) / 22050
+
+
+@pytest.mark.parametrize(
+    ("seconds", "parts"), [(30.01, 1), (10.0, 1), (44.0, 1), (46.0, 2), (180.0, 6)]
+)
+def test_split_evenly(seconds, parts):
+    samples = np.zeros(int(seconds * 22050), np.float32)
+    pieces = split_evenly(samples, 22050, 30.0)
+    assert len(pieces) == parts
+    assert sum(len(p.samples) for p in pieces) == len(samples)
+    assert split_evenly(samples, 22050, None)[0].samples is samples

@@ -1,0 +1,140 @@
+"""Classical pipelines, training from a config, reports and bundles."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import skops.io
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+from genrekit.errors import BundleError, ConfigError
+from genrekit.features import RepresentationSpec, gtzan57
+from genrekit.models.bundle import load_bundle, save_bundle
+from genrekit.models.classical import MODELS, build_pipeline, grid_for_pipeline
+from genrekit.train import load_config, train
+
+
+def blobs(n_per_class=30, n_features=57, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0, 4, (3, n_features))
+    x = np.concatenate([c + rng.normal(0, 1, (n_per_class, n_features)) for c in centres])
+    y = np.repeat(["blues", "jazz", "rock"], n_per_class)
+    return x, y
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_every_model_learns_separable_classes(name):
+    x, y = blobs(n_per_class=60)
+    pipeline = build_pipeline(name, pca=0.95 if name == "logreg" else None).fit(x[::2], y[::2])
+    assert (pipeline.predict(x[1::2]) == y[1::2]).mean() > 0.9
+    probabilities = pipeline.predict_proba(x[1::2])
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-6)
+
+
+def test_config_errors():
+    with pytest.raises(ConfigError, match="unknown model"):
+        build_pipeline("transformer-xl")
+    with pytest.raises(ConfigError, match="no parameter"):
+        build_pipeline("svm", {"depth": 3})
+    assert grid_for_pipeline(build_pipeline("svm", pca=0.9), {"C": [1], "pca": [0.9]}) == {
+        "model__estimator__C": [1],
+        "pca__n_components": [0.9],
+    }
+    assert build_pipeline("svm", {"C": 3.0}).named_steps["model"].estimator.C == 3.0
+
+
+def write_table(path, seed=0):
+    x, y = blobs(n_per_class=12, seed=seed)
+    table = pd.DataFrame(x, columns=gtzan57.COLUMNS)
+    table.insert(0, "filename", [f"{label}.{i:05d}.wav" for i, label in enumerate(y)])
+    table.insert(1, "length", 661794)
+    table["label"] = y
+    table.to_csv(path, index=False)
+    return path
+
+
+def write_config(folder, table, extra=""):
+    config = folder / "exp.toml"
+    config.write_text(
+        f'name = "tiny"\n[data]\npath = "{table.name}"\n[protocol]\nfolds = 3\ninner_folds = 2\n'
+        f'[model]\nname = "logreg"\n[grid]\nC = [0.1, 1.0]\n{extra}'
+    )
+    return config
+
+
+def test_train_writes_report_and_a_loadable_bundle(tmp_path):
+    config = load_config(write_config(tmp_path, write_table(tmp_path / "t.csv")))
+    report, bundle_dir, errors = train(
+        config, tmp_path / "model", tmp_path / "report", progress=False
+    )
+    assert errors == []
+    metrics = report.metrics()
+    assert metrics["accuracy_mean"] > 0.9 and len(metrics["folds"]) == 3
+    for name in ("report.md", "report.json", "confusion.csv", "confusion.png"):
+        assert (tmp_path / "report" / name).stat().st_size > 0
+    assert "stratified k-fold by track" in (tmp_path / "report" / "report.md").read_text()
+    manifest = json.loads((bundle_dir / "manifest.json").read_text())
+    assert manifest["labels"] == ["blues", "jazz", "rock"]
+    assert manifest["training"]["protocol"]["folds"] == 3
+    assert manifest["training"]["chosen_params"]["C"] in (0.1, 1.0)
+    bundle = load_bundle(bundle_dir)
+    x, _ = blobs(n_per_class=12)
+    np.testing.assert_allclose(bundle.predict_proba(x).sum(axis=1), 1.0, rtol=1e-6)
+    assert bundle.representation == RepresentationSpec()
+
+
+def test_config_validation(tmp_path):
+    table = write_table(tmp_path / "t.csv")
+    with pytest.raises(ConfigError, match="protocol must be"):
+        load_config(write_config(tmp_path, table), {"protocol": "random"})
+    (tmp_path / "bad.toml").write_text("[data]\n")
+    with pytest.raises(ConfigError, match="missing setting"):
+        load_config(tmp_path / "bad.toml")
+
+
+def small_bundle(tmp_path, estimator):
+    x, y = blobs(n_per_class=5)
+    estimator.fit(x, y)
+    return save_bundle(
+        tmp_path / "b",
+        estimator,
+        name="t",
+        labels=["blues", "jazz", "rock"],
+        representation=RepresentationSpec(),
+        training={},
+        metrics={},
+    )
+
+
+def test_tampered_weights_are_refused(tmp_path):
+    path = small_bundle(tmp_path, build_pipeline("logreg"))
+    (path / "model.skops").write_bytes((path / "model.skops").read_bytes() + b"x")
+    with pytest.raises(BundleError, match="checksum"):
+        load_bundle(path)
+
+
+def test_weights_with_foreign_types_are_refused(tmp_path):
+    # A function from outside scikit-learn/numpy (here copy.copy) must never be loaded.
+    import copy
+
+    pipeline = Pipeline(
+        [
+            ("f", FunctionTransformer(copy.copy)),
+            ("s", StandardScaler()),
+            ("m", LogisticRegression()),
+        ]
+    )
+    path = small_bundle(tmp_path, pipeline)
+    assert "copy.copy" in skops.io.get_untrusted_types(file=path / "model.skops")
+    with pytest.raises(BundleError, match="does not load"):
+        load_bundle(path)
+
+
+def test_not_a_bundle(tmp_path):
+    with pytest.raises(BundleError, match="not a model bundle"):
+        load_bundle(tmp_path)

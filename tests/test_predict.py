@@ -1,0 +1,163 @@
+"""Prediction through the shipped default model and the ``genrekit`` command line."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile
+from conftest import DATA, music_like
+from typer.testing import CliRunner
+
+import genrekit
+from genrekit.cli import app
+from genrekit.models.bundle import DEFAULT_MODEL, bundled_models
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    return genrekit.load_model()
+
+
+@pytest.fixture(scope="module")
+def song(tmp_path_factory):
+    """A 20 s synthetic song at 44.1 kHz stereo (decoded, resampled and mixed on the way in)."""
+    path = tmp_path_factory.mktemp("song") / "song.ogg"
+    mono = music_like(20.0, rate=44100)
+    soundfile.write(path, np.stack([mono, 0.8 * mono], axis=1), 44100)
+    return path
+
+
+def test_default_model_ships_with_its_manifest():
+    assert DEFAULT_MODEL in bundled_models()
+    manifest = json.loads((bundled_models()[DEFAULT_MODEL] / "manifest.json").read_text())
+    assert manifest["training"]["protocol"]["name"] == "track"
+    assert manifest["training"]["data"]["items"] == 633
+    assert 0.5 < manifest["metrics"]["accuracy_mean"] <= 1.0
+
+
+def test_prediction_has_distribution_and_timeline(classifier, song):
+    prediction = classifier.predict(song)
+    assert set(prediction.probabilities) == set(classifier.labels)
+    assert sum(prediction.probabilities.values()) == pytest.approx(1.0, abs=1e-4)
+    values = list(prediction.probabilities.values())
+    assert values == sorted(values, reverse=True) and prediction.label == prediction.top(1)[0][0]
+    assert prediction.duration == pytest.approx(20.0, abs=0.05)
+    starts = [s.start for s in prediction.segments]
+    assert starts[:3] == [0.0, 1.5, 3.0]
+    assert prediction.segments[-1].end == pytest.approx(prediction.duration, abs=1e-3)
+    for window in prediction.segments:
+        assert window.end - window.start == pytest.approx(3.0, abs=1e-3)
+        assert sum(window.probabilities.values()) == pytest.approx(1.0, abs=1e-4)
+
+
+@pytest.mark.data
+def test_track_features_match_the_table_so_predictions_match_the_training_rows(classifier):
+    """The whole-clip path of predict reproduces the table row the model was trained on."""
+    table = pd.read_csv(DATA / "gtzan_features_30_sec.csv").set_index("filename")
+    row = table.loc["blues.00000.wav", list(classifier.features.columns)].to_numpy(float)
+    from_table = classifier.bundle.predict_proba(row)[0]
+    prediction = classifier.predict(DATA / "gtzan" / "blues" / "blues.00000.flac", timeline=False)
+    ours = np.array([prediction.probabilities[label] for label in classifier.labels])
+    np.testing.assert_allclose(ours, from_table, atol=0.02)
+
+
+@pytest.mark.data
+def test_classical_examples_are_recognised(classifier):
+    orchestra = "Hungarian_Dance_number_5_-_Allegro_in_F_sharp_minor_(string_orchestra).hq.ogg"
+    prediction = classifier.predict(DATA / "examples" / orchestra, timeline=False)
+    assert prediction.label == "classical"
+
+
+def test_cli_batch_goes_on_past_bad_files(song, broken, tmp_path):
+    out = tmp_path / "results.csv"
+    files = [str(song), *(str(p) for p in broken.values())]
+    result = runner.invoke(app, ["predict", *files, "--out", str(out), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.count(str(song)) == 1
+    error_lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(error_lines) == len(broken)
+    for path in broken.values():
+        assert sum(str(path) in line for line in error_lines) == 1
+    assert "Traceback" not in result.output
+    table = pd.read_csv(out)
+    assert len(table) == len(files) and table["error"].notna().sum() == len(broken)
+
+
+def test_cli_exits_non_zero_only_when_every_file_failed(broken):
+    result = runner.invoke(app, ["predict", str(broken["empty"]), str(broken["not_audio"])])
+    assert result.exit_code == 1
+    assert "0 classified, 2 failed" in result.stderr
+
+
+def test_cli_json_and_folder_input(song, tmp_path):
+    folder = tmp_path / "music"
+    folder.mkdir()
+    (folder / "a.ogg").write_bytes(song.read_bytes())
+    (folder / "notes.txt").write_text("not picked up from a folder")
+    result = runner.invoke(app, ["predict", str(folder), "--json"])
+    assert result.exit_code == 0, result.output
+    records = json.loads(result.stdout)
+    assert [r["path"] for r in records] == [str(folder / "a.ogg")]
+    assert records[0]["segments"] and set(records[0]["probabilities"]) == set(
+        genrekit.load_model().labels
+    )
+
+
+def test_cli_glob_and_json_out(song, tmp_path):
+    out = tmp_path / "r.json"
+    pattern = str(song.parent / "*.ogg")
+    result = runner.invoke(app, ["predict", pattern, "--no-timeline", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text())[0]["segments"] == []
+
+
+def test_cli_unknown_model_is_one_line(song):
+    result = runner.invoke(app, ["predict", str(song), "--model", "nope"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: nope: not a model bundle")
+
+
+def test_cli_features_table(tmp_path, broken):
+    for label, seed in (("blues", 0), ("jazz", 1)):
+        (tmp_path / "music" / label).mkdir(parents=True)
+        soundfile.write(
+            tmp_path / "music" / label / f"{label}.00000.wav", music_like(7.0, seed=seed), 22050
+        )
+    (tmp_path / "music" / "jazz" / "broken.mp3").write_bytes(broken["not_audio"].read_bytes())
+    out = tmp_path / "t.csv"
+    result = runner.invoke(
+        app,
+        [
+            "features",
+            str(tmp_path / "music"),
+            "--out",
+            str(out),
+            "--segment",
+            "3",
+            "--workers",
+            "1",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "broken.mp3" in result.stderr
+    table = pd.read_csv(out)
+    assert list(table["filename"]) == [
+        "blues.00000.0.wav",
+        "blues.00000.1.wav",
+        "jazz.00000.0.wav",
+        "jazz.00000.1.wav",
+    ]
+    assert list(table["label"]) == ["blues", "blues", "jazz", "jazz"]
+    assert (table["length"] == 66150).all()
+    whole = tmp_path / "w.parquet"
+    result = runner.invoke(app, ["features", str(tmp_path / "music"), "-o", str(whole), "-j", "2"])
+    assert result.exit_code == 0, result.output
+    assert list(pd.read_parquet(whole)["filename"]) == ["blues.00000.wav", "jazz.00000.wav"]
+    from genrekit.datasets import load_dataset
+
+    assert load_dataset(whole).features.shape == (2, 57)
