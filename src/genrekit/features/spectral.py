@@ -20,6 +20,19 @@ def stft(samples: np.ndarray, n_fft: int = N_FFT, hop_length: int = HOP_LENGTH) 
     return librosa.stft(samples, n_fft=n_fft, hop_length=hop_length, pad_mode="reflect")
 
 
+def zero_crossing_rate(
+    samples: np.ndarray, frame_length: int = N_FFT, hop_length: int = HOP_LENGTH
+) -> np.ndarray:
+    """Per-frame zero-crossing rate, equal to ``librosa.feature.zero_crossing_rate`` (centred,
+    edge-padded frames; values within ±1e-10 count as positive) without framing the signal:
+    sign changes are counted once and summed per frame from their running total."""
+    padded = np.pad(samples, frame_length // 2, mode="edge")
+    negative = padded < -1e-10
+    changes = np.concatenate(([0], np.cumsum(negative[1:] != negative[:-1])))
+    starts = np.arange(1 + (len(padded) - frame_length) // hop_length) * hop_length
+    return (changes[starts + frame_length - 1] - changes[starts]) / frame_length
+
+
 def median_filter_along(values: np.ndarray, size: int, axis: int) -> np.ndarray:
     """Running median over ``axis`` with mirrored edges; equals ``scipy.ndimage.median_filter``
     with an odd ``size`` along ``axis`` (1 elsewhere) and ``mode="reflect"``."""
@@ -35,14 +48,23 @@ def median_filter_along(values: np.ndarray, size: int, axis: int) -> np.ndarray:
     return medians[tuple(keep)]
 
 
+def harmonic_mask(magnitude: np.ndarray, kernel_size: int = HPSS_KERNEL) -> np.ndarray:
+    """Fitzgerald's median-filter HPSS soft mask of the harmonic part, as
+    ``librosa.decompose.hpss`` computes it by default (power 2, margin 1; 0.5 where both medians
+    are zero).
+
+    The percussive mask is ``1 - mask``: with power-2 soft masks the two always sum to one.
+    """
+    harmonic = median_filter_along(magnitude, kernel_size, axis=-1) ** 2
+    percussive = median_filter_along(magnitude, kernel_size, axis=-2) ** 2
+    total = harmonic + percussive
+    silent = total < np.finfo(magnitude.dtype).tiny
+    return np.where(silent, 0.5, harmonic / np.where(silent, 1.0, total)).astype(magnitude.dtype)
+
+
 def harmonic_percussive(
     spectrum: np.ndarray, kernel_size: int = HPSS_KERNEL
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Split a complex STFT into harmonic and percussive STFTs (Fitzgerald's median-filter HPSS),
-    exactly as ``librosa.decompose.hpss`` with its defaults (power 2 soft masks, margin 1)."""
-    magnitude, phase = librosa.magphase(spectrum)
-    harmonic = median_filter_along(magnitude, kernel_size, axis=-1)
-    percussive = median_filter_along(magnitude, kernel_size, axis=-2)
-    mask_harmonic = librosa.util.softmask(harmonic, percussive, power=2.0, split_zeros=True)
-    mask_percussive = librosa.util.softmask(percussive, harmonic, power=2.0, split_zeros=True)
-    return (magnitude * mask_harmonic) * phase, (magnitude * mask_percussive) * phase
+    """Split a complex STFT into harmonic and percussive STFTs, like ``librosa.decompose.hpss``."""
+    mask = harmonic_mask(np.abs(spectrum), kernel_size)
+    return spectrum * mask, spectrum * (1 - mask)

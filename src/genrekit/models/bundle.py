@@ -24,7 +24,7 @@ MANIFEST = "manifest.json"
 WEIGHTS = "model.skops"
 FORMAT = "genrekit-bundle"
 FORMAT_VERSION = 1
-DEFAULT_MODEL = "gtzan57-svm"
+DEFAULT_MODEL = "gtzan57-logreg"
 """The bundle under ``genrekit/bundled/`` that ``load_model()`` uses when given no path."""
 
 _TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.")
