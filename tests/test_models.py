@@ -157,3 +157,39 @@ def test_evaluate_bundle_votes_per_track_on_a_segment_table(tmp_path):
     assert len(report.y_true) == 12  # 36 rows, 12 tracks
     assert report.metrics()["accuracy"] > 0.9
     assert report.protocol["name"] == "held-out"
+
+
+def test_bundle_carries_a_verified_onnx_copy_used_by_default(tmp_path):
+    config = load_config(write_config(tmp_path, write_table(tmp_path / "t.csv")))
+    _, bundle_dir, _ = train(config, tmp_path / "model", None, progress=False)
+    onnx = json.loads((bundle_dir / "manifest.json").read_text())["model"]["onnx"]
+    assert onnx["exported"] and onnx["max_abs_probability_difference"] <= 1e-4
+    fast, exact = load_bundle(bundle_dir), load_bundle(bundle_dir, backend="scikit-learn")
+    assert (fast.backend, exact.backend) == ("onnx", "scikit-learn")
+    x, _ = blobs(n_per_class=12, seed=5)  # unseen features
+    np.testing.assert_allclose(fast.predict_proba(x), exact.predict_proba(x), atol=1e-4)
+    (bundle_dir / "model.onnx").write_bytes(b"not a graph")
+    with pytest.raises(BundleError, match="checksum"):
+        load_bundle(bundle_dir)
+
+
+def test_onnx_copy_is_dropped_when_it_does_not_match(tmp_path, monkeypatch):
+    from genrekit.models import onnx_export
+
+    monkeypatch.setattr(onnx_export, "TOLERANCE", -1.0)
+    x, y = blobs(n_per_class=5)
+    estimator = build_pipeline("logreg").fit(x, y)
+    path = save_bundle(
+        tmp_path / "b",
+        estimator,
+        name="t",
+        labels=["blues", "jazz", "rock"],
+        representation=RepresentationSpec(),
+        training={},
+        metrics={},
+        reference_features=x,
+    )
+    onnx = json.loads((path / "manifest.json").read_text())["model"]["onnx"]
+    assert not onnx["exported"] and "differ" in onnx["reason"]
+    assert not (path / "model.onnx").exists()
+    assert load_bundle(path).backend == "scikit-learn"

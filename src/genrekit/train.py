@@ -281,5 +281,6 @@ def train(
             "protocol": report.protocol,
         },
         metrics=metrics,
+        reference_features=dataset.features,
     )
     return report, bundle, errors

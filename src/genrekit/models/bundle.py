@@ -2,7 +2,9 @@
 
 The manifest records the genrekit version, the labels, the representation spec (so inference
 extracts exactly what the model saw), the training data, the protocol and the metrics, plus the
-weights' SHA-256. scikit-learn weights are stored with skops, which loads only allowed types.
+weights' SHA-256. scikit-learn weights are stored with skops, which loads only allowed types; a
+verified ONNX copy (``model.onnx``), when the pipeline converts exactly, serves predictions
+without importing scikit-learn.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from genrekit.features import RepresentationSpec
 
 MANIFEST = "manifest.json"
 WEIGHTS = "model.skops"
+ONNX_WEIGHTS = "model.onnx"
 FORMAT = "genrekit-bundle"
 FORMAT_VERSION = 1
 DEFAULT_MODEL = "gtzan57-logreg"
@@ -34,7 +37,8 @@ _TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.")
 class ModelBundle:
     """A trained model ready to predict, with everything needed to reproduce its input."""
 
-    estimator: Any
+    predictor: Any
+    """Anything with ``predict_proba``: the scikit-learn estimator or its ONNX copy."""
     labels: list[str]
     representation: RepresentationSpec
     manifest: dict[str, Any]
@@ -44,11 +48,15 @@ class ModelBundle:
     def model_id(self) -> str:
         return str(self.manifest.get("name", "unnamed"))
 
+    @property
+    def backend(self) -> str:
+        return "onnx" if type(self.predictor).__name__ == "OnnxPredictor" else "scikit-learn"
+
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
         """Class probabilities, columns in ``labels`` order."""
-        probabilities = self.estimator.predict_proba(np.atleast_2d(features))
-        order = [list(self.estimator.classes_).index(label) for label in self.labels]
-        return probabilities[:, order]
+        probabilities = self.predictor.predict_proba(np.atleast_2d(features))
+        classes = self.manifest["model"]["classes"]
+        return probabilities[:, [classes.index(label) for label in self.labels]]
 
 
 def bundled_models() -> dict[str, Path]:
@@ -81,16 +89,31 @@ def save_bundle(
     training: dict[str, Any],
     metrics: dict[str, Any],
     description: str = "",
+    reference_features: np.ndarray | None = None,
 ) -> Path:
-    """Write weights and manifest into ``directory`` (created if needed)."""
+    """Write weights and manifest into ``directory`` (created if needed).
+
+    With ``reference_features`` (the training features), an ONNX copy is exported and kept if it
+    reproduces the estimator's probabilities on them.
+    """
     import skops.io
 
     from genrekit import __version__
+    from genrekit.models.onnx_export import export_verified
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     weights = directory / WEIGHTS
     skops.io.dump(estimator, weights)
+    onnx_path = directory / ONNX_WEIGHTS
+    onnx_path.unlink(missing_ok=True)
+    onnx = (
+        {"exported": False, "reason": "no reference features to verify against"}
+        if reference_features is None
+        else export_verified(estimator, reference_features, onnx_path)
+    )
+    if onnx["exported"]:
+        onnx.update(file=ONNX_WEIGHTS, sha256=_sha256(onnx_path))
     manifest = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -104,7 +127,9 @@ def save_bundle(
             "framework": "scikit-learn",
             "weights": WEIGHTS,
             "weights_sha256": _sha256(weights),
+            "classes": [str(c) for c in estimator.classes_],
             "estimator": _describe_estimator(estimator),
+            "onnx": onnx,
         },
         "training": training,
         "metrics": metrics,
@@ -113,10 +138,12 @@ def save_bundle(
     return directory
 
 
-def load_bundle(model: str | Path | None = None) -> ModelBundle:
-    """Load a bundle folder, or a shipped bundle by name; None loads the default model."""
-    import skops.io
+def load_bundle(model: str | Path | None = None, *, backend: str = "auto") -> ModelBundle:
+    """Load a bundle folder, or a shipped bundle by name; None loads the default model.
 
+    ``backend``: ``auto`` uses the verified ONNX copy when the bundle has one (fast start),
+    ``scikit-learn`` always loads the skops weights.
+    """
     path = resolve_model_path(model)
     try:
         manifest = json.loads((path / MANIFEST).read_text())
@@ -124,23 +151,45 @@ def load_bundle(model: str | Path | None = None) -> ModelBundle:
         raise BundleError(f"{path}: unreadable manifest ({error})") from None
     if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
         raise BundleError(f"{path}: not a genrekit bundle of format version {FORMAT_VERSION}")
-    weights = path / manifest["model"]["weights"]
-    if not weights.is_file():
-        raise BundleError(f"{path}: weights file {weights.name} is missing")
-    if _sha256(weights) != manifest["model"]["weights_sha256"]:
-        raise BundleError(f"{path}: {weights.name} does not match the manifest's checksum")
-    untrusted = skops.io.get_untrusted_types(file=weights)
-    refused = [t for t in untrusted if not t.startswith(_TRUSTED_PREFIXES)]
-    if refused:
-        raise BundleError(f"{path}: weights contain types genrekit does not load: {refused}")
-    estimator = skops.io.load(weights, trusted=untrusted)
+    if backend not in ("auto", "scikit-learn"):
+        raise BundleError(f"unknown backend {backend!r}; use 'auto' or 'scikit-learn'")
+    onnx = manifest["model"].get("onnx", {})
+    if backend == "auto" and onnx.get("exported"):
+        from genrekit.models.onnx_export import OnnxPredictor
+
+        predictor: Any = OnnxPredictor(_checked(path, onnx["file"], onnx["sha256"]))
+    else:
+        predictor = _load_skops(
+            path, _checked(path, manifest["model"]["weights"], manifest["model"]["weights_sha256"])
+        )
     return ModelBundle(
-        estimator,
+        predictor,
         list(manifest["labels"]),
         RepresentationSpec.from_dict(manifest["representation"]),
         manifest,
         path,
     )
+
+
+def _checked(bundle: Path, name: str, sha256: str) -> Path:
+    """The bundle file ``name``, after checking it exists and matches the manifest's checksum."""
+    weights = bundle / name
+    if not weights.is_file():
+        raise BundleError(f"{bundle}: weights file {name} is missing")
+    if _sha256(weights) != sha256:
+        raise BundleError(f"{bundle}: {name} does not match the manifest's checksum")
+    return weights
+
+
+def _load_skops(bundle: Path, weights: Path) -> Any:
+    """A scikit-learn estimator from skops weights, refusing any type outside the allow-list."""
+    import skops.io
+
+    untrusted = skops.io.get_untrusted_types(file=weights)
+    refused = [t for t in untrusted if not t.startswith(_TRUSTED_PREFIXES)]
+    if refused:
+        raise BundleError(f"{bundle}: weights contain types genrekit does not load: {refused}")
+    return skops.io.load(weights, trusted=untrusted)
 
 
 def _sha256(path: Path) -> str:
