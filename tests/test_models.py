@@ -156,7 +156,7 @@ def test_evaluate_bundle_votes_per_track_on_a_segment_table(tmp_path):
     assert errors == []
     assert len(report.y_true) == 12  # 36 rows, 12 tracks
     assert report.metrics()["accuracy"] > 0.9
-    assert report.protocol["name"] == "held-out"
+    assert report.protocol["name"] == "bundle-on-data"
 
 
 def test_bundle_carries_a_verified_onnx_copy_used_by_default(tmp_path):

@@ -161,3 +161,27 @@ def test_cli_features_table(tmp_path, broken):
     from genrekit.datasets import load_dataset
 
     assert load_dataset(whole).features.shape == (2, 57)
+
+
+def test_train_from_an_audio_folder_skips_bad_files_and_predicts(tmp_path, broken):
+    from conftest import tone
+
+    from genrekit.train import load_config, train
+
+    for n in range(4):
+        (tmp_path / "music" / "beats").mkdir(parents=True, exist_ok=True)
+        (tmp_path / "music" / "tones").mkdir(parents=True, exist_ok=True)
+        soundfile.write(tmp_path / "music" / "beats" / f"b{n}.wav", music_like(4.0, seed=n), 22050)
+        soundfile.write(
+            tmp_path / "music" / "tones" / f"t{n}.flac", tone(4.0, 22050, 300.0 + 50 * n), 22050
+        )
+    (tmp_path / "music" / "tones" / "bad.mp3").write_bytes(broken["not_audio"].read_bytes())
+    (tmp_path / "exp.toml").write_text(
+        '[data]\npath = "music"\n[protocol]\nfolds = 2\n[model]\nname = "logreg"\n'
+    )
+    config = load_config(tmp_path / "exp.toml")
+    report, bundle, errors = train(config, tmp_path / "model", None, progress=False)
+    assert [e.path for e in errors] == [str(tmp_path / "music" / "tones" / "bad.mp3")]
+    assert len(report.y_true) == 8 and report.metrics()["accuracy"] == 1.0
+    prediction = genrekit.load_model(bundle).predict(tmp_path / "music" / "beats" / "b0.wav")
+    assert prediction.label == "beats"

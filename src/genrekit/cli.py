@@ -176,7 +176,12 @@ def features(
     jobs = [TableJob(item.path, item.label, segment, hop) for item in dataset.items]
     rows, failures = [], 0
     bar = tqdm(
-        extract_rows(jobs, workers), total=len(jobs), desc="features", unit="file", file=sys.stderr
+        extract_rows(jobs, workers),
+        total=len(jobs),
+        desc="features",
+        unit="file",
+        file=sys.stderr,
+        disable=None,
     )
     for _, result in bar:
         if isinstance(result, AudioError):
@@ -221,6 +226,8 @@ def train(
         )
     except GenrekitError as error:
         _fail(str(error))
+    except ValueError as error:  # e.g. fewer tracks per genre than the folds asked for
+        _fail(f"{config}: training failed: {error}")
     for error in errors:
         typer.echo(f"error: {error}", err=True)
     typer.echo(result.summary())

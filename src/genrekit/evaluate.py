@@ -33,6 +33,13 @@ class EvaluationReport:
     """Fold index of each prediction, when the run was a k-fold CV."""
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def present_labels(self) -> list[str]:
+        """Labels that occur in the truth or the predictions: macro averages run over these, so
+        genres a model knows but the data lacks do not count as zero-F1 classes."""
+        seen = set(self.y_true) | set(self.y_pred)
+        return [label for label in self.labels if label in seen]
+
     def fold_scores(self) -> list[dict[str, float]]:
         if self.fold_of is None:
             return []
@@ -46,7 +53,7 @@ class EvaluationReport:
                         f1_score(
                             self.y_true[mask],
                             self.y_pred[mask],
-                            labels=self.labels,
+                            labels=self.present_labels,
                             average="macro",
                             zero_division=0,
                         )
@@ -63,7 +70,11 @@ class EvaluationReport:
             "accuracy": float(accuracy_score(self.y_true, self.y_pred)),
             "macro_f1": float(
                 f1_score(
-                    self.y_true, self.y_pred, labels=self.labels, average="macro", zero_division=0
+                    self.y_true,
+                    self.y_pred,
+                    labels=self.present_labels,
+                    average="macro",
+                    zero_division=0,
                 )
             ),
             "n": len(self.y_true),
@@ -195,7 +206,10 @@ def evaluate_bundle(
         )
         y_true_list, y_pred_list, unique = [], [], []
         for item, result in tqdm(
-            zip(dataset.items, results), total=len(dataset), desc="evaluate", disable=not progress
+            zip(dataset.items, results),
+            total=len(dataset),
+            desc="evaluate",
+            disable=None if progress else True,
         ):
             if isinstance(result, AudioError):
                 errors.append(result)
@@ -211,8 +225,9 @@ def evaluate_bundle(
         y_true=y_true,
         y_pred=y_pred,
         protocol={
-            "name": "held-out",
-            "description": "trained bundle scored once per track on the given data",
+            "name": "bundle-on-data",
+            "description": "trained bundle scored once per track on the given data (a held-out "
+            "figure only if none of these tracks or their artists were in its training data)",
             "data": str(data),
             "model_trained_on": training_source,
             "unknown_labels": sorted(set(y_true) - set(classifier.labels)),

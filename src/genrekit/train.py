@@ -143,7 +143,10 @@ def featurize(
     items, rows, errors = [], [], []
     results = extract_rows(jobs, workers=workers)
     for item, (_, result) in tqdm(
-        zip(dataset.items, results), total=len(jobs), desc="features", disable=not progress
+        zip(dataset.items, results),
+        total=len(jobs),
+        desc="features",
+        disable=None if progress else True,
     ):
         if isinstance(result, AudioError):
             errors.append(result)
