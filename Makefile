@@ -2,7 +2,6 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-FILES ?= ../shared/data/examples
 
 .PHONY: setup test run lint format benchmarks clean
 
@@ -18,7 +17,7 @@ test: setup lint
 	$(BIN)/pytest
 
 run: setup
-	$(BIN)/genrekit predict $(FILES)
+	$(BIN)/genrekit app
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks

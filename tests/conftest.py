@@ -25,10 +25,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "data: needs the real clips in ../shared/data")
-
-
 def tone(
     seconds: float = 5.0,
     rate: int = 44100,

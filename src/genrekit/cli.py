@@ -274,5 +274,54 @@ def models() -> None:
         )
 
 
+@app.command()
+def serve(
+    model: ModelOption = None,
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    max_upload_mb: Annotated[float, typer.Option(help="Largest request body in MB")] = 50.0,
+    max_duration: Annotated[float, typer.Option(help="Seconds analysed per file")] = 600.0,
+) -> None:
+    """Start the REST API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from genrekit.api import create_app
+    from genrekit.errors import GenrekitError
+
+    try:
+        api = create_app(
+            model, max_upload_bytes=int(max_upload_mb * 1024 * 1024), max_duration=max_duration
+        )
+    except GenrekitError as error:
+        _fail(str(error))
+    typer.echo(f"genrekit API on http://{host}:{port} (docs: http://{host}:{port}/docs)", err=True)
+    uvicorn.run(api, host=host, port=port, log_level="warning")
+
+
+@app.command(name="app")
+def web_app(
+    port: Annotated[int, typer.Option(help="Port")] = 8501,
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+) -> None:
+    """Start the web app (Streamlit) and print its URL."""
+    import subprocess
+    from importlib import resources
+
+    script = Path(str(resources.files("genrekit") / "webapp.py"))
+    typer.echo(f"genrekit web app on http://{host}:{port}  (Ctrl-C to stop)", err=True)
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(script),
+        "--server.headless=true",
+        f"--server.port={port}",
+        f"--server.address={host}",
+        "--browser.gatherUsageStats=false",
+    ]
+    raise typer.Exit(subprocess.call(command))
+
+
 if __name__ == "__main__":
     app()

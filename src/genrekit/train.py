@@ -26,14 +26,13 @@ default ``../shared/data``; relative paths are relative to the config file)::
 
 from __future__ import annotations
 
-import os
 import time
+import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import tomllib
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 
@@ -42,14 +41,8 @@ from genrekit.errors import AudioError, ConfigError
 from genrekit.evaluate import EvaluationReport
 from genrekit.features import RepresentationSpec
 from genrekit.models.classical import build_pipeline, grid_for_pipeline
+from genrekit.paths import data_dir
 from genrekit.splits import PROTOCOL_DESCRIPTIONS, PROTOCOLS, Protocol, kfold
-
-DEFAULT_DATA_DIR = Path("../shared/data")
-
-
-def data_dir() -> Path:
-    """Where shared data lives: ``$GENREKIT_DATA``, else ``../shared/data``."""
-    return Path(os.environ.get("GENREKIT_DATA", DEFAULT_DATA_DIR))
 
 
 @dataclass

@@ -1,0 +1,265 @@
+"""REST API (FastAPI): a thin HTTP layer over ``genrekit.predict``, started by ``genrekit serve``.
+
+- ``POST /v1/predict``: multipart upload of one or more ``files`` → per file genre
+  probabilities, top-k, per-segment timeline, duration and model id. When every file fails the
+  status is 4xx (413 too large, 415 not decodable audio, 422 too short/silent); otherwise 200 with
+  failed files reported inline.
+- ``GET /v1/models``, ``GET /health``; the OpenAPI schema is at ``/docs`` and ``/openapi.json``.
+
+The model is loaded once per process; predictions run in worker threads (at most
+``max_concurrent`` at a time) so the event loop never blocks; a request's body is capped at
+``max_upload_bytes`` (all files together) before it is parsed, and every temporary file is removed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+import anyio
+from fastapi import FastAPI, File, Query, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from genrekit import __version__
+from genrekit.audio import DEFAULT_MAX_DURATION
+from genrekit.errors import AudioError, AudioTooShortError, SilentAudioError
+from genrekit.models.bundle import bundled_models
+from genrekit.predict import Classifier, Prediction, predict_or_error
+
+DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+_COPY_CHUNK = 1024 * 1024
+
+
+class Segment(BaseModel):
+    start: float = Field(description="seconds")
+    end: float = Field(description="seconds")
+    label: str
+    probabilities: dict[str, float]
+
+
+class FileError(BaseModel):
+    type: str = Field(description="not_audio, too_short, silent, too_large or invalid_request")
+    reason: str
+
+
+class FileResult(BaseModel):
+    filename: str
+    label: str | None = None
+    probabilities: dict[str, float] | None = Field(None, description="every genre, highest first")
+    top_k: list[tuple[str, float]] | None = None
+    duration: float | None = Field(None, description="seconds analysed")
+    truncated: bool | None = None
+    segments: list[Segment] | None = None
+    error: FileError | None = None
+
+
+class PredictResponse(BaseModel):
+    model: str
+    results: list[FileResult]
+
+
+class ModelInfo(BaseModel):
+    name: str
+    loaded: bool
+    labels: list[str]
+    representation: dict[str, Any]
+    metrics: dict[str, Any]
+    protocol: str
+
+
+class ErrorBody(BaseModel):
+    error: FileError
+
+
+_STATUS = {"not_audio": 415, "too_short": 422, "silent": 422}
+
+
+def _error_type(error: AudioError) -> str:
+    if isinstance(error, SilentAudioError):
+        return "silent"
+    if isinstance(error, AudioTooShortError):
+        return "too_short"
+    return "not_audio"  # AudioDecodeError, or anything else that made the file unusable
+
+
+class BodySizeLimit:
+    """Answer 413 to request bodies over ``max_bytes``: at once when Content-Length says so, or as
+    soon as a streamed body passes the limit (the app's own error response is then replaced)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length", b"").decode()
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await self._too_large(send)
+            return
+        received, exceeded = 0, False
+
+        async def limited_receive() -> Message:
+            nonlocal received, exceeded
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    exceeded = True
+                    raise _BodyTooLarge
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            if not exceeded:
+                await send(message)
+
+        with contextlib.suppress(_BodyTooLarge):
+            await self.app(scope, limited_receive, guarded_send)
+        if exceeded:
+            await self._too_large(send)
+
+    async def _too_large(self, send: Send) -> None:
+        body = json.dumps(
+            {"error": {"type": "too_large", "reason": f"upload exceeds {self.max_bytes} bytes"}}
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def create_app(
+    model: str | Path | None = None,
+    *,
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
+    max_duration: float = DEFAULT_MAX_DURATION,
+    max_concurrent: int = 2,
+) -> FastAPI:
+    """The API over one model bundle (None: the shipped default), loaded now, once."""
+    classifier = Classifier.load(model)
+    limiter = anyio.CapacityLimiter(max_concurrent)
+    app = FastAPI(
+        title="genrekit",
+        version=__version__,
+        description="Music genre classification: upload audio, get genre probabilities.",
+    )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}"
+            for e in error.errors()
+        )
+        return JSONResponse(
+            status_code=422, content={"error": {"type": "invalid_request", "reason": problems}}
+        )
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok", "model": classifier.bundle.model_id, "version": __version__}
+
+    @app.get("/v1/models")
+    async def models() -> list[ModelInfo]:
+        """Shipped models and the one this server loaded, with measured metrics and protocol."""
+        infos = []
+        loaded = classifier.bundle.path
+        paths = list(bundled_models().values())
+        if loaded is not None and loaded not in paths:
+            paths.insert(0, loaded)
+        for path in paths:
+            manifest = json.loads((path / "manifest.json").read_text())
+            metrics = {k: v for k, v in manifest.get("metrics", {}).items() if k != "per_class"}
+            infos.append(
+                ModelInfo(
+                    name=manifest["name"],
+                    loaded=path == loaded,
+                    labels=manifest["labels"],
+                    representation=manifest["representation"],
+                    metrics=metrics,
+                    protocol=manifest.get("training", {})
+                    .get("protocol", {})
+                    .get("description", ""),
+                )
+            )
+        return infos
+
+    @app.post(
+        "/v1/predict",
+        responses={
+            413: {"model": ErrorBody, "description": "upload too large"},
+            415: {"model": PredictResponse, "description": "no file is decodable audio"},
+            422: {"model": PredictResponse, "description": "audio too short or silent"},
+        },
+    )
+    async def predict(
+        files: Annotated[list[UploadFile], File(description="audio files")],
+        top_k: Annotated[int, Query(ge=1, le=50)] = 3,
+        timeline: bool = True,
+    ) -> PredictResponse:
+        """Classify each uploaded file."""
+        results = []
+        for upload in files:
+            name = upload.filename or "upload"
+            try:
+                outcome = await _classify_upload(upload, name, top_k, timeline)
+            finally:
+                await upload.close()
+            results.append(outcome)
+        response = PredictResponse(model=classifier.bundle.model_id, results=results)
+        if all(r.error is not None for r in results):
+            status = _STATUS[results[0].error.type]
+            return JSONResponse(status_code=status, content=response.model_dump())
+        return response
+
+    async def _classify_upload(
+        upload: UploadFile, name: str, top_k: int, timeline: bool
+    ) -> FileResult:
+        suffix = Path(name).suffix[:10] if Path(name).suffix.isascii() else ""
+        handle, temporary = tempfile.mkstemp(prefix="genrekit-", suffix=suffix)
+        try:
+            with os.fdopen(handle, "wb") as out:
+                while chunk := await upload.read(_COPY_CHUNK):
+                    out.write(chunk)
+            outcome = await anyio.to_thread.run_sync(
+                lambda: predict_or_error(classifier, Path(temporary), timeline, max_duration),
+                limiter=limiter,
+            )
+        finally:
+            Path(temporary).unlink(missing_ok=True)
+        if isinstance(outcome, AudioError):
+            # The reason names our temporary file; the client knows its file by its own name.
+            return FileResult(
+                filename=name, error=FileError(type=_error_type(outcome), reason=outcome.reason)
+            )
+        return _result(name, outcome, top_k)
+
+    app.add_middleware(BodySizeLimit, max_bytes=max_upload_bytes)
+    return app
+
+
+def _result(name: str, prediction: Prediction, top_k: int) -> FileResult:
+    return FileResult(
+        filename=name,
+        label=prediction.label,
+        probabilities=prediction.probabilities,
+        top_k=prediction.top(top_k),
+        duration=prediction.duration,
+        truncated=prediction.truncated,
+        segments=[Segment(**vars(s)) for s in prediction.segments],
+    )

@@ -1,0 +1,115 @@
+"""The genrekit web app (Streamlit): upload or pick a song, listen, look, and see its genre.
+
+A thin page over the library: decoding, prediction and figures all come from genrekit modules.
+Run with ``genrekit app`` (or ``make run``).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+
+from genrekit.audio import load_audio
+from genrekit.errors import AudioError, GenrekitError
+from genrekit.models.bundle import DEFAULT_MODEL, bundled_models
+from genrekit.paths import examples_dir
+from genrekit.plots import (
+    mel_figure,
+    mfcc_figure,
+    probabilities_figure,
+    timeline_figure,
+    waveform_figure,
+)
+from genrekit.predict import Classifier
+
+NO_EXAMPLE = "(none)"
+
+
+@st.cache_resource(show_spinner="Loading model…")
+def load_classifier(model: str) -> Classifier:
+    return Classifier.load(model)
+
+
+@st.cache_data(show_spinner="Analysing…", max_entries=32)
+def analyse(name: str, data: bytes, model: str):
+    """Decode and classify one file; returns (prediction, samples, rate) or the error's reason."""
+    suffix = Path(name).suffix if Path(name).suffix.isascii() else ""
+    with tempfile.NamedTemporaryFile(suffix=suffix) as handle:
+        handle.write(data)
+        handle.flush()
+        try:
+            audio = load_audio(handle.name)
+            prediction = load_classifier(model).predict_audio(audio)
+        except AudioError as error:
+            return error.reason
+    return prediction, audio.samples, audio.sample_rate
+
+
+def chosen_inputs() -> list[tuple[str, bytes]]:
+    uploads = st.file_uploader(
+        "Drop audio files here (wav, au, flac, ogg, mp3, m4a, …)",
+        accept_multiple_files=True,
+        key="uploads",
+    )
+    inputs = [(upload.name, upload.getvalue()) for upload in uploads or []]
+    examples = sorted(examples_dir().glob("*.ogg")) if examples_dir().is_dir() else []
+    if examples:
+        names = [NO_EXAMPLE] + [p.name for p in examples]
+        pick = st.selectbox("…or try an example", names, key="example")
+        if pick != NO_EXAMPLE:
+            inputs.append((pick, (examples_dir() / pick).read_bytes()))
+    return inputs
+
+
+def show(name: str, data: bytes, model: str, top_k: int) -> None:
+    st.header(name)
+    result = analyse(name, data, model)
+    if isinstance(result, str):
+        st.error(f"{name}: {result}")
+        return
+    prediction, samples, rate = result
+    st.audio(data)
+    label, probability = prediction.top(1)[0]
+    st.subheader(f"Predicted genre: {label} ({probability:.0%})")
+    if prediction.truncated:
+        st.info(f"Only the first {prediction.duration:.0f} s were analysed.")
+    left, right = st.columns([2, 3])
+    left.pyplot(probabilities_figure(prediction.probabilities, top_k, "Genre probabilities"))
+    right.pyplot(timeline_figure(prediction.segments, load_classifier(model).labels))
+    waveform, mel, mfcc = st.tabs(["Waveform", "Mel spectrogram", "MFCC"])
+    waveform.pyplot(waveform_figure(samples, rate))
+    mel.pyplot(mel_figure(samples, rate))
+    mfcc.pyplot(mfcc_figure(samples, rate))
+
+
+def main() -> None:
+    st.set_page_config(page_title="genrekit", page_icon="🎵", layout="wide")
+    st.title("genrekit — what genre is this song?")
+    models = list(bundled_models())
+    model = st.sidebar.selectbox(
+        "Model",
+        models,
+        index=models.index(DEFAULT_MODEL) if DEFAULT_MODEL in models else 0,
+        key="model",
+    )
+    custom = st.sidebar.text_input("…or a model bundle folder", "")
+    model = custom.strip() or model
+    top_k = st.sidebar.slider("Genres shown", 1, 10, 5)
+    try:
+        classifier = load_classifier(model)
+    except GenrekitError as error:
+        st.sidebar.error(str(error))
+        return
+    accuracy = classifier.bundle.manifest.get("metrics", {}).get("accuracy_mean")
+    if accuracy is not None:
+        st.sidebar.caption(
+            f"{classifier.bundle.model_id}: cross-validated accuracy {accuracy:.1%} "
+            f"({classifier.bundle.manifest['training']['protocol']['description']})"
+        )
+    for name, data in chosen_inputs():
+        show(name, data, model, top_k)
+
+
+main()

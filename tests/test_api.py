@@ -1,0 +1,174 @@
+"""The REST API: success, every kind of bad request, a schema-driven fuzz run, concurrency."""
+
+from __future__ import annotations
+
+import socket
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import numpy as np
+import pytest
+import schemathesis
+import soundfile
+from conftest import music_like
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, settings
+
+from genrekit.api import create_app
+
+APP = create_app(max_upload_bytes=2_000_000)
+client = TestClient(APP)
+
+
+@pytest.fixture(scope="module")
+def song_bytes(tmp_path_factory) -> bytes:
+    path = tmp_path_factory.mktemp("api") / "song.ogg"
+    soundfile.write(path, music_like(8.0, rate=44100), 44100)
+    return path.read_bytes()
+
+
+def upload(*files: tuple[str, bytes], **params):
+    return client.post(
+        "/v1/predict",
+        files=[("files", (name, data, "application/octet-stream")) for name, data in files],
+        params=params,
+    )
+
+
+def test_health_and_models():
+    assert client.get("/health").json()["status"] == "ok"
+    models = client.get("/v1/models").json()
+    loaded = [m for m in models if m["loaded"]]
+    assert len(loaded) == 1 and loaded[0]["name"] == "gtzan57-logreg"
+    assert 0.5 < loaded[0]["metrics"]["accuracy_mean"] < 1
+    assert "by track" in loaded[0]["protocol"]
+    assert client.get("/docs").status_code == 200
+    assert "/v1/predict" in client.get("/openapi.json").json()["paths"]
+
+
+def test_predict_returns_distribution_top_k_and_timeline(song_bytes):
+    response = upload(("song.ogg", song_bytes), top_k=4)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["model"] == "gtzan57-logreg"
+    [result] = body["results"]
+    assert result["filename"] == "song.ogg" and result["error"] is None
+    assert sum(result["probabilities"].values()) == pytest.approx(1.0, abs=1e-4)
+    assert len(result["top_k"]) == 4 and result["top_k"][0][0] == result["label"]
+    assert result["duration"] == pytest.approx(8.0, abs=0.05)
+    assert result["segments"][0]["start"] == 0.0 and len(result["segments"]) >= 4
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "error_type"),
+    [
+        ("not_audio", 415, "not_audio"),
+        ("empty", 415, "not_audio"),
+        ("truncated_flac", 415, "not_audio"),
+        ("short", 422, "too_short"),
+        ("silent", 422, "silent"),
+    ],
+)
+def test_bad_files_get_a_4xx_json_reason(broken, kind, status, error_type):
+    response = upload((broken[kind].name, broken[kind].read_bytes()))
+    assert response.status_code == status
+    error = response.json()["results"][0]["error"]
+    assert error["type"] == error_type and error["reason"]
+    assert "genrekit-" not in error["reason"]  # no temporary file names leak out
+
+
+def test_mixed_batch_is_200_with_errors_inline(song_bytes, broken):
+    response = upload(("good.ogg", song_bytes), ("bad.mp3", broken["not_audio"].read_bytes()))
+    assert response.status_code == 200
+    good, bad = response.json()["results"]
+    assert good["label"] and bad["error"]["type"] == "not_audio"
+
+
+def test_request_errors():
+    missing = client.post("/v1/predict")
+    assert missing.status_code == 422 and missing.json()["error"]["type"] == "invalid_request"
+    too_big = upload(("huge.wav", b"0" * 2_500_000))
+    assert too_big.status_code == 413 and too_big.json()["error"]["type"] == "too_large"
+    bad_param = client.post("/v1/predict", params={"top_k": 0}, files={"files": ("a", b"x")})
+    assert bad_param.status_code == 422
+
+
+def test_streamed_body_over_the_limit_is_413():
+    """A valid multipart body sent chunked (no Content-Length) is cut off at the limit."""
+
+    def chunks():
+        yield (
+            b'--frontier\r\nContent-Disposition: form-data; name="files"; '
+            b'filename="big.wav"\r\nContent-Type: audio/wav\r\n\r\n'
+        )
+        for _ in range(30):
+            yield b"\0" * 100_000
+        yield b"\r\n--frontier--\r\n"
+
+    response = client.post(
+        "/v1/predict",
+        content=chunks(),
+        headers={"content-type": "multipart/form-data; boundary=frontier"},
+    )
+    assert response.status_code == 413
+    assert response.json()["error"]["type"] == "too_large"
+
+
+def test_temporary_files_are_removed(song_bytes, broken, monkeypatch, tmp_path):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    upload(("good.ogg", song_bytes), ("bad.mp3", broken["not_audio"].read_bytes()))
+    upload(("silent.flac", broken["silent"].read_bytes()))
+    assert list(tmp_path.iterdir()) == []
+
+
+schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
+
+
+@schema.parametrize()
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+def test_fuzzed_requests_never_cause_a_server_error(case):
+    response = case.call()
+    assert response.status_code < 500, response.text
+
+
+def test_fifty_concurrent_requests_on_loopback(song_bytes):
+    import uvicorn
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(APP, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started
+    expected = upload(("song.ogg", song_bytes), timeline="false").json()["results"][0]
+
+    def one(_):
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as http:
+            return http.post(
+                "/v1/predict",
+                params={"timeline": "false"},
+                files={"files": ("song.ogg", song_bytes)},
+            )
+
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            responses = list(pool.map(one, range(50)))
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+    assert [r.status_code for r in responses] == [200] * 50
+    for response in responses:
+        result = response.json()["results"][0]
+        assert result["label"] == expected["label"]
+        np.testing.assert_allclose(
+            [result["probabilities"][k] for k in expected["probabilities"]],
+            list(expected["probabilities"].values()),
+            atol=1e-6,
+        )

@@ -1,0 +1,133 @@
+"""The Streamlit web app: flows through AppTest, and one real upload in headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+from conftest import DATA, REPO
+
+APP = REPO / "src" / "genrekit" / "webapp.py"
+ARTIFACTS = REPO / "artifacts" / "tests"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture
+def app_test():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.run()
+    assert not at.exception
+    return at
+
+
+@pytest.mark.data
+def test_example_clip_is_classified(app_test):
+    example = "Hungarian_Dance_number_5_-_Allegro_in_F_sharp_minor_(string_orchestra).hq.ogg"
+    app_test.selectbox(key="example").set_value(example).run()
+    assert not app_test.exception
+    assert [h.value for h in app_test.header] == [example]
+    assert app_test.subheader[0].value.startswith("Predicted genre: classical")
+    assert len(app_test.tabs) == 3  # waveform, mel spectrogram, MFCC
+
+
+@pytest.mark.data
+def test_bad_upload_gets_a_readable_error_and_the_app_keeps_working(app_test):
+    clip = (DATA / "gtzan" / "metal" / "metal.00035.flac").read_bytes()
+    app_test.file_uploader(key="uploads").set_value(
+        [("notes.mp3", b"this is a text file", "audio/mpeg"), ("song.flac", clip, "audio/flac")]
+    ).run()
+    assert not app_test.exception
+    assert [e.value for e in app_test.error] == [
+        "notes.mp3: not a recognised audio file (Invalid data found when processing input)"
+    ]
+    assert app_test.subheader[0].value.startswith("Predicted genre: metal")
+
+
+def test_unknown_model_folder_is_reported(app_test, tmp_path):
+    app_test.sidebar.text_input[0].set_value(str(tmp_path)).run()
+    assert not app_test.exception
+    assert "not a model bundle" in app_test.sidebar.error[0].value
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_until_up(url: str, seconds: float = 90.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(f"{url} did not answer within {seconds:.0f} s")
+
+
+@pytest.mark.data
+@pytest.mark.skipif(
+    not os.path.exists(CHROMIUM) and os.environ.get("GENREKIT_REQUIRE_BROWSER") != "1",
+    reason="Debian chromium is not installed",
+)
+def test_upload_in_a_real_browser():
+    from playwright.sync_api import sync_playwright
+
+    port = _free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(APP),
+            "--server.headless=true",
+            f"--server.port={port}",
+            "--server.address=127.0.0.1",
+            "--browser.gatherUsageStats=false",
+        ],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_until_up(f"http://127.0.0.1:{port}/_stcore/health")
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM,
+                args=[
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-quic",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                ],
+            )
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"http://127.0.0.1:{port}", timeout=60_000)
+            page.locator('input[type="file"]').set_input_files(
+                str(DATA / "gtzan" / "classical" / "classical.00041.flac")
+            )
+            verdict = page.get_by_text("Predicted genre:")
+            verdict.wait_for(timeout=120_000)
+            assert verdict.inner_text().startswith("Predicted genre: classical")
+            page.get_by_role("tab", name="Mel spectrogram").wait_for(timeout=60_000)
+            page.wait_for_function("document.querySelectorAll('img').length >= 3", timeout=60_000)
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "webapp-upload.png"), full_page=True)
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
