@@ -35,7 +35,13 @@ def test_example_clip_is_classified(app_test):
     assert not app_test.exception
     assert [h.value for h in app_test.header] == [example]
     assert app_test.subheader[0].value.startswith("Predicted genre: classical")
-    assert len(app_test.tabs) == 3  # waveform, mel spectrogram, MFCC
+    assert [t.label for t in app_test.tabs] == [
+        "Waveform",
+        "Mel spectrogram",
+        "MFCC",
+        "Chroma",
+        "Spectrum",
+    ]
 
 
 @pytest.mark.data

@@ -275,6 +275,79 @@ def models() -> None:
 
 
 @app.command()
+def plot(
+    song: Annotated[Path, typer.Argument(help="Audio file")],
+    kind: Annotated[
+        list[str],
+        typer.Option(
+            "--kind",
+            "-k",
+            help="View(s): waveform, spectrum, spectrogram, logspec, "
+            "mel, mfcc, chroma, tempogram; repeat for several in one figure",
+        ),
+    ] = ["mel"],  # noqa: B006 (typer reads the default, it is never mutated)
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Image to write (.png or .svg)")
+    ] = None,
+    max_duration: Annotated[float, typer.Option(help="Seconds drawn from the start")] = 60.0,
+) -> None:
+    """Draw audio views of a song to a PNG or SVG file."""
+    from genrekit.audio import load_audio
+    from genrekit.errors import GenrekitError
+    from genrekit.plots import audio_figure
+
+    out = out or song.with_suffix(".png").with_name(f"{song.stem}-{'-'.join(kind)}.png")
+    if out.suffix not in (".png", ".svg"):
+        _fail(f"{out}: --out must end in .png or .svg")
+    try:
+        audio = load_audio(song, max_duration=max_duration)
+        figure = audio_figure(audio.samples, audio.sample_rate, kind)
+    except GenrekitError as error:
+        _fail(str(error))
+    except ValueError as error:
+        _fail(str(error))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(out, dpi=110)
+    typer.echo(str(out))
+
+
+@app.command()
+def explore(
+    data: Annotated[Path, typer.Argument(help="Audio folder or features table")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Report folder")] = Path("report"),
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="Also show this bundle's results")
+    ] = None,
+    workers: WorkersOption = 2,
+) -> None:
+    """Write a self-contained HTML report about a dataset (and a model on it)."""
+    from genrekit.errors import GenrekitError
+    from genrekit.explore import explore as write_exploration
+
+    try:
+        page = write_exploration(data, out, model=model, workers=workers)
+    except GenrekitError as error:
+        _fail(str(error))
+    typer.echo(str(page))
+
+
+@app.command()
+def report(
+    results: Annotated[list[Path], typer.Argument(help="report.json files or their folders")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="HTML file")] = Path("results.html"),
+) -> None:
+    """Render saved results (from train, evaluate or compare) side by side as HTML."""
+    from genrekit.errors import GenrekitError
+    from genrekit.evaluate import comparison_page
+
+    try:
+        page = comparison_page(results)
+    except GenrekitError as error:
+        _fail(str(error))
+    typer.echo(str(page.write(out)))
+
+
+@app.command()
 def serve(
     model: ModelOption = None,
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",

@@ -19,6 +19,8 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
 )
 
+from genrekit.errors import ConfigError
+
 
 @dataclass
 class EvaluationReport:
@@ -155,7 +157,7 @@ class EvaluationReport:
 
     def write(self, directory: str | Path) -> Path:
         """report.md, report.json, confusion.csv and confusion.png into ``directory``."""
-        from genrekit.plots import confusion_matrix_figure
+        from genrekit.plots import close_figure, confusion_matrix_figure
 
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
@@ -165,7 +167,9 @@ class EvaluationReport:
         header = "true\\predicted," + ",".join(self.labels)
         rows = [f"{label}," + ",".join(map(str, row)) for label, row in zip(self.labels, matrix)]
         (directory / "confusion.csv").write_text("\n".join([header, *rows]) + "\n")
-        confusion_matrix_figure(matrix, self.labels, directory / "confusion.png", self.title)
+        figure = confusion_matrix_figure(matrix, self.labels, self.title)
+        figure.savefig(directory / "confusion.png", dpi=120)
+        close_figure(figure)
         return directory
 
 
@@ -200,11 +204,12 @@ def evaluate_bundle(
         y_true = np.array([dataset.y[tracks == t][0] for t in unique])
         track_probabilities = np.stack([probabilities[tracks == t].mean(axis=0) for t in unique])
         y_pred = np.array(classifier.labels)[track_probabilities.argmax(axis=1)]
+        probabilities_by_track = track_probabilities.tolist()
     else:
         results = predict_many(
             classifier, [item.path for item in dataset.items], timeline=False, workers=workers
         )
-        y_true_list, y_pred_list, unique = [], [], []
+        y_true_list, y_pred_list, unique, probabilities_by_track = [], [], [], []
         for item, result in tqdm(
             zip(dataset.items, results),
             total=len(dataset),
@@ -217,6 +222,7 @@ def evaluate_bundle(
             y_true_list.append(item.label)
             y_pred_list.append(result.label)
             unique.append(item.track)
+            probabilities_by_track.append([result.probabilities[k] for k in classifier.labels])
         y_true, y_pred = np.array(y_true_list), np.array(y_pred_list)
     training_source = classifier.bundle.manifest.get("training", {}).get("data", {}).get("source")
     report = EvaluationReport(
@@ -232,6 +238,57 @@ def evaluate_bundle(
             "model_trained_on": training_source,
             "unknown_labels": sorted(set(y_true) - set(classifier.labels)),
         },
-        extra={"tracks": unique},
+        extra={"tracks": unique, "probabilities": probabilities_by_track},
     )
     return report, errors
+
+
+def comparison_page(results: list[str | Path], title: str = "genrekit results"):
+    """An HTML page comparing saved reports (``report.json`` files or folders holding one):
+    a table of the headline figures with their protocols, then each confusion matrix and, for
+    results that recorded a training history, its loss/accuracy curves."""
+    import pandas as pd
+
+    from genrekit import htmlreport as H
+    from genrekit.plots import confusion_matrix_figure, curves_figure
+
+    loaded = []
+    for result in results:
+        path = Path(result)
+        path = path / "report.json" if path.is_dir() else path
+        try:
+            loaded.append(json.loads(path.read_text()))
+        except (OSError, json.JSONDecodeError) as error:
+            raise ConfigError(f"{path}: not a readable report.json ({error})") from None
+    rows = []
+    for data in loaded:
+        m = data["metrics"]
+        spread = "accuracy_mean" in m
+        rows.append(
+            {
+                "result": data["title"],
+                "accuracy": f"{m['accuracy_mean']:.3f} ± {m['accuracy_std']:.3f}"
+                if spread
+                else f"{m['accuracy']:.3f}",
+                "macro-F1": f"{m['macro_f1_mean']:.3f} ± {m['macro_f1_std']:.3f}"
+                if spread
+                else f"{m['macro_f1']:.3f}",
+                "tracks": m["n"],
+                "protocol": data["protocol"].get("description", ""),
+            }
+        )
+    page = H.HtmlReport(title, f"{len(loaded)} results")
+    page.add("Comparison", H.table(pd.DataFrame(rows)))
+    for data in loaded:
+        parts = [
+            H.figure(
+                confusion_matrix_figure(
+                    np.array(data["confusion_matrix"]), data["labels"], data["title"]
+                ),
+                "confusion matrix",
+            )
+        ]
+        if data.get("history"):
+            parts.append(H.figure(curves_figure(data["history"]), "training curves"))
+        page.add(data["title"], *parts)
+    return page

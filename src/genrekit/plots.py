@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 
@@ -16,9 +14,12 @@ def _pyplot():
     return plt
 
 
-def confusion_matrix_figure(
-    matrix: np.ndarray, labels: list[str], path: str | Path, title: str = "Confusion matrix"
-) -> Path:
+def close_figure(fig) -> None:
+    """Free a figure made here (pyplot keeps every open figure alive)."""
+    _pyplot().close(fig)
+
+
+def confusion_matrix_figure(matrix: np.ndarray, labels: list[str], title: str = "Confusion matrix"):
     """Row-normalized confusion matrix (recall per true genre) annotated with counts."""
     plt = _pyplot()
     totals = matrix.sum(axis=1, keepdims=True)
@@ -38,52 +39,137 @@ def confusion_matrix_figure(
                 ax.text(col, row, str(matrix[row, col]), ha="center", va="center", color=colour)
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="share of true genre")
     fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
-
-
-def waveform_figure(samples: np.ndarray, sample_rate: int, title: str = "Waveform"):
-    """Amplitude over time (seconds)."""
-    import librosa.display
-
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(9, 2.6))
-    librosa.display.waveshow(samples, sr=sample_rate, ax=ax, color="#1f5f8b")
-    ax.set(title=title, xlabel="time (s)", ylabel="amplitude")
-    fig.tight_layout()
     return fig
 
 
-def mel_figure(samples: np.ndarray, sample_rate: int, title: str = "Mel spectrogram"):
-    """128-band mel power spectrogram in dB (time in seconds, frequency in Hz)."""
-    import librosa
+AUDIO_VIEWS = (
+    "waveform",
+    "spectrum",
+    "spectrogram",
+    "logspec",
+    "mel",
+    "mfcc",
+    "chroma",
+    "tempogram",
+)
+"""The views ``audio_figure`` draws (``genrekit plot --kind``)."""
+
+
+def _draw_waveform(ax, samples: np.ndarray, rate: int):
     import librosa.display
 
-    plt = _pyplot()
-    mel = librosa.feature.melspectrogram(y=samples, sr=sample_rate, n_mels=128)
-    fig, ax = plt.subplots(figsize=(9, 3.4))
+    librosa.display.waveshow(samples, sr=rate, ax=ax, color="#1f5f8b")
+    ax.set(ylabel="amplitude", title="Waveform")
+    return None, ""
+
+
+def _draw_spectrum(ax, samples: np.ndarray, rate: int):
+    from scipy.signal import welch
+
+    frequencies, power = welch(samples, fs=rate, nperseg=4096)
+    ax.semilogx(frequencies[1:], 10 * np.log10(power[1:] + 1e-20), color="#1f5f8b")
+    ax.set(xlabel="frequency (Hz)", ylabel="power (dB/Hz)", title="Average spectrum (Welch)")
+    ax.grid(True, which="both", alpha=0.3)
+    return None, ""
+
+
+def _stft_db(samples: np.ndarray) -> np.ndarray:
+    import librosa
+
+    return librosa.amplitude_to_db(np.abs(librosa.stft(samples)), ref=np.max)
+
+
+def _draw_spectrogram(ax, samples: np.ndarray, rate: int):
+    import librosa.display
+
     image = librosa.display.specshow(
-        librosa.power_to_db(mel, ref=np.max), sr=sample_rate, x_axis="time", y_axis="mel", ax=ax
+        _stft_db(samples), sr=rate, x_axis="time", y_axis="linear", ax=ax
     )
-    ax.set(title=title, xlabel="time (s)", ylabel="frequency (Hz)")
-    fig.colorbar(image, ax=ax, format="%+.0f dB")
-    fig.tight_layout()
-    return fig
+    ax.set(ylabel="frequency (Hz)", title="Spectrogram")
+    return image, "%+.0f dB"
 
 
-def mfcc_figure(samples: np.ndarray, sample_rate: int, title: str = "MFCC"):
-    """20 MFCCs over time."""
+def _draw_logspec(ax, samples: np.ndarray, rate: int):
+    import librosa.display
+
+    image = librosa.display.specshow(_stft_db(samples), sr=rate, x_axis="time", y_axis="log", ax=ax)
+    ax.set(ylabel="frequency (Hz)", title="Log-frequency spectrogram")
+    return image, "%+.0f dB"
+
+
+def _draw_mel(ax, samples: np.ndarray, rate: int):
     import librosa
     import librosa.display
 
+    mel = librosa.feature.melspectrogram(y=samples, sr=rate, n_mels=128)
+    image = librosa.display.specshow(
+        librosa.power_to_db(mel, ref=np.max), sr=rate, x_axis="time", y_axis="mel", ax=ax
+    )
+    ax.set(ylabel="frequency (Hz)", title="Mel spectrogram")
+    return image, "%+.0f dB"
+
+
+def _draw_mfcc(ax, samples: np.ndarray, rate: int):
+    import librosa
+    import librosa.display
+
+    mfcc = librosa.feature.mfcc(y=samples, sr=rate, n_mfcc=20)
+    image = librosa.display.specshow(mfcc, sr=rate, x_axis="time", ax=ax, cmap="coolwarm")
+    ax.set(ylabel="coefficient", title="MFCC", yticks=[0.5, 4.5, 9.5, 14.5, 19.5])
+    ax.set_yticklabels(["1", "5", "10", "15", "20"])
+    return image, "%+.0f"
+
+
+def _draw_chroma(ax, samples: np.ndarray, rate: int):
+    import librosa
+    import librosa.display
+
+    chroma = librosa.feature.chroma_stft(y=samples, sr=rate)
+    image = librosa.display.specshow(
+        chroma, sr=rate, x_axis="time", y_axis="chroma", ax=ax, vmin=0, vmax=1
+    )
+    ax.set(ylabel="pitch class", title="Chromagram")
+    return image, "%.1f"
+
+
+def _draw_tempogram(ax, samples: np.ndarray, rate: int):
+    import librosa
+    import librosa.display
+
+    tempogram = librosa.feature.tempogram(y=samples, sr=rate)
+    image = librosa.display.specshow(
+        tempogram, sr=rate, x_axis="time", y_axis="tempo", ax=ax, cmap="magma"
+    )
+    ax.set(ylabel="tempo (BPM)", title="Tempogram")
+    return image, "%.1f"
+
+
+_DRAWERS = {
+    "waveform": _draw_waveform,
+    "spectrum": _draw_spectrum,
+    "spectrogram": _draw_spectrogram,
+    "logspec": _draw_logspec,
+    "mel": _draw_mel,
+    "mfcc": _draw_mfcc,
+    "chroma": _draw_chroma,
+    "tempogram": _draw_tempogram,
+}
+
+
+def audio_figure(samples: np.ndarray, sample_rate: int, kinds: list[str] | tuple[str, ...]):
+    """One row per view in ``kinds`` (see ``AUDIO_VIEWS``), time in seconds, colour bars in dB
+    where the values are decibels."""
+    unknown = [k for k in kinds if k not in _DRAWERS]
+    if unknown or not kinds:
+        raise ValueError(f"unknown plot kind(s) {unknown}; choose from {', '.join(AUDIO_VIEWS)}")
     plt = _pyplot()
-    mfcc = librosa.feature.mfcc(y=samples, sr=sample_rate, n_mfcc=20)
-    fig, ax = plt.subplots(figsize=(9, 3.0))
-    image = librosa.display.specshow(mfcc, sr=sample_rate, x_axis="time", ax=ax, cmap="coolwarm")
-    ax.set(title=title, xlabel="time (s)", ylabel="coefficient")
-    fig.colorbar(image, ax=ax)
+    fig, axes = plt.subplots(len(kinds), 1, figsize=(10, 2.9 * len(kinds)), squeeze=False)
+    for ax, kind in zip(axes[:, 0], kinds):
+        image, colour_format = _DRAWERS[kind](ax, samples, sample_rate)
+        if kind != "spectrum":
+            ax.set_xlabel("time (s)")
+        if image is not None:
+            fig.colorbar(image, ax=ax, format=colour_format, pad=0.01)
     fig.tight_layout()
     return fig
 
@@ -116,5 +202,22 @@ def timeline_figure(segments: list, labels: list[str], title: str = "Genre over 
         ax.set_xlim(times[0], times[-1])
     ax.set(ylim=(0, 1), xlabel="time (s)", ylabel="probability", title=title)
     ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def curves_figure(history: dict[str, list[float]], title: str = "Training curves"):
+    """Loss and accuracy per epoch from a history like ``{"train_loss": [...], "val_accuracy":
+    [...]}``: losses on the left, accuracies on the right."""
+    plt = _pyplot()
+    fig, (loss_ax, accuracy_ax) = plt.subplots(1, 2, figsize=(10, 3.2))
+    for name, values in history.items():
+        ax = accuracy_ax if "acc" in name else loss_ax
+        ax.plot(range(1, len(values) + 1), values, label=name)
+    loss_ax.set(xlabel="epoch", ylabel="loss", title=f"{title}: loss")
+    accuracy_ax.set(xlabel="epoch", ylabel="accuracy", title=f"{title}: accuracy")
+    for ax in (loss_ax, accuracy_ax):
+        if ax.lines:
+            ax.legend(fontsize="small")
     fig.tight_layout()
     return fig

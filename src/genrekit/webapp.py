@@ -15,13 +15,7 @@ from genrekit.audio import load_audio
 from genrekit.errors import AudioError, GenrekitError
 from genrekit.models.bundle import DEFAULT_MODEL, bundled_models
 from genrekit.paths import examples_dir
-from genrekit.plots import (
-    mel_figure,
-    mfcc_figure,
-    probabilities_figure,
-    timeline_figure,
-    waveform_figure,
-)
+from genrekit.plots import audio_figure, probabilities_figure, timeline_figure
 from genrekit.predict import Classifier
 
 NO_EXAMPLE = "(none)"
@@ -78,10 +72,15 @@ def show(name: str, data: bytes, model: str, top_k: int) -> None:
     left, right = st.columns([2, 3])
     left.pyplot(probabilities_figure(prediction.probabilities, top_k, "Genre probabilities"))
     right.pyplot(timeline_figure(prediction.segments, load_classifier(model).labels))
-    waveform, mel, mfcc = st.tabs(["Waveform", "Mel spectrogram", "MFCC"])
-    waveform.pyplot(waveform_figure(samples, rate))
-    mel.pyplot(mel_figure(samples, rate))
-    mfcc.pyplot(mfcc_figure(samples, rate))
+    views = {
+        "Waveform": "waveform",
+        "Mel spectrogram": "mel",
+        "MFCC": "mfcc",
+        "Chroma": "chroma",
+        "Spectrum": "spectrum",
+    }
+    for tab, kind in zip(st.tabs(list(views)), views.values()):
+        tab.pyplot(audio_figure(samples, rate, [kind]))
 
 
 def main() -> None:

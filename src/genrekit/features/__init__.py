@@ -59,7 +59,11 @@ def feature_set(name: str) -> FeatureSet:
         from genrekit.features import gtzan57
 
         return FeatureSet("gtzan57", gtzan57.COLUMNS, gtzan57.extract)
-    raise ConfigError(f"unknown representation {name!r}; available: gtzan57")
+    if name == "melbands":
+        from genrekit.features import melbands
+
+        return FeatureSet("melbands", melbands.COLUMNS, melbands.extract)
+    raise ConfigError(f"unknown representation {name!r}; available: gtzan57, melbands")
 
 
 def prepare(audio: Audio, spec: RepresentationSpec) -> np.ndarray:

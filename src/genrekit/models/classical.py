@@ -43,7 +43,6 @@ def _svm(seed: int) -> ClassifierMixin:
     return CalibratedClassifierCV(
         SVC(C=10.0, gamma="scale", class_weight="balanced", random_state=seed),
         method="sigmoid",
-        cv=3,
         ensemble=False,
     )
 

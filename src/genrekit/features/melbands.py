@@ -1,0 +1,27 @@
+"""Mel-band statistics: mean and standard deviation of each log-mel band over the clip.
+
+A block of strongly correlated features (neighbouring bands move together) that the GTZAN
+projects reduce with PCA; ``genrekit explore`` shows their correlation before and after.
+"""
+
+from __future__ import annotations
+
+import librosa
+import numpy as np
+
+from genrekit.features.spectral import HOP_LENGTH, N_FFT, stft
+
+N_BANDS = 40
+
+COLUMNS: tuple[str, ...] = tuple(
+    f"melband{band:02d}_{stat}" for stat in ("mean", "std") for band in range(1, N_BANDS + 1)
+)
+
+
+def extract(samples: np.ndarray, sample_rate: int = 22050) -> np.ndarray:
+    """``N_BANDS`` band means followed by ``N_BANDS`` band standard deviations (dB)."""
+    power = np.abs(stft(samples, N_FFT, HOP_LENGTH)) ** 2
+    mel_db = librosa.power_to_db(
+        librosa.feature.melspectrogram(S=power, sr=sample_rate, n_mels=N_BANDS)
+    )
+    return np.concatenate([mel_db.mean(axis=1), mel_db.std(axis=1)]).astype(np.float64)

@@ -1,0 +1,118 @@
+"""Self-contained HTML pages: figures embedded as PNG data, tables, and hoverable SVG maps.
+
+One file that opens in any browser with nothing beside it (no scripts, no network).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; color: #222; }
+h1 { margin-bottom: .2rem; } h2 { border-bottom: 1px solid #ddd; padding-bottom: .3rem; }
+table { border-collapse: collapse; margin: .5rem 0 1rem; font-size: .9rem; }
+th, td { padding: .25rem .6rem; border-bottom: 1px solid #eee; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+img, svg { max-width: 100%; height: auto; } .note { color: #666; font-size: .9rem; }
+nav a { margin-right: .8rem; }
+"""
+
+PALETTE = (
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+)  # fmt: skip
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+class HtmlReport:
+    """Sections of HTML snippets rendered into one page with a table of contents."""
+
+    def __init__(self, title: str, subtitle: str = "") -> None:
+        self.title = title
+        self.subtitle = subtitle
+        self.sections: list[tuple[str, list[str]]] = []
+
+    def add(self, heading: str, *parts: str) -> None:
+        self.sections.append((heading, list(parts)))
+
+    def render(self) -> str:
+        nav = " ".join(f'<a href="#{slug(h)}">{html.escape(h)}</a>' for h, _ in self.sections)
+        body = "\n".join(
+            f'<section id="{slug(heading)}">\n<h2>{html.escape(heading)}</h2>\n'
+            + "\n".join(parts)
+            + "\n</section>"
+            for heading, parts in self.sections
+        )
+        return (
+            f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f"<title>{html.escape(self.title)}</title><style>{_STYLE}</style></head>\n<body>\n"
+            f"<h1>{html.escape(self.title)}</h1>\n"
+            f'<p class="note">{html.escape(self.subtitle)}</p>\n<nav>{nav}</nav>\n{body}\n'
+            "</body></html>\n"
+        )
+
+    def write(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.render(), encoding="utf-8")
+        return path
+
+
+def paragraph(text: str, note: bool = False) -> str:
+    return f"<p{' class=note' if note else ''}>{html.escape(text)}</p>"
+
+
+def table(frame: pd.DataFrame, float_format: str = "{:.3f}") -> str:
+    return frame.to_html(
+        border=0, float_format=float_format.format, escape=True, index=frame.index.name is not None
+    )
+
+
+def figure(fig, alt: str) -> str:
+    """A matplotlib figure as an embedded PNG (the figure is closed)."""
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    data = base64.b64encode(buffer.getvalue()).decode()
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+
+
+def scatter_svg(
+    points: np.ndarray, labels: list[str], names: list[str], title: str, size: int = 560
+) -> str:
+    """A 2-D scatter as inline SVG, one colour per label; hovering a point shows its name."""
+    categories = sorted(set(labels))
+    colour = {c: PALETTE[i % len(PALETTE)] for i, c in enumerate(categories)}
+    low, high = points.min(axis=0), points.max(axis=0)
+    span = np.where(high > low, high - low, 1.0)
+    margin = 20
+    scaled = margin + (points - low) / span * (size - 2 * margin)
+    circles = "\n".join(
+        f'<circle cx="{x:.1f}" cy="{size - y:.1f}" r="4" fill="{colour[label]}" '
+        f'fill-opacity="0.8"><title>{html.escape(name)} ({html.escape(label)})</title></circle>'
+        for (x, y), label, name in zip(scaled, labels, names)
+    )
+    legend = "\n".join(
+        f'<circle cx="{size + 20}" cy="{30 + 18 * i}" r="5" fill="{colour[c]}"/>'
+        f'<text x="{size + 30}" y="{34 + 18 * i}" font-size="12">{html.escape(c)}</text>'
+        for i, c in enumerate(categories)
+    )
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{size + 140}" height="{size}" '
+        f'viewBox="0 0 {size + 140} {size}" role="img" aria-label="{html.escape(title)}">'
+        f'<rect width="{size}" height="{size}" fill="#fafafa" stroke="#ccc"/>'
+        f'<text x="8" y="16" font-size="13">{html.escape(title)}</text>\n'
+        f"{circles}\n{legend}</svg>"
+    )

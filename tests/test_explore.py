@@ -1,0 +1,146 @@
+"""Plots, the dataset explorer and the results report, on small synthetic data."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile
+from conftest import music_like, tone
+from typer.testing import CliRunner
+
+from genrekit.cli import app
+from genrekit.features import gtzan57
+from genrekit.plots import AUDIO_VIEWS, audio_figure, close_figure
+
+runner = CliRunner()
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("kind", AUDIO_VIEWS)
+def test_every_view_renders_with_labelled_axes(kind, tmp_path):
+    figure = audio_figure(music_like(3.0), 22050, [kind])
+    axis = figure.axes[0]
+    assert axis.get_title() and axis.get_xlabel() and axis.get_ylabel()
+    if kind in ("spectrogram", "logspec", "mel"):
+        assert "dB" in figure.axes[1].get_yticklabels()[0].get_text()  # colour bar in dB
+    figure.savefig(tmp_path / "view.png")
+    close_figure(figure)
+    assert (tmp_path / "view.png").read_bytes().startswith(PNG)
+
+
+def test_plot_cli_png_svg_and_errors(tmp_path, broken):
+    song = tmp_path / "song.wav"
+    soundfile.write(song, music_like(4.0), 22050)
+    result = runner.invoke(
+        app, ["plot", str(song), "-k", "waveform", "-k", "chroma", "-o", str(tmp_path / "v.svg")]
+    )
+    assert result.exit_code == 0, result.output
+    root = ET.parse(tmp_path / "v.svg").getroot()
+    assert root.tag.endswith("svg")
+    result = runner.invoke(app, ["plot", str(song), "-k", "tempogram"])
+    assert result.exit_code == 0 and (tmp_path / "song-tempogram.png").read_bytes().startswith(PNG)
+    result = runner.invoke(app, ["plot", str(song), "-k", "rainbow"])
+    assert result.exit_code == 2 and "unknown plot kind" in result.stderr
+    result = runner.invoke(app, ["plot", str(broken["silent"])])
+    assert result.exit_code == 2 and "silent" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def small_dataset(tmp_path_factory, broken):
+    root = tmp_path_factory.mktemp("explore") / "music"
+    for genre, make in (
+        ("beats", lambda n: music_like(3.0, seed=n)),
+        ("tones", lambda n: tone(3.0, 22050, 220.0 * (n + 1))[:, 0]),
+        ("noise", lambda n: np.random.default_rng(n).normal(0, 0.1, 66150).astype(np.float32)),
+    ):
+        (root / genre).mkdir(parents=True)
+        for n in range(4):
+            soundfile.write(root / genre / f"{genre}{n}.wav", make(n), 22050)
+    (root / "noise" / "broken.mp3").write_bytes(broken["not_audio"].read_bytes())
+    return root
+
+
+def test_explore_report_has_every_section(small_dataset, tmp_path):
+    from genrekit.train import load_config, train
+
+    (tmp_path / "exp.toml").write_text(
+        f'[data]\npath = "{small_dataset}"\n[protocol]\nfolds = 2\n[model]\nname = "logreg"\n'
+    )
+    _, bundle, _ = train(
+        load_config(tmp_path / "exp.toml"), tmp_path / "model", None, progress=False
+    )
+    result = runner.invoke(
+        app,
+        [
+            "explore",
+            str(small_dataset),
+            "-o",
+            str(tmp_path / "report"),
+            "--model",
+            str(bundle),
+            "-j",
+            "1",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "report" / "report.html").read_text()
+    for section in (
+        "class-balance",
+        "durations-and-sample-rates",
+        "feature-distributions-per-genre",
+        "correlation-before-and-after-pca",
+        "feature-importance",
+        "map-of-the-dataset",
+        "model-",
+    ):
+        assert f'<section id="{section}' in page, section
+    assert "mel-band block" in page and "permutation" in page
+    assert page.count("<circle") >= 2 * 12  # 12 tracks on each of the two maps
+    assert "<title>beats0 (beats)</title>" in page  # hover names
+    assert "broken.mp3" in page  # the undecodable file is listed
+    assert "most wrong" in page
+    assert page.count("data:image/png;base64,") >= 5 and "nan" not in page.lower().split()
+
+
+def test_explore_a_features_table_uses_the_mfcc_block(tmp_path):
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame(rng.random((30, 57)), columns=gtzan57.COLUMNS)
+    table.insert(0, "filename", [f"t{i}.wav" for i in range(30)])
+    table["label"] = ["a", "b", "c"] * 10
+    table.to_csv(tmp_path / "t.csv", index=False)
+    result = runner.invoke(app, ["explore", str(tmp_path / "t.csv"), "-o", str(tmp_path / "r")])
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "r" / "report.html").read_text()
+    assert "MFCC (a features table has no mel bands)" in page
+    assert "holds no audio durations" in page
+
+
+def test_report_renders_results_side_by_side(tmp_path):
+    from test_models import write_config, write_table
+
+    from genrekit.train import load_config, train
+
+    folders = []
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        config = load_config(write_config(tmp_path / name, write_table(tmp_path / name / "t.csv")))
+        config.name = f"model-{name}"
+        train(config, None, tmp_path / name / "report", progress=False)
+        folders.append(tmp_path / name / "report")
+    saved = json.loads((folders[1] / "report.json").read_text())
+    saved["history"] = {"train_loss": [1.0, 0.5, 0.3], "val_accuracy": [0.5, 0.7, 0.8]}
+    (folders[1] / "report.json").write_text(json.dumps(saved))
+    out = tmp_path / "results.html"
+    result = runner.invoke(
+        app, ["report", str(folders[0]), str(folders[1] / "report.json"), "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    page = out.read_text()
+    assert "model-a — cross-validation" in page and "model-b — cross-validation" in page
+    assert page.count("data:image/png;base64,") == 3  # two confusion matrices, one curve plot
+    bad = runner.invoke(app, ["report", str(tmp_path / "missing.json")])
+    assert bad.exit_code == 2 and "not a readable report.json" in bad.stderr
