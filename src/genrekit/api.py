@@ -4,6 +4,8 @@
   probabilities, top-k, per-segment timeline, duration and model id. When every file fails the
   status is 4xx (413 too large, 415 not decodable audio, 422 too short/silent); otherwise 200 with
   failed files reported inline.
+- ``POST /v1/similar``: one uploaded ``file`` → the most similar tracks of the library catalog the
+  server was started with (``genrekit serve --db library.sqlite``).
 - ``GET /v1/models``, ``GET /health``; the OpenAPI schema is at ``/docs`` and ``/openapi.json``.
 
 The model is loaded once per process; predictions run in worker threads (at most
@@ -17,6 +19,7 @@ import contextlib
 import json
 import os
 import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -29,7 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from genrekit import __version__
 from genrekit.audio import DEFAULT_MAX_DURATION
-from genrekit.errors import AudioError, AudioTooShortError, SilentAudioError
+from genrekit.errors import AudioError, AudioTooShortError, ConfigError, SilentAudioError
 from genrekit.models.bundle import bundled_models
 from genrekit.predict import Classifier, Prediction, predict_or_error
 
@@ -76,6 +79,18 @@ class ModelInfo(BaseModel):
 
 class ErrorBody(BaseModel):
     error: FileError
+
+
+class SimilarTrack(BaseModel):
+    id: int
+    path: str
+    genre: str | None
+    score: float = Field(description="cosine similarity of embeddings")
+
+
+class SimilarResponse(BaseModel):
+    query: str
+    neighbours: list[SimilarTrack]
 
 
 _STATUS = {"not_audio": 415, "too_short": 422, "silent": 422}
@@ -150,9 +165,16 @@ def create_app(
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
     max_duration: float = DEFAULT_MAX_DURATION,
     max_concurrent: int = 2,
+    library: str | Path | None = None,
 ) -> FastAPI:
-    """The API over one model bundle (None: the shipped default), loaded now, once."""
+    """The API over one model bundle (None: the shipped default), loaded now, once, and
+    optionally a library catalog for ``/v1/similar`` (also loaded once)."""
+    from genrekit.library import Catalog, model_key, similar_to_file
+
     classifier = Classifier.load(model)
+    catalog = Catalog.load(library) if library is not None else None
+    if catalog is not None and catalog.model != model_key(classifier):
+        raise ConfigError(f"{library}: indexed with {catalog.model}, not {model_key(classifier)}")
     limiter = anyio.CapacityLimiter(max_concurrent)
     app = FastAPI(
         title="genrekit",
@@ -166,9 +188,7 @@ def create_app(
             f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}"
             for e in error.errors()
         )
-        return JSONResponse(
-            status_code=422, content={"error": {"type": "invalid_request", "reason": problems}}
-        )
+        return _error_response(422, "invalid_request", problems)
 
     @app.get("/health")
     async def health() -> dict[str, str]:
@@ -227,21 +247,42 @@ def create_app(
             return JSONResponse(status_code=status, content=response.model_dump())
         return response
 
+    @app.post(
+        "/v1/similar",
+        responses={
+            404: {"model": ErrorBody, "description": "no library on this server"},
+            415: {"model": ErrorBody, "description": "not decodable audio"},
+            422: {"model": ErrorBody, "description": "audio too short or silent"},
+        },
+    )
+    async def similar(
+        file: Annotated[UploadFile, File(description="audio file")],
+        k: Annotated[int, Query(ge=1, le=100)] = 10,
+        genre: str | None = None,
+    ) -> SimilarResponse:
+        """Library tracks most like the uploaded song."""
+        if catalog is None:
+            return _error_response(404, "no_library", "this server was started without --db")
+        name = file.filename or "upload"
+        try:
+            async with _saved(file, name) as path:
+                neighbours = await anyio.to_thread.run_sync(
+                    lambda: similar_to_file(catalog, classifier, path, k=k, genre=genre),
+                    limiter=limiter,
+                )
+        except AudioError as error:
+            kind = _error_type(error)
+            return _error_response(_STATUS[kind], kind, error.reason)
+        return SimilarResponse(query=name, neighbours=[SimilarTrack(**vars(n)) for n in neighbours])
+
     async def _classify_upload(
         upload: UploadFile, name: str, top_k: int, timeline: bool
     ) -> FileResult:
-        suffix = Path(name).suffix[:10] if Path(name).suffix.isascii() else ""
-        handle, temporary = tempfile.mkstemp(prefix="genrekit-", suffix=suffix)
-        try:
-            with os.fdopen(handle, "wb") as out:
-                while chunk := await upload.read(_COPY_CHUNK):
-                    out.write(chunk)
+        async with _saved(upload, name) as path:
             outcome = await anyio.to_thread.run_sync(
-                lambda: predict_or_error(classifier, Path(temporary), timeline, max_duration),
+                lambda: predict_or_error(classifier, path, timeline, max_duration),
                 limiter=limiter,
             )
-        finally:
-            Path(temporary).unlink(missing_ok=True)
         if isinstance(outcome, AudioError):
             # The reason names our temporary file; the client knows its file by its own name.
             return FileResult(
@@ -251,6 +292,24 @@ def create_app(
 
     app.add_middleware(BodySizeLimit, max_bytes=max_upload_bytes)
     return app
+
+
+@contextlib.asynccontextmanager
+async def _saved(upload: UploadFile, name: str) -> AsyncIterator[Path]:
+    """The upload written to a temporary file (keeping its extension), removed afterwards."""
+    suffix = Path(name).suffix[:10] if Path(name).suffix.isascii() else ""
+    handle, temporary = tempfile.mkstemp(prefix="genrekit-", suffix=suffix)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            while chunk := await upload.read(_COPY_CHUNK):
+                out.write(chunk)
+        yield Path(temporary)
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+
+
+def _error_response(status: int, kind: str, reason: str) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"error": {"type": kind, "reason": reason}})
 
 
 def _result(name: str, prediction: Prediction, top_k: int) -> FileResult:

@@ -347,6 +347,79 @@ def report(
     typer.echo(str(page.write(out)))
 
 
+DbOption = Annotated[Path, typer.Option("--db", help="Library catalog (SQLite)")]
+
+
+@app.command()
+def index(
+    folder: Annotated[Path, typer.Argument(help="Music folder to index")],
+    db: DbOption = Path("library.sqlite"),
+    model: ModelOption = None,
+    workers: WorkersOption = 2,
+) -> None:
+    """Index a music folder: genre, embedding and metadata of every track (resumable)."""
+    from genrekit.errors import GenrekitError
+    from genrekit.library import index_folder
+
+    try:
+        summary = index_folder(folder, db, model=model, workers=workers)
+    except GenrekitError as error:
+        _fail(str(error))
+    typer.echo(
+        f"{db}: {summary.indexed} indexed, {summary.skipped} unchanged, {summary.failed} failed"
+    )
+
+
+def _print_neighbours(neighbours: list, as_json: bool) -> None:
+    from dataclasses import asdict
+
+    if as_json:
+        typer.echo(json.dumps([asdict(n) for n in neighbours], indent=2))
+        return
+    for n in neighbours:
+        typer.echo(f"{n.score:6.3f}  {n.genre or '?':10s}  {n.path}  (#{n.id})")
+
+
+@app.command()
+def similar(
+    query: Annotated[str, typer.Argument(help="Audio file, or a catalog track id or path")],
+    db: DbOption = Path("library.sqlite"),
+    k: Annotated[int, typer.Option("-k", min=1, help="How many")] = 10,
+    genre: Annotated[str | None, typer.Option(help="Only tracks predicted as this")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output")] = False,
+) -> None:
+    """Songs most like QUERY, by cosine similarity of their embeddings."""
+    from genrekit.errors import GenrekitError
+    from genrekit.library import similar as find_similar
+
+    try:
+        neighbours = find_similar(db, query, k=k, genre=genre)
+    except GenrekitError as error:
+        _fail(str(error))
+    _print_neighbours(neighbours, as_json)
+
+
+@app.command()
+def recommend(
+    seeds: Annotated[list[str], typer.Argument(help="Catalog tracks (ids or paths) you like")],
+    db: DbOption = Path("library.sqlite"),
+    k: Annotated[int, typer.Option("-k", min=1, help="How many")] = 10,
+    any_genre: Annotated[
+        bool, typer.Option(help="Do not limit suggestions to the seeds' genres")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output")] = False,
+) -> None:
+    """Suggestions from a playlist: tracks like the seeds, in the seeds' genres."""
+    from genrekit.errors import GenrekitError
+    from genrekit.library import recommend as suggest
+
+    try:
+        neighbours = suggest(db, seeds, k=k, match_genres=not any_genre)
+    except GenrekitError as error:
+        _fail(str(error))
+    _print_neighbours(neighbours, as_json)
+
+
 @app.command()
 def serve(
     model: ModelOption = None,
@@ -354,6 +427,7 @@ def serve(
     port: Annotated[int, typer.Option(help="Port")] = 8000,
     max_upload_mb: Annotated[float, typer.Option(help="Largest request body in MB")] = 50.0,
     max_duration: Annotated[float, typer.Option(help="Seconds analysed per file")] = 600.0,
+    db: Annotated[Path | None, typer.Option("--db", help="Library catalog for /v1/similar")] = None,
 ) -> None:
     """Start the REST API (OpenAPI docs at /docs)."""
     import uvicorn
@@ -363,7 +437,10 @@ def serve(
 
     try:
         api = create_app(
-            model, max_upload_bytes=int(max_upload_mb * 1024 * 1024), max_duration=max_duration
+            model,
+            max_upload_bytes=int(max_upload_mb * 1024 * 1024),
+            max_duration=max_duration,
+            library=db,
         )
     except GenrekitError as error:
         _fail(str(error))

@@ -86,10 +86,16 @@ class Classifier:
 
     def predict_audio(self, audio: Audio, *, timeline: bool = True) -> Prediction:
         """Classify decoded audio."""
+        return self.analyse(audio, timeline=timeline)[0]
+
+    def analyse(self, audio: Audio, *, timeline: bool = True) -> tuple[Prediction, np.ndarray]:
+        """The prediction plus the track's embedding: the model's input features averaged over
+        the track's clips (what "songs like this" compares)."""
         samples = prepare(audio, self.spec)
         rate = audio.sample_rate
         clips = split_evenly(samples, rate, self.spec.clip_seconds)
-        track = self._probabilities([clip.samples for clip in clips]).mean(axis=0)
+        clip_features = self._features([clip.samples for clip in clips])
+        track = self.bundle.predict_proba(clip_features).mean(axis=0)
         segments = []
         if timeline:
             windows = segment(samples, rate, self.spec.window_seconds, self.spec.hop_seconds)
@@ -103,7 +109,7 @@ class Classifier:
                     )
                 )
         ranked = _ranked(self.labels, track)
-        return Prediction(
+        prediction = Prediction(
             path=audio.path,
             model=self.bundle.model_id,
             label=next(iter(ranked)),
@@ -112,11 +118,14 @@ class Classifier:
             truncated=audio.truncated,
             segments=segments,
         )
+        return prediction, clip_features.mean(axis=0)
+
+    def _features(self, pieces: list[np.ndarray]) -> np.ndarray:
+        rate = self.spec.sample_rate
+        return np.stack([self.features.extract(piece, rate) for piece in pieces])
 
     def _probabilities(self, pieces: list[np.ndarray]) -> np.ndarray:
-        rate = self.spec.sample_rate
-        matrix = np.stack([self.features.extract(piece, rate) for piece in pieces])
-        return self.bundle.predict_proba(matrix)
+        return self.bundle.predict_proba(self._features(pieces))
 
 
 _worker_classifier: Classifier | None = None

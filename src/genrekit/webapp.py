@@ -6,6 +6,7 @@ Run with ``genrekit app`` (or ``make run``).
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import streamlit as st
 
 from genrekit.audio import load_audio
 from genrekit.errors import AudioError, GenrekitError
+from genrekit.library import Catalog, model_key
 from genrekit.models.bundle import DEFAULT_MODEL, bundled_models
 from genrekit.paths import examples_dir
 from genrekit.plots import audio_figure, probabilities_figure, timeline_figure
@@ -26,19 +28,25 @@ def load_classifier(model: str) -> Classifier:
     return Classifier.load(model)
 
 
+@st.cache_resource(show_spinner="Loading library…")
+def load_catalog(db: str, modified: float) -> Catalog:
+    """The library catalog (reloaded when the file changes: ``modified`` is its mtime)."""
+    return Catalog.load(db)
+
+
 @st.cache_data(show_spinner="Analysing…", max_entries=32)
 def analyse(name: str, data: bytes, model: str):
-    """Decode and classify one file; returns (prediction, samples, rate) or the error's reason."""
+    """Decode and classify one file: (prediction, embedding, samples, rate), or why not."""
     suffix = Path(name).suffix if Path(name).suffix.isascii() else ""
     with tempfile.NamedTemporaryFile(suffix=suffix) as handle:
         handle.write(data)
         handle.flush()
         try:
             audio = load_audio(handle.name)
-            prediction = load_classifier(model).predict_audio(audio)
+            prediction, embedding = load_classifier(model).analyse(audio)
         except AudioError as error:
             return error.reason
-    return prediction, audio.samples, audio.sample_rate
+    return prediction, embedding, audio.samples, audio.sample_rate
 
 
 def chosen_inputs() -> list[tuple[str, bytes]]:
@@ -57,13 +65,24 @@ def chosen_inputs() -> list[tuple[str, bytes]]:
     return inputs
 
 
-def show(name: str, data: bytes, model: str, top_k: int) -> None:
+def show_similar(embedding, catalog: Catalog | None, k: int = 8) -> None:
+    if catalog is None:
+        return
+    neighbours = catalog.nearest(catalog.standardize(embedding), k)
+    st.subheader("Similar songs in your library")
+    st.dataframe(
+        [{"score": round(n.score, 3), "genre": n.genre, "track": n.path} for n in neighbours],
+        hide_index=True,
+    )
+
+
+def show(name: str, data: bytes, model: str, top_k: int, catalog: Catalog | None) -> None:
     st.header(name)
     result = analyse(name, data, model)
     if isinstance(result, str):
         st.error(f"{name}: {result}")
         return
-    prediction, samples, rate = result
+    prediction, embedding, samples, rate = result
     st.audio(data)
     label, probability = prediction.top(1)[0]
     st.subheader(f"Predicted genre: {label} ({probability:.0%})")
@@ -81,6 +100,7 @@ def show(name: str, data: bytes, model: str, top_k: int) -> None:
     }
     for tab, kind in zip(st.tabs(list(views)), views.values()):
         tab.pyplot(audio_figure(samples, rate, [kind]))
+    show_similar(embedding, catalog)
 
 
 def main() -> None:
@@ -107,8 +127,20 @@ def main() -> None:
             f"{classifier.bundle.model_id}: cross-validated accuracy {accuracy:.1%} "
             f"({classifier.bundle.manifest['training']['protocol']['description']})"
         )
+    catalog = None
+    library = st.sidebar.text_input(
+        "Library catalog for similar songs", os.environ.get("GENREKIT_LIBRARY", "")
+    ).strip()
+    if library:
+        try:
+            catalog = load_catalog(library, Path(library).stat().st_mtime)
+            if catalog.model != model_key(classifier):
+                st.sidebar.error(f"{library} was indexed with {catalog.model}; pick that model")
+                catalog = None
+        except (OSError, GenrekitError) as error:
+            st.sidebar.error(f"{library}: {error}")
     for name, data in chosen_inputs():
-        show(name, data, model, top_k)
+        show(name, data, model, top_k, catalog)
 
 
 main()

@@ -1,0 +1,387 @@
+"""A music library: index a folder into SQLite, then find songs like a given one.
+
+Catalog: one SQLite file (WAL mode) with a versioned schema. Every track is written in its own
+transaction by a single writer (the main process; workers only analyse), so an interrupted run,
+even ``kill -9``, leaves only whole rows and the next run picks up where it stopped. Files are
+skipped when size and mtime are unchanged, or when the content hash is unchanged; files that fail
+to decode are recorded with their reason and retried only when they change.
+
+Similarity: cosine between track embeddings (the model's input features averaged over the
+track's clips), after z-scoring each feature over the catalog so that no large-valued feature
+(a variance in Hz², say) dominates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from genrekit.audio import load_audio
+from genrekit.datasets import audio_files
+from genrekit.errors import AudioError, ConfigError
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tracks (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL UNIQUE,
+    size INTEGER NOT NULL,
+    mtime REAL NOT NULL,
+    sha256 TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('ok', 'failed')),
+    error TEXT,
+    duration REAL,
+    format TEXT,
+    sample_rate INTEGER,
+    channels INTEGER,
+    genre TEXT,
+    probabilities TEXT,
+    tags TEXT,
+    embedding BLOB,
+    indexed_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tracks_genre ON tracks (genre);
+CREATE INDEX IF NOT EXISTS tracks_sha256 ON tracks (sha256);
+"""
+
+
+@dataclass(frozen=True)
+class IndexSummary:
+    indexed: int
+    skipped: int
+    failed: int
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    id: int
+    path: str
+    genre: str | None
+    score: float
+
+
+def open_catalog(db: str | Path) -> sqlite3.Connection:
+    """Open (creating if needed) a catalog; refuses one written by a newer schema."""
+    connection = sqlite3.connect(db, timeout=30)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    connection.executescript(_SCHEMA)
+    row = connection.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+    if row is None:
+        with connection:
+            connection.execute(
+                "INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
+    elif int(row[0]) > SCHEMA_VERSION:
+        raise ConfigError(f"{db}: catalog schema {row[0]} is newer than this genrekit's")
+    return connection
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def model_key(classifier: Any) -> str:
+    """Which model and representation made a catalog's embeddings."""
+    return f"{classifier.bundle.model_id}/{classifier.spec.name}"
+
+
+_worker: Any = None
+
+
+def _start_worker(model: str | Path | None) -> None:
+    global _worker
+    from genrekit.predict import Classifier
+
+    _worker = Classifier.load(model)
+
+
+def analyse_file(path: Path, classifier: Any = None) -> dict[str, Any]:
+    """Everything the catalog stores about one file (or its error), computed from one decode."""
+    classifier = classifier or _worker
+    record: dict[str, Any] = {"path": str(path), "sha256": file_sha256(path)}
+    try:
+        audio = load_audio(path, sample_rate=classifier.spec.sample_rate)
+        prediction, embedding = classifier.analyse(audio, timeline=False)
+    except AudioError as error:
+        return {**record, "status": "failed", "error": error.reason}
+    except Exception as error:  # one bad file never stops an index run
+        return {**record, "status": "failed", "error": f"{type(error).__name__}: {error}"}
+    return {
+        **record,
+        "status": "ok",
+        "error": None,
+        "duration": prediction.duration,
+        "format": path.suffix.lower().lstrip("."),
+        "sample_rate": audio.source_sample_rate,
+        "channels": audio.source_channels,
+        "genre": prediction.label,
+        "probabilities": json.dumps(prediction.probabilities),
+        "embedding": np.asarray(embedding, dtype=np.float32).tobytes(),
+    }
+
+
+def plan(connection: sqlite3.Connection, files: Iterable[Path]) -> tuple[list[Path], int]:
+    """Files that need analysing, and how many are unchanged (same size and mtime, or same
+    content hash, in which case the new mtime is recorded)."""
+    known = {
+        row[0]: row[1:]
+        for row in connection.execute("SELECT path, size, mtime, sha256 FROM tracks")
+    }
+    todo, skipped = [], 0
+    for path in files:
+        stat = path.stat()
+        previous = known.get(str(path))
+        if previous is None:
+            todo.append(path)
+            continue
+        size, mtime, sha256 = previous
+        if size == stat.st_size and mtime == stat.st_mtime:
+            skipped += 1
+        elif size == stat.st_size and file_sha256(path) == sha256:
+            with connection:
+                connection.execute(
+                    "UPDATE tracks SET mtime = ? WHERE path = ?", (stat.st_mtime, str(path))
+                )
+            skipped += 1
+        else:
+            todo.append(path)
+    return todo, skipped
+
+
+def _write(connection: sqlite3.Connection, record: dict[str, Any], path: Path) -> None:
+    stat = path.stat()
+    columns = [
+        "path",
+        "size",
+        "mtime",
+        "sha256",
+        "status",
+        "error",
+        "duration",
+        "format",
+        "sample_rate",
+        "channels",
+        "genre",
+        "probabilities",
+        "embedding",
+        "indexed_at",
+    ]
+    values = {
+        **{c: None for c in columns},
+        **record,
+        "size": stat.st_size,
+        "mtime": stat.st_mtime,
+        "indexed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    placeholders = ", ".join("?" for _ in columns)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns[1:])
+    with connection:  # one transaction per track: a crash never leaves half a row
+        connection.execute(
+            f"INSERT INTO tracks ({', '.join(columns)}) VALUES ({placeholders}) "
+            f"ON CONFLICT(path) DO UPDATE SET {updates}",
+            [values[c] for c in columns],
+        )
+
+
+def index_folder(
+    root: str | Path,
+    db: str | Path,
+    *,
+    model: str | Path | None = None,
+    workers: int = 1,
+    progress: bool = True,
+) -> IndexSummary:
+    """Index every audio file under ``root`` into the catalog ``db``; resumable and incremental."""
+    from tqdm import tqdm
+
+    from genrekit.predict import Classifier
+
+    classifier = Classifier.load(model)
+    connection = open_catalog(db)
+    _check_model(connection, classifier, db)
+    root = Path(root)
+    if not root.is_dir():
+        raise ConfigError(f"{root}: not a folder")
+    todo, skipped = plan(connection, (p.absolute() for p in audio_files(root)))
+    indexed = failed = 0
+    results = _analyse_all(todo, classifier, model, workers)
+    for path, record in tqdm(
+        zip(todo, results),
+        total=len(todo),
+        desc="index",
+        unit="file",
+        disable=None if progress else True,
+    ):
+        _write(connection, record, path)
+        if record["status"] == "ok":
+            indexed += 1
+        else:
+            failed += 1
+    connection.close()
+    return IndexSummary(indexed, skipped, failed)
+
+
+def _analyse_all(
+    paths: list[Path], classifier: Any, model: str | Path | None, workers: int
+) -> Iterator[dict[str, Any]]:
+    if workers <= 1 or len(paths) <= 1:
+        for path in paths:
+            yield analyse_file(path, classifier)
+        return
+    with ProcessPoolExecutor(
+        workers, initializer=_start_worker, initargs=(classifier.bundle.path,)
+    ) as pool:
+        yield from pool.map(analyse_file, paths)
+
+
+def _check_model(connection: sqlite3.Connection, classifier: Any, db: str | Path) -> None:
+    """A catalog holds embeddings of one model's representation; record it or insist on it."""
+    key = model_key(classifier)
+    row = connection.execute("SELECT value FROM meta WHERE key='model'").fetchone()
+    if row is None:
+        with connection:
+            connection.execute("INSERT INTO meta VALUES ('model', ?)", (key,))
+    elif row[0] != key:
+        raise ConfigError(f"{db}: catalog was indexed with {row[0]}, not {key}")
+
+
+@dataclass
+class Catalog:
+    """The successfully indexed tracks of a catalog, with standardized embeddings in memory."""
+
+    ids: np.ndarray
+    paths: list[str]
+    genres: list[str | None]
+    vectors: np.ndarray
+    model: str
+    _centre: np.ndarray
+    _scale: np.ndarray
+
+    @classmethod
+    def load(cls, db: str | Path) -> Catalog:
+        if not Path(db).is_file():
+            raise ConfigError(f"{db}: no such catalog (run genrekit index first)")
+        connection = open_catalog(db)
+        rows = connection.execute(
+            "SELECT id, path, genre, embedding FROM tracks WHERE status = 'ok' ORDER BY id"
+        ).fetchall()
+        meta = dict(connection.execute("SELECT key, value FROM meta").fetchall())
+        connection.close()
+        if not rows:
+            raise ConfigError(f"{db}: the catalog holds no indexed tracks")
+        raw = np.stack([np.frombuffer(r[3], dtype=np.float32) for r in rows]).astype(np.float64)
+        centre, scale = raw.mean(axis=0), raw.std(axis=0)
+        scale[scale == 0] = 1.0
+        catalog = cls(
+            np.array([r[0] for r in rows]),
+            [r[1] for r in rows],
+            [r[2] for r in rows],
+            np.empty(0),
+            meta.get("model", ""),
+            centre,
+            scale,
+        )
+        catalog.vectors = catalog.standardize(raw)
+        return catalog
+
+    def standardize(self, raw: np.ndarray) -> np.ndarray:
+        """Unit-length standardized embeddings, so that a dot product is a cosine similarity."""
+        z = (np.atleast_2d(raw).astype(np.float64) - self._centre) / self._scale
+        return z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)
+
+    def nearest(
+        self,
+        query: np.ndarray,
+        k: int = 10,
+        *,
+        genre: str | None = None,
+        exclude: set[int] | frozenset[int] = frozenset(),
+    ) -> list[Neighbour]:
+        """The ``k`` most similar tracks to a standardized ``query`` (exact search)."""
+        scores = self.vectors @ query.ravel()
+        order = np.argsort(-scores, kind="stable")
+        found = []
+        for i in order:
+            if int(self.ids[i]) in exclude or (genre and self.genres[i] != genre):
+                continue
+            found.append(
+                Neighbour(int(self.ids[i]), self.paths[i], self.genres[i], float(scores[i]))
+            )
+            if len(found) == k:
+                break
+        return found
+
+    def position(self, track: int | str) -> int | None:
+        """Row of a track given by id or path, if it is in the catalog."""
+        if isinstance(track, int) or str(track).isdigit():
+            hits = np.flatnonzero(self.ids == int(track))
+            return int(hits[0]) if len(hits) else None
+        path = str(Path(track).absolute())
+        return self.paths.index(path) if path in self.paths else None
+
+
+def similar(
+    db: str | Path,
+    query: str | Path | int,
+    *,
+    k: int = 10,
+    genre: str | None = None,
+    model: str | Path | None = None,
+) -> list[Neighbour]:
+    """Tracks most like ``query``: a catalog track id or path, or any audio file."""
+    catalog = Catalog.load(db)
+    row = catalog.position(query)
+    if row is not None:
+        return catalog.nearest(
+            catalog.vectors[row], k, genre=genre, exclude={int(catalog.ids[row])}
+        )
+    from genrekit.predict import Classifier
+
+    return similar_to_file(catalog, Classifier.load(model), Path(query), k=k, genre=genre)
+
+
+def similar_to_file(
+    catalog: Catalog, classifier: Any, path: Path, *, k: int = 10, genre: str | None = None
+) -> list[Neighbour]:
+    """Catalog tracks most like an audio file (which need not be in the catalog)."""
+    if model_key(classifier) != catalog.model:
+        raise ConfigError(f"the catalog was indexed with {catalog.model}; use that model")
+    audio = load_audio(path, sample_rate=classifier.spec.sample_rate)
+    _, embedding = classifier.analyse(audio, timeline=False)
+    return catalog.nearest(catalog.standardize(embedding), k, genre=genre)
+
+
+def recommend(
+    db: str | Path, seeds: list[str | int], *, k: int = 10, match_genres: bool = True
+) -> list[Neighbour]:
+    """Suggestions for someone who likes the catalog tracks ``seeds``: ranked by similarity to
+    the seeds' mean embedding and, by default, limited to the genres predicted for the seeds."""
+    catalog = Catalog.load(db)
+    rows = [catalog.position(seed) for seed in seeds]
+    missing = [seed for seed, row in zip(seeds, rows) if row is None]
+    if missing:
+        raise ConfigError(f"{db}: not in the catalog: {', '.join(map(str, missing))}")
+    centre = catalog.vectors[rows].mean(axis=0)
+    centre /= max(np.linalg.norm(centre), 1e-12)
+    genres = {catalog.genres[r] for r in rows}
+    exclude = {int(catalog.ids[r]) for r in rows}
+    candidates = catalog.nearest(centre, len(catalog.ids), exclude=exclude)
+    if match_genres:
+        candidates = [c for c in candidates if c.genre in genres]
+    return candidates[:k]

@@ -1,0 +1,200 @@
+"""The music library: incremental, resumable indexing and similarity search."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import soundfile
+from conftest import music_like, tone
+from typer.testing import CliRunner
+
+from genrekit.cli import app
+from genrekit.errors import ConfigError
+from genrekit.library import index_folder, open_catalog, recommend, similar
+
+runner = CliRunner()
+
+
+def make_library(root, per_genre=3, seconds=3.0):
+    for n in range(per_genre):
+        for genre, samples in (
+            ("beats", music_like(seconds, seed=n)),
+            ("tones", tone(seconds, 22050, 200.0 + 40 * n)[:, 0]),
+        ):
+            (root / genre).mkdir(parents=True, exist_ok=True)
+            soundfile.write(root / genre / f"{genre}{n}.wav", samples, 22050)
+    return root
+
+
+def rows(db):
+    with sqlite3.connect(db) as connection:
+        return connection.execute("SELECT path, status, genre FROM tracks ORDER BY path").fetchall()
+
+
+def test_incremental_indexing(tmp_path, broken):
+    music = make_library(tmp_path / "music")
+    shutil.copy(broken["not_audio"], music / "beats" / "broken.mp3")
+    db = tmp_path / "lib.sqlite"
+    first = index_folder(music, db, progress=False)
+    assert (first.indexed, first.skipped, first.failed) == (6, 0, 1)
+    failed = [r for r in rows(db) if r[1] == "failed"]
+    assert [r[0].endswith("broken.mp3") for r in failed] == [True]
+    again = index_folder(music, db, progress=False)
+    assert (again.indexed, again.skipped, again.failed) == (0, 7, 0)  # failures not retried
+    touched = music / "tones" / "tones0.wav"
+    os.utime(touched, (time.time() + 10, time.time() + 10))  # new mtime, same content
+    changed = music / "tones" / "tones1.wav"
+    soundfile.write(changed, tone(3.0, 22050, 500.0)[:, 0], 22050)
+    (music / "beats" / "broken.mp3").unlink()
+    soundfile.write(music / "beats" / "broken.mp3", music_like(3.0, seed=9), 22050, format="MP3")
+    third = index_folder(music, db, progress=False)
+    assert (third.indexed, third.skipped, third.failed) == (2, 5, 0)
+    assert len(rows(db)) == 7 and all(status == "ok" for _, status, _ in rows(db))
+
+
+def test_killed_run_resumes_without_duplicates(tmp_path):
+    music = make_library(tmp_path / "music", per_genre=8, seconds=6.0)
+    db = tmp_path / "lib.sqlite"
+    command = [
+        sys.executable,
+        "-m",
+        "genrekit.cli",
+        "index",
+        str(music),
+        "--db",
+        str(db),
+        "-j",
+        "1",
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if db.exists() and len(rows(db)) >= 3:
+            break
+        time.sleep(0.2)
+    assert process.poll() is None, "indexing finished before it could be interrupted"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    done_before = len(rows(db))
+    assert 3 <= done_before < 16
+    summary = index_folder(music, db, progress=False)
+    assert summary.skipped == done_before and summary.indexed == 16 - done_before
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        paths = [r[0] for r in connection.execute("SELECT path FROM tracks")]
+    assert len(paths) == len(set(paths)) == 16
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory):
+    root = tmp_path_factory.mktemp("lib")
+    music = make_library(root / "music", per_genre=5)
+    db = root / "lib.sqlite"
+    index_folder(music, db, workers=2, progress=False)
+    return music, db
+
+
+def test_similar_finds_the_twin_of_an_outside_file_and_its_own_kind(library, tmp_path):
+    music, db = library
+    outside = tmp_path / "query.wav"
+    shutil.copy(music / "tones" / "tones2.wav", outside)
+    neighbours = similar(db, outside, k=4)
+    assert neighbours[0].path == str(music / "tones" / "tones2.wav")
+    assert neighbours[0].score == pytest.approx(1.0, abs=1e-5)
+    assert all("/tones/" in n.path for n in neighbours)
+    inside = similar(db, str(music / "beats" / "beats0.wav"), k=4)
+    assert str(music / "beats" / "beats0.wav") not in [n.path for n in inside]
+    assert sum("/beats/" in n.path for n in inside) >= 3
+    genre = inside[0].genre
+    assert all(n.genre == genre for n in similar(db, inside[0].id, k=3, genre=genre))
+
+
+def test_recommend_from_a_playlist(library):
+    music, db = library
+    seeds = [str(music / "beats" / "beats0.wav"), str(music / "beats" / "beats1.wav")]
+    suggestions = recommend(db, seeds, k=3)
+    assert len(suggestions) <= 3 and not {n.path for n in suggestions} & set(seeds)
+    seed_genres = {g for p, _, g in rows(db) if p in seeds}
+    assert {n.genre for n in suggestions} <= seed_genres
+    with pytest.raises(ConfigError, match="not in the catalog"):
+        recommend(db, ["/nowhere.wav"])
+
+
+def test_cli_similar_json_and_errors(library, broken):
+    music, db = library
+    result = runner.invoke(
+        app, ["similar", str(music / "tones" / "tones0.wav"), "--db", str(db), "-k", "2", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.stdout)) == 2
+    result = runner.invoke(app, ["similar", str(broken["silent"]), "--db", str(db)])
+    assert result.exit_code == 2 and "silent" in result.stderr
+
+
+def test_catalog_versions_and_models_are_checked(tmp_path, library):
+    db = tmp_path / "future.sqlite"
+    connection = open_catalog(db)
+    with connection:
+        connection.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    connection.close()
+    with pytest.raises(ConfigError, match="newer"):
+        open_catalog(db)
+    music, indexed = library
+    connection = open_catalog(indexed)
+    with connection:
+        connection.execute("UPDATE meta SET value = 'other/model' WHERE key = 'model'")
+    connection.close()
+    try:
+        with pytest.raises(ConfigError, match="indexed with other/model"):
+            index_folder(music, indexed, progress=False)
+    finally:
+        connection = open_catalog(indexed)
+        with connection:
+            connection.execute(
+                "UPDATE meta SET value = 'gtzan57-logreg/gtzan57' WHERE key = 'model'"
+            )
+        connection.close()
+    assert np.isfinite([n.score for n in similar(indexed, 1, k=2)]).all()
+
+
+def test_api_similar_songs(library, broken):
+    from fastapi.testclient import TestClient
+
+    from genrekit.api import create_app
+
+    music, db = library
+    client = TestClient(create_app(library=db))
+    query = (music / "beats" / "beats3.wav").read_bytes()
+    response = client.post("/v1/similar", params={"k": 3}, files={"file": ("q.wav", query)})
+    assert response.status_code == 200
+    neighbours = response.json()["neighbours"]
+    assert neighbours[0]["path"] == str(music / "beats" / "beats3.wav")
+    assert neighbours[0]["score"] == pytest.approx(1.0, abs=1e-5) and len(neighbours) == 3
+    silent = client.post("/v1/similar", files={"file": ("s.flac", broken["silent"].read_bytes())})
+    assert silent.status_code == 422 and silent.json()["error"]["type"] == "silent"
+    no_library = TestClient(create_app()).post("/v1/similar", files={"file": ("q.wav", query)})
+    assert no_library.status_code == 404
+
+
+def test_web_app_lists_similar_songs(library, monkeypatch):
+    from conftest import REPO
+    from streamlit.testing.v1 import AppTest
+
+    music, db = library
+    monkeypatch.setenv("GENREKIT_LIBRARY", str(db))
+    at = AppTest.from_file(str(REPO / "src" / "genrekit" / "webapp.py"), default_timeout=120)
+    at.run()
+    clip = (music / "tones" / "tones4.wav").read_bytes()
+    at.file_uploader(key="uploads").set_value(("mine.wav", clip, "audio/wav")).run()
+    assert not at.exception
+    assert "Similar songs in your library" in [s.value for s in at.subheader]
+    assert at.dataframe[0].value["track"].iloc[0] == str(music / "tones" / "tones4.wav")
