@@ -198,3 +198,26 @@ def test_web_app_lists_similar_songs(library, monkeypatch):
     assert not at.exception
     assert "Similar songs in your library" in [s.value for s in at.subheader]
     assert at.dataframe[0].value["track"].iloc[0] == str(music / "tones" / "tones4.wav")
+
+
+def catalog_rows(db):
+    with sqlite3.connect(db) as connection:
+        return connection.execute(
+            "SELECT path, status, genre, probabilities, embedding, duration FROM tracks "
+            "ORDER BY path"
+        ).fetchall()
+
+
+def test_dask_cluster_results_match_the_single_process_run(library, tmp_path):
+    from dask.distributed import LocalCluster
+
+    music, single = library  # indexed with workers=2 (a local cluster); redo in-process too
+    in_process = tmp_path / "one.sqlite"
+    index_folder(music, in_process, workers=1, progress=False)
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        remote = tmp_path / "remote.sqlite"
+        summary = index_folder(music, remote, scheduler=cluster.scheduler_address, progress=False)
+    assert summary.indexed == 10
+    assert catalog_rows(remote) == catalog_rows(in_process) == catalog_rows(single)

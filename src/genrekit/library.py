@@ -2,7 +2,11 @@
 
 Catalog: one SQLite file (WAL mode) with a versioned schema. Every track is written in its own
 transaction by a single writer (the main process; workers only analyse), so an interrupted run,
-even ``kill -9``, leaves only whole rows and the next run picks up where it stopped. Files are
+even ``kill -9``, leaves only whole rows and the next run picks up where it stopped.
+
+Analysis runs on Dask: a local cluster of ``workers`` processes by default, or an existing
+cluster given by its scheduler address, partitioned by file. A task lost with a failed worker is
+retried on another; results stream back to the one writer as they complete. Files are
 skipped when size and mtime are unchanged, or when the content hash is unchanged; files that fail
 to decode are recorded with their reason and retried only when they change.
 
@@ -17,7 +21,6 @@ import hashlib
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -101,23 +104,31 @@ def model_key(classifier: Any) -> str:
     return f"{classifier.bundle.model_id}/{classifier.spec.name}"
 
 
-_worker: Any = None
+_classifiers: dict[str, Any] = {}
 
 
-def _start_worker(model: str | Path | None) -> None:
-    global _worker
-    from genrekit.predict import Classifier
+def analyse_on_worker(model: str, path: Path) -> dict[str, Any]:
+    """``analyse_file`` with the bundle at ``model``, loaded once per worker process."""
+    if model not in _classifiers:
+        from genrekit.predict import Classifier
 
-    _worker = Classifier.load(model)
+        _classifiers[model] = Classifier.load(model)
+    return analyse_file(path, _classifiers[model])
 
 
-def analyse_file(path: Path, classifier: Any = None) -> dict[str, Any]:
-    """Everything the catalog stores about one file (or its error), computed from one decode."""
-    classifier = classifier or _worker
+def analyse_file(path: Path, classifier: Any) -> dict[str, Any]:
+    """Everything the catalog stores about one file (or its error), computed from one decode.
+
+    Numerical libraries run single-threaded here, as in Dask workers, so a track gets bit-identical
+    values wherever it is analysed (thread count changes summation order, and so the last bits).
+    """
+    from threadpoolctl import threadpool_limits
+
     record: dict[str, Any] = {"path": str(path), "sha256": file_sha256(path)}
     try:
-        audio = load_audio(path, sample_rate=classifier.spec.sample_rate)
-        prediction, embedding = classifier.analyse(audio, timeline=False)
+        with threadpool_limits(limits=1):
+            audio = load_audio(path, sample_rate=classifier.spec.sample_rate)
+            prediction, embedding = classifier.analyse(audio, timeline=False)
     except AudioError as error:
         return {**record, "status": "failed", "error": error.reason}
     except Exception as error:  # one bad file never stops an index run
@@ -205,9 +216,14 @@ def index_folder(
     *,
     model: str | Path | None = None,
     workers: int = 1,
+    scheduler: str | None = None,
     progress: bool = True,
 ) -> IndexSummary:
-    """Index every audio file under ``root`` into the catalog ``db``; resumable and incremental."""
+    """Index every audio file under ``root`` into the catalog ``db``; resumable and incremental.
+
+    ``workers`` > 1 starts a local Dask cluster of that many processes; ``scheduler``
+    (``tcp://HOST:PORT``) uses an existing cluster instead; otherwise files are analysed here.
+    """
     from tqdm import tqdm
 
     from genrekit.predict import Classifier
@@ -220,13 +236,9 @@ def index_folder(
         raise ConfigError(f"{root}: not a folder")
     todo, skipped = plan(connection, (p.absolute() for p in audio_files(root)))
     indexed = failed = 0
-    results = _analyse_all(todo, classifier, model, workers)
+    results = _analyse_all(todo, classifier, workers, scheduler)
     for path, record in tqdm(
-        zip(todo, results),
-        total=len(todo),
-        desc="index",
-        unit="file",
-        disable=None if progress else True,
+        results, total=len(todo), desc="index", unit="file", disable=None if progress else True
     ):
         _write(connection, record, path)
         if record["status"] == "ok":
@@ -238,16 +250,33 @@ def index_folder(
 
 
 def _analyse_all(
-    paths: list[Path], classifier: Any, model: str | Path | None, workers: int
-) -> Iterator[dict[str, Any]]:
-    if workers <= 1 or len(paths) <= 1:
+    paths: list[Path], classifier: Any, workers: int, scheduler: str | None
+) -> Iterator[tuple[Path, dict[str, Any]]]:
+    """(path, record) pairs, in completion order when a Dask cluster does the work."""
+    if scheduler is None and (workers <= 1 or len(paths) <= 1):
         for path in paths:
-            yield analyse_file(path, classifier)
+            yield path, analyse_file(path, classifier)
         return
-    with ProcessPoolExecutor(
-        workers, initializer=_start_worker, initargs=(classifier.bundle.path,)
-    ) as pool:
-        yield from pool.map(analyse_file, paths)
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    if scheduler is None:
+        cluster = LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True,
+            host="127.0.0.1", dashboard_address=None,
+        )  # fmt: skip
+    model = str(classifier.bundle.path)
+    try:
+        with Client(cluster or scheduler) as client:
+            futures = {
+                client.submit(analyse_on_worker, model, path, key=f"analyse-{i}", retries=2): path
+                for i, path in enumerate(paths)
+            }
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+    finally:
+        if cluster is not None:
+            cluster.close()
 
 
 def _check_model(connection: sqlite3.Connection, classifier: Any, db: str | Path) -> None:
