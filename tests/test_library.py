@@ -221,3 +221,29 @@ def test_dask_cluster_results_match_the_single_process_run(library, tmp_path):
         summary = index_folder(music, remote, scheduler=cluster.scheduler_address, progress=False)
     assert summary.indexed == 10
     assert catalog_rows(remote) == catalog_rows(in_process) == catalog_rows(single)
+
+
+def test_approximate_index_agrees_with_exact_and_is_reused(library):
+    from genrekit.library import Catalog
+
+    music, db = library
+    exact = Catalog.load(db, ann=False)
+    approximate = Catalog.load(db, ann=True)
+    index_file = db.with_name(db.name + ".hnsw")
+    built = index_file.stat().st_mtime_ns
+    for row in range(len(exact.ids)):
+        query, me = exact.vectors[row], {int(exact.ids[row])}
+        assert [n.id for n in approximate.nearest(query, 5, exclude=me)] == [
+            n.id for n in exact.nearest(query, 5, exclude=me)
+        ]
+    genre = exact.genres[0]
+    assert all(n.genre == genre for n in approximate.nearest(exact.vectors[0], 3, genre=genre))
+    Catalog.load(db, ann=True)
+    assert index_file.stat().st_mtime_ns == built  # same catalog: the saved index is reused
+    with sqlite3.connect(db) as connection:
+        connection.execute("DELETE FROM tracks WHERE id = (SELECT max(id) FROM tracks)")
+    try:
+        Catalog.load(db, ann=True)
+        assert index_file.stat().st_mtime_ns != built  # catalog changed: index rebuilt
+    finally:
+        index_folder(music, db, progress=False)  # restore the deleted track for other tests

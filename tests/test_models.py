@@ -193,3 +193,27 @@ def test_onnx_copy_is_dropped_when_it_does_not_match(tmp_path, monkeypatch):
     assert not onnx["exported"] and "differ" in onnx["reason"]
     assert not (path / "model.onnx").exists()
     assert load_bundle(path).backend == "scikit-learn"
+
+
+def test_compare_runs_every_model_under_the_same_folds(tmp_path):
+    from genrekit.train import compare
+
+    table = write_table(tmp_path / "t.csv")
+    logreg = load_config(write_config(tmp_path, table))
+    knn = load_config(write_config(tmp_path, table))
+    knn.name, knn.model, knn.grid = "tiny-knn", "knn", {"n_neighbors": [1, 3]}
+    rows = compare([logreg, knn], tmp_path / "cmp", progress=False)
+    assert {r["model"] for r in rows} == {"tiny", "tiny-knn"}
+    assert all(r["accuracy_mean"] > 0.9 and r["model_bytes"] > 0 for r in rows)
+    assert rows[0]["accuracy_mean"] >= rows[1]["accuracy_mean"]
+    for name in (
+        "comparison.md",
+        "comparison.json",
+        "comparison.html",
+        "tiny/report.json",
+        "tiny-knn/confusion.png",
+    ):
+        assert (tmp_path / "cmp" / name).is_file(), name
+    knn.folds = 2
+    with pytest.raises(ConfigError, match="same data, protocol, folds and seed"):
+        compare([logreg, knn], tmp_path / "cmp2", progress=False)

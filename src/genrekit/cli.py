@@ -234,6 +234,27 @@ def train(
     typer.echo(f"report: {report_dir}/report.md\nmodel: {bundle}")
 
 
+@app.command(name="compare")
+def compare_models(
+    configs: Annotated[list[Path], typer.Argument(help="Experiment configs (TOML)")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder")] = Path("runs/compare"),
+    folds: Annotated[int | None, typer.Option(help="Override every config's folds")] = None,
+    workers: WorkersOption = 2,
+) -> None:
+    """Cross-validate several models under the same folds; write one comparison table."""
+    from genrekit.errors import GenrekitError
+    from genrekit.train import compare, load_config
+
+    try:
+        compare([load_config(c, {"folds": folds}) for c in configs], out, workers=workers)
+    except GenrekitError as error:
+        _fail(str(error))
+    except ValueError as error:
+        _fail(f"comparison failed: {error}")
+    typer.echo((out / "comparison.md").read_text())
+    typer.echo(f"{out}/comparison.html", err=True)
+
+
 @app.command()
 def evaluate(
     data: Annotated[Path, typer.Argument(help="Labelled features table or audio folder")],
@@ -387,13 +408,17 @@ def similar(
     k: Annotated[int, typer.Option("-k", min=1, help="How many")] = 10,
     genre: Annotated[str | None, typer.Option(help="Only tracks predicted as this")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON output")] = False,
+    ann: Annotated[
+        bool | None,
+        typer.Option("--ann/--exact", help="Force approximate or exact search [by size]"),
+    ] = None,
 ) -> None:
     """Songs most like QUERY, by cosine similarity of their embeddings."""
     from genrekit.errors import GenrekitError
     from genrekit.library import similar as find_similar
 
     try:
-        neighbours = find_similar(db, query, k=k, genre=genre)
+        neighbours = find_similar(db, query, k=k, genre=genre, ann=ann)
     except GenrekitError as error:
         _fail(str(error))
     _print_neighbours(neighbours, as_json)

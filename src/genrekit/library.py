@@ -12,7 +12,8 @@ to decode are recorded with their reason and retried only when they change.
 
 Similarity: cosine between track embeddings (the model's input features averaged over the
 track's clips), after z-scoring each feature over the catalog so that no large-valued feature
-(a variance in Hz², say) dominates.
+(a variance in Hz², say) dominates. Search is exact below ``ANN_THRESHOLD`` tracks; above it an
+HNSW index (faiss) is built, persisted beside the catalog and rebuilt when the catalog changes.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from genrekit.datasets import audio_files
 from genrekit.errors import AudioError, ConfigError
 
 SCHEMA_VERSION = 1
+ANN_THRESHOLD = 50_000
+"""Catalogs with at least this many tracks are searched through an approximate (HNSW) index."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -301,9 +304,12 @@ class Catalog:
     model: str
     _centre: np.ndarray
     _scale: np.ndarray
+    ann: Any = None
+    """A faiss HNSW index over ``vectors`` (inner product), or None for exact search."""
 
     @classmethod
-    def load(cls, db: str | Path) -> Catalog:
+    def load(cls, db: str | Path, *, ann: bool | None = None) -> Catalog:
+        """Load the indexed tracks; ``ann`` None decides by ``ANN_THRESHOLD``."""
         if not Path(db).is_file():
             raise ConfigError(f"{db}: no such catalog (run genrekit index first)")
         connection = open_catalog(db)
@@ -327,6 +333,8 @@ class Catalog:
             scale,
         )
         catalog.vectors = catalog.standardize(raw)
+        if ann or (ann is None and len(rows) >= ANN_THRESHOLD):
+            catalog.ann = hnsw_index(catalog.vectors, Path(f"{db}.hnsw"))
         return catalog
 
     def standardize(self, raw: np.ndarray) -> np.ndarray:
@@ -342,16 +350,30 @@ class Catalog:
         genre: str | None = None,
         exclude: set[int] | frozenset[int] = frozenset(),
     ) -> list[Neighbour]:
-        """The ``k`` most similar tracks to a standardized ``query`` (exact search)."""
+        """The ``k`` most similar tracks to a standardized ``query``.
+
+        With an HNSW index, candidates come from it (generously over-fetched when filtering by
+        genre); if filtering leaves fewer than ``k``, the search falls back to exact.
+        """
+        wanted = k + len(exclude)
+        if self.ann is not None:
+            fetch = min(len(self.ids), wanted if genre is None else 8 * wanted)
+            scores, rows = self.ann.search(query.reshape(1, -1).astype(np.float32), fetch)
+            found = self._filter(rows[0][rows[0] >= 0], scores[0], k, genre, exclude)
+            if len(found) == k or fetch == len(self.ids):
+                return found
         scores = self.vectors @ query.ravel()
         order = np.argsort(-scores, kind="stable")
+        return self._filter(order, scores[order], k, genre, exclude)
+
+    def _filter(
+        self, rows: np.ndarray, scores: np.ndarray, k: int, genre: str | None, exclude
+    ) -> list[Neighbour]:
         found = []
-        for i in order:
+        for i, score in zip(rows, scores):
             if int(self.ids[i]) in exclude or (genre and self.genres[i] != genre):
                 continue
-            found.append(
-                Neighbour(int(self.ids[i]), self.paths[i], self.genres[i], float(scores[i]))
-            )
+            found.append(Neighbour(int(self.ids[i]), self.paths[i], self.genres[i], float(score)))
             if len(found) == k:
                 break
         return found
@@ -365,6 +387,31 @@ class Catalog:
         return self.paths.index(path) if path in self.paths else None
 
 
+def hnsw_index(vectors: np.ndarray, path: Path) -> Any:
+    """An HNSW inner-product index over unit ``vectors``, reused from ``path`` when it was built
+    from exactly these vectors (a checksum in ``path``.json says so), else built and saved."""
+    import faiss
+
+    data = np.ascontiguousarray(vectors, dtype=np.float32)
+    checksum = hashlib.sha256(data.tobytes()).hexdigest()
+    sidecar = path.with_name(path.name + ".json")
+    if (
+        path.is_file()
+        and sidecar.is_file()
+        and json.loads(sidecar.read_text()).get("sha256") == checksum
+    ):
+        index = faiss.read_index(str(path))
+        index.hnsw.efSearch = 128
+        return index
+    index = faiss.IndexHNSWFlat(data.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = 80
+    index.add(data)
+    index.hnsw.efSearch = 128
+    faiss.write_index(index, str(path))
+    sidecar.write_text(json.dumps({"sha256": checksum, "tracks": len(data)}))
+    return index
+
+
 def similar(
     db: str | Path,
     query: str | Path | int,
@@ -372,9 +419,10 @@ def similar(
     k: int = 10,
     genre: str | None = None,
     model: str | Path | None = None,
+    ann: bool | None = None,
 ) -> list[Neighbour]:
     """Tracks most like ``query``: a catalog track id or path, or any audio file."""
-    catalog = Catalog.load(db)
+    catalog = Catalog.load(db, ann=ann)
     row = catalog.position(query)
     if row is not None:
         return catalog.nearest(

@@ -280,3 +280,78 @@ def train(
         reference_features=dataset.features,
     )
     return report, bundle, errors
+
+
+def compare(
+    configs: list[ExperimentConfig], out: str | Path, *, workers: int = 1, progress: bool = True
+) -> list[dict[str, Any]]:
+    """Cross-validate several configs under the same folds and write one comparison.
+
+    Every config must name the same data and protocol (kind, folds, seed), so that the rows of the
+    table are comparable. Writes ``out/<name>/report.*`` per model, ``out/comparison.md`` and
+    ``.json``, and ``out/comparison.html``; returns the table rows, best mean accuracy first.
+    """
+    import json
+
+    import skops.io
+
+    from genrekit.evaluate import comparison_page
+
+    if not configs:
+        raise ConfigError("compare needs at least one config")
+    first = configs[0]
+    for config in configs[1:]:
+        same = (config.data, config.protocol, config.folds, config.seed) == (
+            first.data, first.protocol, first.folds, first.seed,
+        )  # fmt: skip
+        if not same:
+            raise ConfigError(
+                f"{config.name}: compare needs the same data, protocol, folds and seed as "
+                f"{first.name}"
+            )
+    out = Path(out)
+    dataset, errors = featurize(
+        load_dataset(first.data, groups=first.groups), first.representation, workers, progress
+    )
+    rows = []
+    for config in configs:
+        report = cross_validate(config, dataset)
+        report.write(out / config.name)
+        estimator, _ = _search(config, dataset, np.arange(len(dataset)))
+        metrics = report.metrics()
+        rows.append(
+            {
+                "model": config.name,
+                "accuracy_mean": metrics["accuracy_mean"],
+                "accuracy_std": metrics["accuracy_std"],
+                "macro_f1_mean": metrics["macro_f1_mean"],
+                "macro_f1_std": metrics["macro_f1_std"],
+                "fit_seconds_total": report.extra["fit_seconds_total"],
+                "predict_ms_per_clip": 1000 * report.extra["predict_seconds_total"] / len(dataset),
+                "model_bytes": len(skops.io.dumps(estimator)),
+                "protocol": report.protocol["description"],
+            }
+        )
+    rows.sort(key=lambda row: -row["accuracy_mean"])
+    lines = [
+        f"Protocol: {rows[0]['protocol']}. Data: {first.data} "
+        f"({len(dataset)} items, fingerprint {dataset.fingerprint()[:12]}).",
+        "",
+        "| model | accuracy | macro-F1 | fit time, all folds (s) | predict (ms/clip) | size (KB) |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r['model']} | {r['accuracy_mean']:.3f} ± {r['accuracy_std']:.3f} "
+        f"| {r['macro_f1_mean']:.3f} ± {r['macro_f1_std']:.3f} | {r['fit_seconds_total']:.1f} "
+        f"| {r['predict_ms_per_clip']:.3f} | {r['model_bytes'] / 1024:.0f} |"
+        for r in rows
+    ]
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "comparison.md").write_text("\n".join(lines) + "\n")
+    (out / "comparison.json").write_text(json.dumps(rows, indent=2) + "\n")
+    comparison_page([out / c.name for c in configs], "genrekit compare").write(
+        out / "comparison.html"
+    )
+    if errors:
+        (out / "errors.txt").write_text("".join(f"{e}\n" for e in errors))
+    return rows
