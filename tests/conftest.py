@@ -13,6 +13,18 @@ REPO = Path(__file__).resolve().parent.parent
 DATA = Path(os.environ.get("GENREKIT_DATA", REPO.parent / "shared" / "data"))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def isolated_feature_cache(tmp_path_factory: pytest.TempPathFactory):
+    """Tests cache features in their own folder, never in the user's."""
+    previous = os.environ.get("GENREKIT_CACHE")
+    os.environ["GENREKIT_CACHE"] = str(tmp_path_factory.mktemp("feature-cache"))
+    yield
+    if previous is None:
+        del os.environ["GENREKIT_CACHE"]
+    else:
+        os.environ["GENREKIT_CACHE"] = previous
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests marked ``data`` need ../shared/data; CI sets GENREKIT_REQUIRE_DATA=1: no skips."""
     if DATA.is_dir():

@@ -118,3 +118,44 @@ def test_unknown_representation_is_a_clear_error():
         feature_set("nope")
     with pytest.raises(ConfigError, match="unknown representation settings"):
         RepresentationSpec.from_dict({"name": "gtzan57", "windows": 3})
+
+
+def test_extended_set_is_finite_and_gain_invariant_after_normalization():
+    from genrekit.features import extended
+
+    clip = music_like(4.0)
+    values = extended.extract(normalize(clip * 0.05, "peak"), 22050)
+    assert values.shape == (len(extended.COLUMNS),) and 200 <= len(extended.COLUMNS) <= 240
+    assert np.isfinite(values).all()
+    louder = extended.extract(normalize(clip * 0.9, "peak"), 22050)
+    # Spectral contrast averages the quietest/loudest 2 % of bins per band: a discontinuous
+    # selection that float32 rounding can shift slightly, so it gets a looser tolerance.
+    contrast = np.array([c.startswith("contrast") for c in extended.COLUMNS])
+    np.testing.assert_allclose(values[~contrast], louder[~contrast], rtol=1e-3, atol=1e-5)
+    np.testing.assert_allclose(values[contrast], louder[contrast], rtol=1e-2)
+    assert len(set(extended.COLUMNS)) == len(extended.COLUMNS)
+
+
+def test_feature_rows_are_cached_by_content(tmp_path, monkeypatch):
+    from genrekit.features import table
+
+    monkeypatch.setenv("GENREKIT_CACHE", str(tmp_path / "cache"))
+    song = tmp_path / "a.wav"
+    soundfile.write(song, music_like(3.0), 22050)
+    first = table.rows_for_file(table.TableJob(song, "rock"))
+    assert len(list((tmp_path / "cache").rglob("*.json"))) == 1
+
+    def no_extraction(*args):
+        raise AssertionError("features recomputed despite the cache")
+
+    monkeypatch.setattr(gtzan57, "extract", no_extraction)
+    renamed = tmp_path / "b.wav"
+    renamed.write_bytes(song.read_bytes())
+    second = table.rows_for_file(table.TableJob(renamed, "jazz"))
+    assert second[0]["filename"] == "b.wav" and second[0]["label"] == "jazz"
+    assert {k: v for k, v in second[0].items() if k not in ("filename", "label")} == {
+        k: v for k, v in first[0].items() if k not in ("filename", "label")
+    }
+    monkeypatch.setenv("GENREKIT_CACHE", "off")
+    with pytest.raises(AssertionError, match="recomputed"):
+        table.rows_for_file(table.TableJob(renamed, "jazz"))

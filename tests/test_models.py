@@ -217,3 +217,13 @@ def test_compare_runs_every_model_under_the_same_folds(tmp_path):
     knn.folds = 2
     with pytest.raises(ConfigError, match="same data, protocol, folds and seed"):
         compare([logreg, knn], tmp_path / "cmp2", progress=False)
+
+
+def test_pca_block_is_fitted_inside_the_pipeline(tmp_path):
+    x, y = blobs(n_per_class=20, n_features=10)
+    block = np.repeat(x[:, :1], 30, axis=1) + np.random.default_rng(0).normal(0, 0.01, (60, 30))
+    features = np.hstack([x, block])
+    pipeline = build_pipeline("logreg", pca_block=list(range(10, 40))).fit(features, y)
+    reduced = pipeline.named_steps["scale"].transform(features)
+    assert reduced.shape[1] < 20  # 30 nearly identical columns collapse to a few components
+    assert (pipeline.predict(features) == y).mean() > 0.9

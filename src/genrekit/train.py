@@ -61,6 +61,8 @@ class ExperimentConfig:
     seed: int = 0
     params: dict[str, Any] = field(default_factory=dict)
     pca: float | int | None = None
+    pca_block: str | None = None
+    """Prefix of a block of columns to reduce with its own PCA (e.g. ``melband``)."""
     grid: dict[str, list[Any]] = field(default_factory=dict)
     scoring: str = "f1_macro"
     jobs: int = 1
@@ -95,6 +97,7 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Ex
             model=model["name"],
             params=dict(model.get("params", {})),
             pca=model.get("pca"),
+            pca_block=model.get("pca_block"),
             grid={k: list(v) for k, v in raw.get("grid", {}).items()},
             scoring=raw.get("scoring", "f1_macro"),
             jobs=int(raw.get("jobs", 1)),
@@ -107,7 +110,21 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Ex
     if config.protocol not in PROTOCOLS:
         raise ConfigError(f"{path}: protocol must be one of {', '.join(PROTOCOLS)}")
     build_pipeline(config.model, config.params, pca=config.pca)  # validate names early
+    if config.pca_block and not block_columns(config):
+        raise ConfigError(
+            f"{path}: no {config.representation.name} column starts with {config.pca_block!r}"
+        )
     return config
+
+
+def block_columns(config: ExperimentConfig) -> list[int]:
+    """Indices of the representation's columns in the config's PCA block (none if unset)."""
+    if not config.pca_block:
+        return []
+    from genrekit.features import feature_set
+
+    columns = feature_set(config.representation.name).columns
+    return [i for i, name in enumerate(columns) if name.startswith(config.pca_block)]
 
 
 def _resolve(value: str, base: Path) -> Path:
@@ -118,7 +135,8 @@ def _resolve(value: str, base: Path) -> Path:
 def featurize(
     dataset: Dataset, spec: RepresentationSpec, workers: int = 1, progress: bool = True
 ) -> tuple[Dataset, list[AudioError]]:
-    """A dataset with features: tables pass through; audio files become one row per clip."""
+    """A dataset with features: tables pass through; audio files become one row per clip
+    (cached on disk by file content and spec, so a second run does not recompute)."""
     if dataset.features is not None:
         if spec.name != "gtzan57":
             raise ConfigError("features tables hold the gtzan57 representation only")
@@ -174,7 +192,13 @@ def _search(
     config: ExperimentConfig, dataset: Dataset, rows: np.ndarray
 ) -> tuple[Any, dict[str, Any]]:
     """Fit on ``rows``: grid search over inner folds of those rows (same protocol) or plain fit."""
-    pipeline = build_pipeline(config.model, config.params, pca=config.pca, seed=config.seed)
+    pipeline = build_pipeline(
+        config.model,
+        config.params,
+        pca=config.pca,
+        pca_block=block_columns(config) or None,
+        seed=config.seed,
+    )
     x, y = dataset.features[rows], dataset.y[rows]
     if not config.grid:
         return clone(pipeline).fit(x, y), {}

@@ -63,7 +63,11 @@ def feature_set(name: str) -> FeatureSet:
         from genrekit.features import melbands
 
         return FeatureSet("melbands", melbands.COLUMNS, melbands.extract)
-    raise ConfigError(f"unknown representation {name!r}; available: gtzan57, melbands")
+    if name == "extended":
+        from genrekit.features import extended
+
+        return FeatureSet("extended", extended.COLUMNS, extended.extract)
+    raise ConfigError(f"unknown representation {name!r}; available: gtzan57, extended, melbands")
 
 
 def prepare(audio: Audio, spec: RepresentationSpec) -> np.ndarray:

@@ -7,6 +7,9 @@ file's stem, so rows made from ``blues.00000.flac`` join the Kaggle table's ``bl
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -35,42 +38,86 @@ class TableJob:
     spec: RepresentationSpec = field(default_factory=RepresentationSpec)
 
 
+CACHE_VERSION = 1
+"""Bump when feature extraction changes, so cached rows from older code are not reused."""
+
+
+def cache_dir() -> Path | None:
+    """``$GENREKIT_CACHE`` (``off`` disables caching), else ``~/.cache/genrekit/features``."""
+    setting = os.environ.get("GENREKIT_CACHE", "")
+    if setting == "off":
+        return None
+    return Path(setting) if setting else Path.home() / ".cache" / "genrekit" / "features"
+
+
+def _cache_file(job: TableJob) -> Path | None:
+    folder = cache_dir()
+    if folder is None:
+        return None
+    settings = json.dumps(
+        [CACHE_VERSION, job.segment_seconds, job.hop_seconds, job.clip_seconds, job.last,
+         job.spec.to_dict()],
+        sort_keys=True,
+    )  # fmt: skip
+    digest = hashlib.sha256(settings.encode())
+    with job.path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    key = digest.hexdigest()
+    return folder / key[:2] / f"{key}.json"
+
+
 def rows_for_file(job: TableJob) -> list[dict[str, object]] | AudioError:
-    """Feature rows of one file, or the error that stopped it (returned, so batches go on)."""
+    """Feature rows of one file, or the error that stopped it (returned, so batches go on).
+
+    Rows are cached by file content and extraction settings; names and labels are rebuilt from
+    the job, so a renamed or relabelled file still hits the cache.
+    """
     features = feature_set(job.spec.name)
+    cached = _cache_file(job) if job.path.is_file() else None
+    if cached is not None and cached.is_file():
+        pieces = json.loads(cached.read_text())
+        return _rows(job, features.columns, pieces)
     try:
         audio = load_audio(job.path, sample_rate=job.spec.sample_rate)
     except AudioError as error:
         return error
     samples = prepare(audio, job.spec)
+    pieces = [
+        {
+            "suffix": suffix,
+            "length": len(piece),
+            "values": features.extract(piece, audio.sample_rate).tolist(),
+        }
+        for suffix, piece in _pieces(job, samples, audio.sample_rate)
+    ]
+    if cached is not None:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        temporary = cached.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(pieces))
+        temporary.replace(cached)  # atomic: parallel workers never see half a file
+    return _rows(job, features.columns, pieces)
+
+
+def _rows(job: TableJob, columns: tuple[str, ...], pieces: list[dict]) -> list[dict[str, object]]:
     stem = job.path.stem
+    return [
+        {"filename": f"{stem}{p['suffix']}.wav", "length": p["length"],
+         **dict(zip(columns, p["values"])), "label": job.label or ""}
+        for p in pieces
+    ]  # fmt: skip
+
+
+def _pieces(job: TableJob, samples: np.ndarray, rate: int) -> list[tuple[str, np.ndarray]]:
+    """(name suffix, samples) of each row: whole clips, even clips, or fixed segments."""
     if job.segment_seconds is None:
-        clips = split_evenly(samples, audio.sample_rate, job.clip_seconds)
-        names = (
-            [f"{stem}.wav"] if len(clips) == 1 else [f"{stem}.{n}.wav" for n in range(len(clips))]
-        )
-        pieces = [(name, clip.samples) for name, clip in zip(names, clips)]
-    else:
-        segments = segment(
-            samples,
-            audio.sample_rate,
-            job.segment_seconds,
-            job.hop_seconds or job.segment_seconds,
-            last=job.last,
-        )
-        pieces = [(f"{stem}.{n}.wav", s.samples) for n, s in enumerate(segments)]
-    rows = []
-    for name, piece in pieces:
-        values = features.extract(piece, audio.sample_rate)
-        rows.append(
-            {
-                "filename": name,
-                "length": len(piece),
-                **dict(zip(features.columns, values)),
-                "label": job.label or "",
-            }
-        )
-    return rows
+        clips = split_evenly(samples, rate, job.clip_seconds)
+        if len(clips) == 1:
+            return [("", clips[0].samples)]
+        return [(f".{n}", clip.samples) for n, clip in enumerate(clips)]
+    hop = job.hop_seconds or job.segment_seconds
+    windows = segment(samples, rate, job.segment_seconds, hop, last=job.last)
+    return [(f".{n}", window.samples) for n, window in enumerate(windows)]
 
 
 def extract_rows(

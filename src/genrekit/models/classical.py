@@ -12,6 +12,7 @@ from typing import Any
 
 from sklearn.base import ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV
+from sklearn.compose import ColumnTransformer
 from sklearn.decomposition import PCA
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
@@ -78,15 +79,26 @@ def build_pipeline(
     params: dict[str, Any] | None = None,
     *,
     pca: float | int | None = None,
+    pca_block: list[int] | None = None,
     seed: int = 0,
 ) -> Pipeline:
-    """Standardize → optional PCA (a variance fraction such as 0.95, or a count) → classifier."""
+    """Standardize → optional PCA (a variance fraction such as 0.95, or a count) → classifier.
+
+    ``pca_block`` (column indices, e.g. the mel bands) reduces just those columns with their own
+    PCA keeping 95 % of their variance; being a pipeline step, it is fitted on training data only.
+    """
     if name not in MODELS:
         raise ConfigError(f"unknown model {name!r}; available: {', '.join(MODELS)}")
     model = MODELS[name](seed)
     if params:
         model.set_params(**{parameter_path(model, key, name): v for key, v in params.items()})
-    steps: list[tuple[str, Any]] = [("scale", StandardScaler())]
+    scale: Any = StandardScaler()
+    if pca_block:
+        block = Pipeline([("scale", StandardScaler()), ("pca", PCA(0.95, random_state=seed))])
+        scale = ColumnTransformer(
+            [("block", block, pca_block)], remainder=StandardScaler(), sparse_threshold=0
+        )
+    steps: list[tuple[str, Any]] = [("scale", scale)]
     if pca:
         steps.append(("pca", PCA(n_components=pca, random_state=seed)))
     steps.append(("model", model))
