@@ -121,8 +121,10 @@ class Classifier:
         return prediction, clip_features.mean(axis=0)
 
     def _features(self, pieces: list[np.ndarray]) -> np.ndarray:
+        from genrekit.features.windows import stack_windows
+
         rate = self.spec.sample_rate
-        return np.stack([self.features.extract(piece, rate) for piece in pieces])
+        return stack_windows([self.features.extract(piece, rate) for piece in pieces])
 
     def _probabilities(self, pieces: list[np.ndarray]) -> np.ndarray:
         return self.bundle.predict_proba(self._features(pieces))

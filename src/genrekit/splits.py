@@ -85,8 +85,11 @@ def holdout(
     groups: np.ndarray | None = None,
     seed: int = 0,
 ) -> Split:
-    """One stratified train/test split (the first fold of ``round(1 / test_fraction)`` folds)."""
-    n_splits = max(2, round(1 / test_fraction))
+    """One stratified train/test split: the first fold of ``round(1 / test_fraction)`` folds, or
+    of fewer when there are fewer distinct tracks (groups) than that, but at least two."""
+    keys = split_keys(protocol, tracks, groups)
+    distinct = len(set(keys)) if keys is not None else len(labels)
+    n_splits = max(2, min(round(1 / test_fraction), distinct))
     return kfold(labels, tracks, n_splits=n_splits, protocol=protocol, groups=groups, seed=seed)[0]
 
 

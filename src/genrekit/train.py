@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
 
 from genrekit.datasets import Dataset, Item, load_dataset
 from genrekit.errors import AudioError, ConfigError
@@ -146,6 +147,9 @@ def featurize(
     from genrekit.features import feature_set
     from genrekit.features.table import TableJob, extract_rows
 
+    if not feature_set(spec.name).is_vector:
+        return _featurize_windows(dataset, spec, workers, progress)
+
     jobs = [
         TableJob(item.path, item.label, clip_seconds=spec.clip_seconds, spec=spec)
         for item in dataset.items
@@ -174,6 +178,52 @@ def featurize(
     return Dataset(items, dataset.source, matrix, columns), errors
 
 
+def file_windows(job: Any) -> list[np.ndarray] | AudioError:
+    """The window arrays of one file (clips of ``spec.clip_seconds``), or why there are none."""
+    from genrekit.audio import load_audio, split_evenly
+    from genrekit.features import feature_set, prepare
+
+    try:
+        audio = load_audio(job.path, sample_rate=job.spec.sample_rate)
+    except AudioError as error:
+        return error
+    samples = prepare(audio, job.spec)
+    extract = feature_set(job.spec.name).extract
+    clips = split_evenly(samples, audio.sample_rate, job.spec.clip_seconds)
+    return [extract(clip.samples, audio.sample_rate) for clip in clips]
+
+
+def _featurize_windows(
+    dataset: Dataset, spec: RepresentationSpec, workers: int, progress: bool
+) -> tuple[Dataset, list[AudioError]]:
+    """One row per window (channels × frames), windows of a file sharing its track id."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from tqdm import tqdm
+
+    from genrekit.features.table import TableJob
+    from genrekit.features.windows import stack_windows
+
+    jobs = [TableJob(item.path, item.label, spec=spec) for item in dataset.items]
+    if workers > 1 and len(jobs) > 1:
+        with ProcessPoolExecutor(workers) as pool:
+            results = list(pool.map(file_windows, jobs, chunksize=2))
+    else:
+        results = [file_windows(job) for job in jobs]
+    items, windows, errors = [], [], []
+    for item, result in tqdm(zip(dataset.items, results), total=len(jobs), desc="windows",
+                             disable=None if progress else True):  # fmt: skip
+        if isinstance(result, AudioError):
+            errors.append(result)
+            continue
+        for n, window in enumerate(result):
+            items.append(Item(f"{item.id}.{n}", item.label, item.track, item.path, item.group))
+            windows.append(window)
+    if not windows:
+        raise ConfigError(f"{dataset.source}: no file could be decoded")
+    return Dataset(items, dataset.source, stack_windows(windows), ()), errors
+
+
 def protocol_record(config: ExperimentConfig, dataset: Dataset) -> dict[str, Any]:
     """What a report and a manifest say about how the figures were obtained."""
     return {
@@ -200,6 +250,10 @@ def _search(
         seed=config.seed,
     )
     x, y = dataset.features[rows], dataset.y[rows]
+    if not isinstance(pipeline, Pipeline):  # a neural net: validation split by track, no grid
+        if config.grid:
+            raise ConfigError(f"{config.name}: grid search is for scikit-learn models only")
+        return pipeline.fit(x, y, groups=dataset.tracks[rows]), {}
     if not config.grid:
         return clone(pipeline).fit(x, y), {}
     groups = dataset.groups[rows] if dataset.groups is not None else None
@@ -228,7 +282,12 @@ def _search(
 
 
 def cross_validate(config: ExperimentConfig, dataset: Dataset) -> EvaluationReport:
-    """Outer k-fold predictions of the configured model, tuned on inner folds only."""
+    """Outer k-fold predictions of the configured model, tuned on inner folds only.
+
+    Rows of one track (windows, segments) are scored together: their class probabilities are
+    averaged into one prediction per track and fold (song-level); the report also records the
+    window-level accuracy and the majority vote over windows.
+    """
     labels = dataset.labels
     y = dataset.y
     splits = kfold(
@@ -239,30 +298,55 @@ def cross_validate(config: ExperimentConfig, dataset: Dataset) -> EvaluationRepo
         groups=dataset.groups,
         seed=config.seed,
     )
-    predictions = np.empty(len(y), dtype=object)
+    probabilities = np.zeros((len(y), len(labels)))
     fold_of = np.full(len(y), -1)
-    chosen, fit_seconds, predict_seconds = [], 0.0, 0.0
+    chosen, fit_seconds, predict_seconds, history = [], 0.0, 0.0, None
     for index, split in enumerate(splits):
         start = time.perf_counter()
         estimator, best = _search(config, dataset, split.train)
         fit_seconds += time.perf_counter() - start
         start = time.perf_counter()
-        predictions[split.test] = estimator.predict(dataset.features[split.test])
+        scores = estimator.predict_proba(dataset.features[split.test])
         predict_seconds += time.perf_counter() - start
+        columns = [list(estimator.classes_).index(label) for label in labels]
+        probabilities[split.test] = scores[:, columns]
         fold_of[split.test] = index
         chosen.append(best)
+        history = history or getattr(estimator, "history", None)
+    tracks = [f"{fold}/{track}" for fold, track in zip(fold_of, dataset.tracks)]
+    keys = list(dict.fromkeys(tracks))
+    rows_of = {key: [] for key in keys}
+    for row, key in enumerate(tracks):
+        rows_of[key].append(row)
+    label_array = np.array(labels)
+    window_votes = label_array[probabilities.argmax(axis=1)]
+    majority = [
+        max(
+            labels,
+            key=lambda label, r=r: (list(window_votes[r]).count(label), -labels.index(label)),
+        )
+        for r in rows_of.values()
+    ]
+    track_truth = np.array([y[r[0]] for r in rows_of.values()])
+    extra: dict[str, Any] = {
+        "chosen_params_per_fold": chosen,
+        "fit_seconds_total": round(fit_seconds, 2),
+        "predict_seconds_total": round(predict_seconds, 3),
+        "rows_per_track": round(len(y) / len(keys), 2),
+    }
+    if len(keys) < len(y):
+        extra["window_accuracy"] = float((window_votes == y).mean())
+        extra["majority_vote_accuracy"] = float((np.array(majority) == track_truth).mean())
+    if history:
+        extra["history"] = history  # learning curves of the first fold
     return EvaluationReport(
         title=f"{config.name} — cross-validation",
         labels=labels,
-        y_true=y,
-        y_pred=predictions.astype(str),
+        y_true=track_truth,
+        y_pred=label_array[[probabilities[r].mean(axis=0).argmax() for r in rows_of.values()]],
         protocol=protocol_record(config, dataset),
-        fold_of=fold_of,
-        extra={
-            "chosen_params_per_fold": chosen,
-            "fit_seconds_total": round(fit_seconds, 2),
-            "predict_seconds_total": round(predict_seconds, 3),
-        },
+        fold_of=np.array([fold_of[r[0]] for r in rows_of.values()]),
+        extra=extra,
     )
 
 

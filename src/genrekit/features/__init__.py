@@ -46,11 +46,16 @@ class RepresentationSpec:
 
 @dataclass(frozen=True)
 class FeatureSet:
-    """A named fixed-length feature vector per clip."""
+    """A named representation: a fixed-length vector per clip (``columns`` name its entries),
+    or, for window sets (``columns`` empty), a channels × frames array per window."""
 
     name: str
     columns: tuple[str, ...]
     extract: Callable[[np.ndarray, int], np.ndarray]
+
+    @property
+    def is_vector(self) -> bool:
+        return bool(self.columns)
 
 
 def feature_set(name: str) -> FeatureSet:
@@ -67,7 +72,14 @@ def feature_set(name: str) -> FeatureSet:
         from genrekit.features import extended
 
         return FeatureSet("extended", extended.COLUMNS, extended.extract)
-    raise ConfigError(f"unknown representation {name!r}; available: gtzan57, extended, melbands")
+    if name in ("logmel", "mfcc_chroma"):
+        from genrekit.features import windows
+
+        return FeatureSet(name, (), getattr(windows, name))
+    raise ConfigError(
+        f"unknown representation {name!r}; available: gtzan57, extended, melbands, logmel, "
+        "mfcc_chroma"
+    )
 
 
 def prepare(audio: Audio, spec: RepresentationSpec) -> np.ndarray:

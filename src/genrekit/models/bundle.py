@@ -25,6 +25,7 @@ from genrekit.features import RepresentationSpec
 MANIFEST = "manifest.json"
 WEIGHTS = "model.skops"
 ONNX_WEIGHTS = "model.onnx"
+NET_WEIGHTS = "model.safetensors"
 FORMAT = "genrekit-bundle"
 FORMAT_VERSION = 1
 DEFAULT_MODEL = "gtzan57-logreg"
@@ -93,16 +94,43 @@ def save_bundle(
 ) -> Path:
     """Write weights and manifest into ``directory`` (created if needed).
 
-    With ``reference_features`` (the training features), an ONNX copy is exported and kept if it
-    reproduces the estimator's probabilities on them.
+    scikit-learn models: skops weights, plus (given ``reference_features``, the training
+    features) an ONNX copy kept if it reproduces the estimator's probabilities on them. Neural
+    nets: safetensors weights with their input normalization.
     """
-    import skops.io
-
     from genrekit import __version__
-    from genrekit.models.onnx_export import export_verified
+    from genrekit.models.nets import NetClassifier
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
+    if isinstance(estimator, NetClassifier):
+        model_entry = _save_net(directory, estimator)
+    else:
+        model_entry = _save_sklearn(directory, estimator, reference_features)
+    manifest = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "name": name,
+        "description": description,
+        "genrekit_version": __version__,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "labels": labels,
+        "representation": representation.to_dict(),
+        "model": {**model_entry, "classes": [str(c) for c in estimator.classes_]},
+        "training": training,
+        "metrics": metrics,
+    }
+    (directory / MANIFEST).write_text(json.dumps(manifest, indent=2, default=_json_default) + "\n")
+    return directory
+
+
+def _save_sklearn(
+    directory: Path, estimator: Any, reference_features: np.ndarray | None
+) -> dict[str, Any]:
+    import skops.io
+
+    from genrekit.models.onnx_export import export_verified
+
     weights = directory / WEIGHTS
     skops.io.dump(estimator, weights)
     onnx_path = directory / ONNX_WEIGHTS
@@ -114,28 +142,53 @@ def save_bundle(
     )
     if onnx["exported"]:
         onnx.update(file=ONNX_WEIGHTS, sha256=_sha256(onnx_path))
-    manifest = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "name": name,
-        "description": description,
-        "genrekit_version": __version__,
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "labels": labels,
-        "representation": representation.to_dict(),
-        "model": {
-            "framework": "scikit-learn",
-            "weights": WEIGHTS,
-            "weights_sha256": _sha256(weights),
-            "classes": [str(c) for c in estimator.classes_],
-            "estimator": _describe_estimator(estimator),
-            "onnx": onnx,
-        },
-        "training": training,
-        "metrics": metrics,
+    return {
+        "framework": "scikit-learn",
+        "weights": WEIGHTS,
+        "weights_sha256": _sha256(weights),
+        "estimator": _describe_estimator(estimator),
+        "onnx": onnx,
     }
-    (directory / MANIFEST).write_text(json.dumps(manifest, indent=2, default=_json_default) + "\n")
-    return directory
+
+
+def _save_net(directory: Path, net: Any) -> dict[str, Any]:
+    import torch
+    from safetensors.torch import save_file
+
+    weights = directory / NET_WEIGHTS
+    tensors = {f"model.{k}": v.contiguous() for k, v in net.model.state_dict().items()}
+    tensors["input.mean"] = torch.from_numpy(net.mean)
+    tensors["input.std"] = torch.from_numpy(net.std)
+    save_file(tensors, str(weights))
+    return {
+        "framework": "torch",
+        "weights": NET_WEIGHTS,
+        "weights_sha256": _sha256(weights),
+        "architecture": net.architecture,
+        "architecture_params": net.params,
+        "inputs": int(net.mean.shape[0]),
+        "history": net.history,
+    }
+
+
+def _load_net(weights: Path, entry: dict[str, Any]) -> Any:
+    from safetensors.torch import load_file
+
+    from genrekit.models.nets import NetClassifier, build_net
+
+    tensors = load_file(str(weights))
+    params = dict(entry["architecture_params"])
+    if isinstance(params.get("hidden"), list):
+        params["hidden"] = tuple(params["hidden"])
+    net = NetClassifier(entry["architecture"], params)
+    net.model = build_net(entry["architecture"], entry["inputs"], len(entry["classes"]), params)
+    net.model.load_state_dict(
+        {k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")}
+    )
+    net.model.eval()
+    net.mean, net.std = tensors["input.mean"].numpy(), tensors["input.std"].numpy()
+    net.classes_ = np.array(entry["classes"])
+    return net
 
 
 def load_bundle(model: str | Path | None = None, *, backend: str = "auto") -> ModelBundle:
@@ -154,14 +207,15 @@ def load_bundle(model: str | Path | None = None, *, backend: str = "auto") -> Mo
     if backend not in ("auto", "scikit-learn"):
         raise BundleError(f"unknown backend {backend!r}; use 'auto' or 'scikit-learn'")
     onnx = manifest["model"].get("onnx", {})
-    if backend == "auto" and onnx.get("exported"):
+    weights = _checked(path, manifest["model"]["weights"], manifest["model"]["weights_sha256"])
+    if manifest["model"]["framework"] == "torch":
+        predictor: Any = _load_net(weights, manifest["model"])
+    elif backend == "auto" and onnx.get("exported"):
         from genrekit.models.onnx_export import OnnxPredictor
 
-        predictor: Any = OnnxPredictor(_checked(path, onnx["file"], onnx["sha256"]))
+        predictor = OnnxPredictor(_checked(path, onnx["file"], onnx["sha256"]))
     else:
-        predictor = _load_skops(
-            path, _checked(path, manifest["model"]["weights"], manifest["model"]["weights_sha256"])
-        )
+        predictor = _load_skops(path, weights)
     return ModelBundle(
         predictor,
         list(manifest["labels"]),

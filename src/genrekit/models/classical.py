@@ -87,8 +87,14 @@ def build_pipeline(
     ``pca_block`` (column indices, e.g. the mel bands) reduces just those columns with their own
     PCA keeping 95 % of their variance; being a pipeline step, it is fitted on training data only.
     """
+    from genrekit.models.nets import ARCHITECTURES
+
+    if name in ARCHITECTURES:
+        return net_classifier(name, params or {}, seed)
     if name not in MODELS:
-        raise ConfigError(f"unknown model {name!r}; available: {', '.join(MODELS)}")
+        raise ConfigError(
+            f"unknown model {name!r}; available: {', '.join([*MODELS, *ARCHITECTURES])}"
+        )
     model = MODELS[name](seed)
     if params:
         model.set_params(**{parameter_path(model, key, name): v for key, v in params.items()})
@@ -103,6 +109,22 @@ def build_pipeline(
         steps.append(("pca", PCA(n_components=pca, random_state=seed)))
     steps.append(("model", model))
     return Pipeline(steps)
+
+
+def net_classifier(name: str, params: dict[str, Any], seed: int = 0) -> Any:
+    """A ``NetClassifier``: training settings (epochs, batch_size, learning_rate, …) go to the
+    trainer, anything else to the architecture (hidden, width, dropout, …)."""
+    from dataclasses import fields
+
+    from genrekit.models.nets import NetClassifier, build_net
+
+    trainer = {f.name for f in fields(NetClassifier)} - {"architecture", "params"}
+    architecture = {k: v for k, v in params.items() if k not in trainer}
+    if "hidden" in architecture and isinstance(architecture["hidden"], list):
+        architecture["hidden"] = tuple(architecture["hidden"])
+    build_net(name, 8, 2, architecture)  # fail early on unknown architecture settings
+    settings = {k: v for k, v in params.items() if k in trainer}
+    return NetClassifier(name, architecture, seed=seed, **settings)
 
 
 def parameter_path(model: ClassifierMixin, key: str, name: str = "") -> str:

@@ -1,0 +1,251 @@
+"""Neural models (PyTorch, CPU-sized) behind a scikit-learn-style estimator.
+
+Architectures: ``mlp`` on feature vectors (batch norm, dropout); ``cnn`` on channels × frames
+windows (log-mel patches or MFCC segments); ``gru`` / ``lstm`` and ``transformer`` on feature
+sequences. ``NetClassifier`` trains any of them with AdamW, ReduceLROnPlateau and early stopping
+on a validation split carved from the training *tracks* (never from the fold being tested), with
+balanced class weights and optional mixup / SpecAugment-style masking, and keeps the per-epoch
+history for learning curves.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from genrekit.errors import ConfigError
+
+
+class MLP(nn.Module):
+    def __init__(self, inputs: int, classes: int, hidden: tuple[int, ...] = (256, 128),
+                 dropout: float = 0.3) -> None:  # fmt: skip
+        super().__init__()
+        layers: list[nn.Module] = []
+        for width in hidden:
+            layers += [nn.Linear(inputs, width), nn.BatchNorm1d(width), nn.ReLU(),
+                       nn.Dropout(dropout)]  # fmt: skip
+            inputs = width
+        self.body = nn.Sequential(*layers, nn.Linear(inputs, classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+
+class CNN(nn.Module):
+    """Four conv blocks over (channels × frames) treated as an image, then global pooling."""
+
+    def __init__(self, inputs: int, classes: int, width: int = 16, dropout: float = 0.3) -> None:
+        super().__init__()
+        del inputs  # any number of bands: the network pools globally
+        blocks: list[nn.Module] = []
+        channels = 1
+        for out in (width, 2 * width, 4 * width, 4 * width):
+            blocks += [nn.Conv2d(channels, out, 3, padding=1), nn.BatchNorm2d(out), nn.ReLU(),
+                       nn.MaxPool2d(2, ceil_mode=True)]  # fmt: skip
+            channels = out
+        self.features = nn.Sequential(*blocks, nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(channels, classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x.unsqueeze(1)))
+
+
+class Recurrent(nn.Module):
+    """Bidirectional GRU or LSTM over frames; mean and max over time feed the classifier."""
+
+    def __init__(self, inputs: int, classes: int, cell: str = "gru", hidden: int = 64,
+                 layers: int = 2, dropout: float = 0.3) -> None:  # fmt: skip
+        super().__init__()
+        kind = {"gru": nn.GRU, "lstm": nn.LSTM}[cell]
+        self.rnn = kind(inputs, hidden, layers, batch_first=True, bidirectional=True,
+                        dropout=dropout if layers > 1 else 0.0)  # fmt: skip
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(4 * hidden, classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, _ = self.rnn(x.transpose(1, 2))
+        return self.head(torch.cat([out.mean(dim=1), out.amax(dim=1)], dim=1))
+
+
+class Transformer(nn.Module):
+    """A small Transformer encoder over frames with sinusoidal positions; mean-pooled."""
+
+    def __init__(self, inputs: int, classes: int, width: int = 64, heads: int = 4,
+                 layers: int = 2, dropout: float = 0.1) -> None:  # fmt: skip
+        super().__init__()
+        self.project = nn.Linear(inputs, width)
+        layer = nn.TransformerEncoderLayer(width, heads, 2 * width, dropout, batch_first=True)
+        self.encoder = nn.TransformerEncoder(layer, layers)
+        self.head = nn.Sequential(nn.LayerNorm(width), nn.Linear(width, classes))
+        self.width = width
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        frames = x.transpose(1, 2)
+        position = torch.arange(frames.shape[1], dtype=torch.float32).unsqueeze(1)
+        rates = torch.exp(torch.arange(0, self.width, 2) * (-math.log(10000.0) / self.width))
+        encoding = torch.zeros(frames.shape[1], self.width)
+        encoding[:, 0::2], encoding[:, 1::2] = (
+            torch.sin(position * rates),
+            torch.cos(position * rates),
+        )
+        return self.head(self.encoder(self.project(frames) + encoding).mean(dim=1))
+
+
+ARCHITECTURES: dict[str, Any] = {
+    "mlp": MLP,
+    "cnn": CNN,
+    "gru": lambda inputs, classes, **kw: Recurrent(inputs, classes, cell="gru", **kw),
+    "lstm": lambda inputs, classes, **kw: Recurrent(inputs, classes, cell="lstm", **kw),
+    "transformer": Transformer,
+}
+
+
+def build_net(name: str, inputs: int, classes: int, params: dict[str, Any]) -> nn.Module:
+    if name not in ARCHITECTURES:
+        raise ConfigError(f"unknown network {name!r}; available: {', '.join(ARCHITECTURES)}")
+    try:
+        return ARCHITECTURES[name](inputs, classes, **params)
+    except TypeError as error:
+        raise ConfigError(f"network {name!r}: {error}") from None
+
+
+@dataclass
+class NetClassifier:
+    """Fit/predict like a scikit-learn classifier; inputs (N, features) or (N, channels, frames)."""
+
+    architecture: str
+    params: dict[str, Any] = field(default_factory=dict)
+    epochs: int = 40
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    weight_decay: float = 1e-2
+    patience: int = 6
+    validation_fraction: float = 0.15
+    mixup: float = 0.0
+    """Mixup alpha (0: off)."""
+    masks: int = 0
+    """SpecAugment-style frequency and time masks per example (0: off; window inputs only)."""
+    seed: int = 0
+    classes_: np.ndarray = field(default=None, repr=False)
+    history: dict[str, list[float]] = field(default_factory=dict, repr=False)
+    model: nn.Module | None = field(default=None, repr=False)
+    mean: np.ndarray | None = field(default=None, repr=False)
+    std: np.ndarray | None = field(default=None, repr=False)
+
+    def fit(self, x: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None) -> NetClassifier:
+        """Train; ``groups`` (track ids) keep the validation split free of training tracks."""
+        from genrekit.splits import holdout
+
+        torch.manual_seed(self.seed)
+        self.classes_ = np.array(sorted(set(y)))
+        targets = np.searchsorted(self.classes_, y)
+        tracks = groups if groups is not None else np.arange(len(y)).astype(str)
+        split = holdout(y, tracks, test_fraction=self.validation_fraction, seed=self.seed)
+        self.mean, self.std = _channel_stats(x[split.train])
+        inputs = x.shape[1]
+        self.model = build_net(self.architecture, inputs, len(self.classes_), self.params)
+        counts = np.bincount(targets[split.train], minlength=len(self.classes_))
+        weights = torch.tensor(len(split.train) / (len(counts) * np.maximum(counts, 1)),
+                               dtype=torch.float32)  # fmt: skip
+        loss_function = nn.CrossEntropyLoss(weight=weights)
+        optimizer = torch.optim.AdamW(
+            self.model.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay
+        )
+        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=2)
+        train_x, train_y = self._tensor(x[split.train]), torch.tensor(targets[split.train])
+        val_x, val_y = self._tensor(x[split.test]), torch.tensor(targets[split.test])
+        generator = torch.Generator().manual_seed(self.seed)
+        self.history = {"train_loss": [], "val_loss": [], "train_accuracy": [],
+                        "val_accuracy": []}  # fmt: skip
+        best, best_loss, waited = None, math.inf, 0
+        for _ in range(self.epochs):
+            self.model.train()
+            order = torch.randperm(len(train_x), generator=generator)
+            total, correct = 0.0, 0
+            for start in range(0, len(order), self.batch_size):
+                batch = order[start : start + self.batch_size]
+                if len(batch) < 2:
+                    continue  # batch norm needs two examples
+                inputs_b, targets_b = self._augment(train_x[batch], generator), train_y[batch]
+                optimizer.zero_grad()
+                logits, loss = self._mixup_loss(inputs_b, targets_b, loss_function, generator)
+                loss.backward()
+                optimizer.step()
+                total += float(loss.detach()) * len(batch)
+                correct += int((logits.argmax(1) == targets_b).sum())
+            val_loss, val_accuracy = self._evaluate(val_x, val_y, loss_function)
+            scheduler.step(val_loss)
+            self.history["train_loss"].append(total / len(order))
+            self.history["train_accuracy"].append(correct / len(order))
+            self.history["val_loss"].append(val_loss)
+            self.history["val_accuracy"].append(val_accuracy)
+            if val_loss < best_loss - 1e-4:
+                best, best_loss, waited = copy.deepcopy(self.model.state_dict()), val_loss, 0
+            else:
+                waited += 1
+                if waited >= self.patience:
+                    break
+        if best is not None:
+            self.model.load_state_dict(best)
+        self.model.eval()
+        return self
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        assert self.model is not None, "fit the classifier first"
+        self.model.eval()
+        with torch.no_grad():
+            chunks = [
+                torch.softmax(self.model(self._tensor(x[i : i + 256])), dim=1).numpy()
+                for i in range(0, len(x), 256)
+            ]
+        return np.concatenate(chunks).astype(np.float64)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return self.classes_[self.predict_proba(x).argmax(axis=1)]
+
+    def _tensor(self, x: np.ndarray) -> torch.Tensor:
+        return torch.tensor((x - self.mean) / self.std, dtype=torch.float32)
+
+    def _augment(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        if self.masks == 0 or x.dim() != 3:
+            return x
+        x = x.clone()
+        channels, frames = x.shape[1], x.shape[2]
+        for example in x:
+            for _ in range(self.masks):
+                width = int(torch.randint(1, max(2, channels // 8), (1,), generator=generator))
+                start = int(torch.randint(0, channels - width + 1, (1,), generator=generator))
+                example[start : start + width] = 0.0
+                width = int(torch.randint(1, max(2, frames // 10), (1,), generator=generator))
+                start = int(torch.randint(0, frames - width + 1, (1,), generator=generator))
+                example[:, start : start + width] = 0.0
+        return x
+
+    def _mixup_loss(self, x, y, loss_function, generator):
+        if self.mixup <= 0:
+            logits = self.model(x)
+            return logits, loss_function(logits, y)
+        share = float(np.random.default_rng(int(torch.randint(0, 2**31, (1,), generator=generator)))
+                      .beta(self.mixup, self.mixup))  # fmt: skip
+        partner = torch.randperm(len(x), generator=generator)
+        logits = self.model(share * x + (1 - share) * x[partner])
+        loss = share * loss_function(logits, y) + (1 - share) * loss_function(logits, y[partner])
+        return logits, loss
+
+    def _evaluate(self, x, y, loss_function) -> tuple[float, float]:
+        self.model.eval()
+        with torch.no_grad():
+            logits = self.model(x)
+            return float(loss_function(logits, y)), float((logits.argmax(1) == y).float().mean())
+
+
+def _channel_stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature (vectors) or per-channel (windows) mean and std of the training inputs."""
+    axes = (0,) if x.ndim == 2 else (0, 2)
+    mean, std = x.mean(axis=axes, keepdims=True)[0], x.std(axis=axes, keepdims=True)[0]
+    return mean.astype(np.float32), np.where(std > 0, std, 1.0).astype(np.float32)

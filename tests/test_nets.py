@@ -1,0 +1,91 @@
+"""Neural models: each architecture learns, trains through configs, saves and predicts."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import soundfile
+from conftest import music_like, tone
+
+import genrekit
+from genrekit.errors import ConfigError
+from genrekit.models.classical import build_pipeline
+from genrekit.models.nets import ARCHITECTURES, NetClassifier
+
+
+def toy(windows: bool, n: int = 30, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    y = np.repeat(["a", "b", "c"], n)
+    shift = np.repeat([0.0, 2.0, 4.0], n)
+    if windows:
+        x = rng.normal(0, 1, (3 * n, 12, 24)).astype(np.float32)
+        x[:, :3, :] += shift[:, None, None]
+    else:
+        x = rng.normal(0, 1, (3 * n, 10)).astype(np.float32)
+        x[:, 0] += shift
+    return x, y
+
+
+@pytest.mark.parametrize("architecture", sorted(ARCHITECTURES))
+def test_every_architecture_learns_and_records_curves(architecture):
+    x, y = toy(windows=architecture != "mlp")
+    params = {"width": 16, "layers": 1} if architecture == "transformer" else {}
+    net = NetClassifier(architecture, params, epochs=12, batch_size=16, masks=1, mixup=0.2)
+    net.fit(x, y)
+    assert (net.predict(x) == y).mean() > 0.85
+    probabilities = net.predict_proba(x[:5])
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+    assert set(net.history) == {"train_loss", "val_loss", "train_accuracy", "val_accuracy"}
+    assert 1 <= len(net.history["val_loss"]) <= 12
+
+
+def test_validation_split_never_takes_a_training_track():
+    x, y = toy(windows=False)
+    tracks = np.repeat([f"t{i}" for i in range(30)], 3)
+    net = NetClassifier("mlp", epochs=1).fit(x, y, groups=tracks)  # would raise on a leak
+    assert len(net.history["val_loss"]) == 1
+
+
+def test_net_settings_are_split_between_trainer_and_architecture():
+    net = build_pipeline("mlp", {"epochs": 3, "hidden": [32], "dropout": 0.1})
+    assert net.epochs == 3 and net.params == {"hidden": (32,), "dropout": 0.1}
+    with pytest.raises(ConfigError, match="network 'cnn'"):
+        build_pipeline("cnn", {"depth": 9})
+
+
+@pytest.mark.parametrize(
+    ("representation", "architecture"), [("logmel", "cnn"), ("mfcc_chroma", "gru")]
+)
+def test_train_save_load_and_predict_a_net_from_audio(tmp_path, representation, architecture):
+    from genrekit.train import load_config, train
+
+    for n in range(4):
+        for genre, samples in (("beats", music_like(6.0, seed=n)),
+                               ("tones", tone(6.0, 22050, 250.0 + 60 * n)[:, 0])):  # fmt: skip
+            (tmp_path / "music" / genre).mkdir(parents=True, exist_ok=True)
+            soundfile.write(tmp_path / "music" / genre / f"{genre}{n}.wav", samples, 22050)
+    (tmp_path / "net.toml").write_text(
+        f'name = "tiny-{architecture}"\n[data]\npath = "music"\n'
+        f'[representation]\nname = "{representation}"\nclip_seconds = 2.0\n'
+        'window_seconds = 2.0\nhop_seconds = 1.0\nnormalize = "peak"\n'
+        "[protocol]\nfolds = 2\n"
+        f'[model]\nname = "{architecture}"\n[model.params]\nepochs = 15\nbatch_size = 8\n'
+    )
+    config = load_config(tmp_path / "net.toml")
+    report, bundle, _ = train(config, tmp_path / "model", tmp_path / "report", progress=False)
+    assert len(report.y_true) == 8  # one song-level prediction per track
+    assert report.extra["rows_per_track"] == 3.0
+    assert 0.0 <= report.extra["majority_vote_accuracy"] <= 1.0
+    saved = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert saved["history"]["val_loss"]  # learning curves of the first fold
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    assert manifest["model"]["framework"] == "torch"
+    assert (bundle / "model.safetensors").is_file() and not (bundle / "model.skops").exists()
+    classifier = genrekit.load_model(bundle)
+    prediction = classifier.predict(tmp_path / "music" / "beats" / "beats0.wav")
+    assert prediction.label == "beats"
+    assert len(prediction.segments) == 5 and sum(prediction.probabilities.values()) == (
+        pytest.approx(1.0, abs=1e-4)
+    )
