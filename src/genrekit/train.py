@@ -418,11 +418,15 @@ def compare(
                 f"{first.name}"
             )
     out = Path(out)
-    dataset, errors = featurize(
-        load_dataset(first.data, groups=first.groups), first.representation, workers, progress
-    )
+    source = load_dataset(first.data, groups=first.groups)
+    featurized: dict[RepresentationSpec, tuple[Dataset, list[AudioError]]] = {}
     rows = []
     for config in configs:
+        if config.representation not in featurized:  # each representation extracted once
+            featurized[config.representation] = featurize(
+                source, config.representation, workers, progress
+            )
+        dataset, _ = featurized[config.representation]
         report = cross_validate(config, dataset)
         report.write(out / config.name)
         estimator, _ = _search(config, dataset, np.arange(len(dataset)))
@@ -442,8 +446,7 @@ def compare(
         )
     rows.sort(key=lambda row: -row["accuracy_mean"])
     lines = [
-        f"Protocol: {rows[0]['protocol']}. Data: {first.data} "
-        f"({len(dataset)} items, fingerprint {dataset.fingerprint()[:12]}).",
+        f"Protocol: {rows[0]['protocol']}. Data: {first.data} ({len(source)} files).",
         "",
         "| model | accuracy | macro-F1 | fit time, all folds (s) | predict (ms/clip) | size (KB) |",
         "|---|---|---|---|---|---|",
@@ -460,6 +463,7 @@ def compare(
     comparison_page([out / c.name for c in configs], "genrekit compare").write(
         out / "comparison.html"
     )
-    if errors:
-        (out / "errors.txt").write_text("".join(f"{e}\n" for e in errors))
+    failures = {str(e) for _, problems in featurized.values() for e in problems}
+    if failures:
+        (out / "errors.txt").write_text("".join(f"{e}\n" for e in sorted(failures)))
     return rows
