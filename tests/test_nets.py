@@ -30,7 +30,7 @@ def toy(windows: bool, n: int = 30, seed: int = 0):
 
 @pytest.mark.parametrize("architecture", sorted(ARCHITECTURES))
 def test_every_architecture_learns_and_records_curves(architecture):
-    x, y = toy(windows=architecture != "mlp")
+    x, y = toy(windows=architecture != "torch_mlp")
     params = {"width": 16, "layers": 1} if architecture == "transformer" else {}
     net = NetClassifier(architecture, params, epochs=12, batch_size=16, masks=1, mixup=0.2)
     net.fit(x, y)
@@ -44,12 +44,12 @@ def test_every_architecture_learns_and_records_curves(architecture):
 def test_validation_split_never_takes_a_training_track():
     x, y = toy(windows=False)
     tracks = np.repeat([f"t{i}" for i in range(30)], 3)
-    net = NetClassifier("mlp", epochs=1).fit(x, y, groups=tracks)  # would raise on a leak
+    net = NetClassifier("torch_mlp", epochs=1).fit(x, y, groups=tracks)  # would raise on a leak
     assert len(net.history["val_loss"]) == 1
 
 
 def test_net_settings_are_split_between_trainer_and_architecture():
-    net = build_pipeline("mlp", {"epochs": 3, "hidden": [32], "dropout": 0.1})
+    net = build_pipeline("torch_mlp", {"epochs": 3, "hidden": [32], "dropout": 0.1})
     assert net.epochs == 3 and net.params == {"hidden": (32,), "dropout": 0.1}
     with pytest.raises(ConfigError, match="network 'cnn'"):
         build_pipeline("cnn", {"depth": 9})
@@ -89,3 +89,9 @@ def test_train_save_load_and_predict_a_net_from_audio(tmp_path, representation, 
     assert len(prediction.segments) == 5 and sum(prediction.probabilities.values()) == (
         pytest.approx(1.0, abs=1e-4)
     )
+
+
+def test_net_and_scikit_learn_model_names_never_collide():
+    from genrekit.models.classical import MODELS
+
+    assert not set(MODELS) & set(ARCHITECTURES)

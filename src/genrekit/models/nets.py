@@ -1,6 +1,6 @@
 """Neural models (PyTorch, CPU-sized) behind a scikit-learn-style estimator.
 
-Architectures: ``mlp`` on feature vectors (batch norm, dropout); ``cnn`` on channels × frames
+Architectures: ``torch_mlp`` on feature vectors (batch norm, dropout); ``cnn`` on channels × frames
 windows (log-mel patches or MFCC segments); ``gru`` / ``lstm`` and ``transformer`` on feature
 sequences. ``NetClassifier`` trains any of them with AdamW, ReduceLROnPlateau and early stopping
 on a validation split carved from the training *tracks* (never from the fold being tested), with
@@ -97,7 +97,7 @@ class Transformer(nn.Module):
 
 
 ARCHITECTURES: dict[str, Any] = {
-    "mlp": MLP,
+    "torch_mlp": MLP,
     "cnn": CNN,
     "gru": lambda inputs, classes, **kw: Recurrent(inputs, classes, cell="gru", **kw),
     "lstm": lambda inputs, classes, **kw: Recurrent(inputs, classes, cell="lstm", **kw),
