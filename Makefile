@@ -28,9 +28,13 @@ format: setup
 	$(BIN)/ruff format src tests benchmarks
 
 benchmarks: setup
-	$(BIN)/python benchmarks/feature_speed.py
+	$(BIN)/python benchmarks/feature_speed.py --limit 60
 	$(BIN)/python benchmarks/predict_cold_start.py
 	$(BIN)/python benchmarks/classical_cv.py
+	$(BIN)/python benchmarks/similarity.py
+	$(BIN)/python benchmarks/ann_recall.py
+	$(BIN)/python benchmarks/index_throughput.py
+	$(BIN)/genrekit compare configs/gtzan-audio/*.toml -o benchmarks/results/audio
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache src/*.egg-info

@@ -227,3 +227,23 @@ def test_pca_block_is_fitted_inside_the_pipeline(tmp_path):
     reduced = pipeline.named_steps["scale"].transform(features)
     assert reduced.shape[1] < 20  # 30 nearly identical columns collapse to a few components
     assert (pipeline.predict(features) == y).mean() > 0.9
+
+
+def test_label_maps_for_coarse_groups_and_one_vs_rest(tmp_path):
+    from genrekit.datasets import from_features_table, with_label_map
+
+    table = write_table(tmp_path / "t.csv")
+    (tmp_path / "rest.csv").write_text("label,group\njazz,jazz\n*,other\n")
+    mapped = with_label_map(from_features_table(table), tmp_path / "rest.csv")
+    assert mapped.class_counts() == {"jazz": 12, "other": 24}
+    (tmp_path / "partial.csv").write_text("label,group\njazz,jazz\n")
+    with pytest.raises(ConfigError, match="no group for label 'blues'"):
+        with_label_map(from_features_table(table), tmp_path / "partial.csv")
+    (tmp_path / "bad.csv").write_text("genre,coarse\njazz,x\n")
+    with pytest.raises(ConfigError, match="label,group"):
+        with_label_map(from_features_table(table), tmp_path / "bad.csv")
+
+    config = load_config(write_config(tmp_path, table), {"label_map": tmp_path / "rest.csv"})
+    report, bundle, _ = train(config, tmp_path / "model", None, progress=False)
+    assert report.labels == ["jazz", "other"]
+    assert json.loads((bundle / "manifest.json").read_text())["labels"] == ["jazz", "other"]

@@ -260,6 +260,9 @@ def evaluate(
     data: Annotated[Path, typer.Argument(help="Labelled features table or audio folder")],
     model: ModelOption = None,
     report: Annotated[Path, typer.Option(help="Folder for the report")] = Path("runs/evaluation"),
+    label_map: Annotated[
+        Path | None, typer.Option(help="label,group CSV: score coarse groups / one-vs-rest")
+    ] = None,
     workers: WorkersOption = 2,
 ) -> None:
     """Score a trained model on labelled data (one prediction per track) and write a report."""
@@ -267,7 +270,7 @@ def evaluate(
     from genrekit.evaluate import evaluate_bundle
 
     try:
-        result, errors = evaluate_bundle(model, data, workers=workers)
+        result, errors = evaluate_bundle(model, data, workers=workers, label_map=label_map)
     except GenrekitError as error:
         _fail(str(error))
     for error in errors:

@@ -235,3 +235,30 @@ def with_groups(dataset: Dataset, groups_csv: str | Path) -> Dataset:
         raise ConfigError(f"{groups_csv}: no group for {len(missing)} tracks, e.g. {missing[:3]}")
     items = [Item(i.id, i.label, i.track, i.path, mapping[i.track]) for i in dataset.items]
     return Dataset(items, dataset.source, dataset.features, dataset.feature_names)
+
+
+def read_label_map(path: str | Path) -> dict[str, str]:
+    """A mapping file: CSV with ``label,group`` rows (e.g. ``metal,electric`` for coarse groups,
+    or ``jazz,jazz`` plus ``*,other`` for one-vs-rest: ``*`` maps every other label)."""
+    table = pd.read_csv(path, dtype=str)
+    if list(table.columns[:2]) != ["label", "group"]:
+        raise ConfigError(f"{path}: a label map needs the columns label,group")
+    return dict(zip(table["label"].str.strip(), table["group"].str.strip()))
+
+
+def map_label(label: str, mapping: dict[str, str], source: str | Path = "label map") -> str:
+    if label in mapping:
+        return mapping[label]
+    if "*" in mapping:
+        return mapping["*"]
+    raise ConfigError(f"{source}: no group for label {label!r}")
+
+
+def with_label_map(dataset: Dataset, path: str | Path) -> Dataset:
+    """The dataset with every label replaced by its group from the mapping file."""
+    mapping = read_label_map(path)
+    items = [
+        Item(i.id, map_label(i.label, mapping, path) if i.label else None, i.track, i.path, i.group)
+        for i in dataset.items
+    ]
+    return Dataset(items, dataset.source, dataset.features, dataset.feature_names)

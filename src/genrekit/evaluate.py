@@ -179,6 +179,7 @@ def evaluate_bundle(
     *,
     workers: int = 1,
     progress: bool = True,
+    label_map: str | Path | None = None,
 ) -> tuple[EvaluationReport, list[Any]]:
     """Score a trained bundle on a labelled table or audio folder (one prediction per track).
 
@@ -224,10 +225,18 @@ def evaluate_bundle(
             unique.append(item.track)
             probabilities_by_track.append([result.probabilities[k] for k in classifier.labels])
         y_true, y_pred = np.array(y_true_list), np.array(y_pred_list)
+    labels = classifier.labels
+    if label_map is not None:  # score coarse groups: map truth and predictions alike
+        from genrekit.datasets import map_label, read_label_map
+
+        mapping = read_label_map(label_map)
+        y_true = np.array([map_label(t, mapping, label_map) for t in y_true])
+        y_pred = np.array([map_label(p, mapping, label_map) for p in y_pred])
+        labels = sorted(set(map_label(label, mapping, label_map) for label in labels))
     training_source = classifier.bundle.manifest.get("training", {}).get("data", {}).get("source")
     report = EvaluationReport(
         title=f"{classifier.bundle.model_id} on {Path(data).name}",
-        labels=classifier.labels,
+        labels=labels,
         y_true=y_true,
         y_pred=y_pred,
         protocol={
@@ -236,6 +245,7 @@ def evaluate_bundle(
             "figure only if none of these tracks or their artists were in its training data)",
             "data": str(data),
             "model_trained_on": training_source,
+            "label_map": None if label_map is None else str(label_map),
             "unknown_labels": sorted(set(y_true) - set(classifier.labels)),
         },
         extra={"tracks": unique, "probabilities": probabilities_by_track},

@@ -37,7 +37,7 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 
-from genrekit.datasets import Dataset, Item, load_dataset
+from genrekit.datasets import Dataset, Item, load_dataset, with_label_map
 from genrekit.errors import AudioError, ConfigError
 from genrekit.evaluate import EvaluationReport
 from genrekit.features import RepresentationSpec
@@ -55,6 +55,8 @@ class ExperimentConfig:
     model: str
     description: str = ""
     groups: Path | None = None
+    label_map: Path | None = None
+    """A ``label,group`` CSV: train and evaluate on coarse groups or one-vs-rest tasks."""
     representation: RepresentationSpec = field(default_factory=RepresentationSpec)
     protocol: Protocol = "track"
     folds: int = 10
@@ -72,6 +74,7 @@ class ExperimentConfig:
         values = asdict(self)
         values["data"] = str(self.data)
         values["groups"] = None if self.groups is None else str(self.groups)
+        values["label_map"] = None if self.label_map is None else str(self.label_map)
         values["representation"] = self.representation.to_dict()
         return values
 
@@ -90,6 +93,7 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Ex
             description=raw.get("description", ""),
             data=_resolve(data["path"], path.parent),
             groups=_resolve(data["groups"], path.parent) if "groups" in data else None,
+            label_map=_resolve(data["label_map"], path.parent) if "label_map" in data else None,
             representation=RepresentationSpec.from_dict(raw.get("representation", {})),
             protocol=protocol.get("kind", "track"),
             folds=int(protocol.get("folds", 10)),
@@ -131,6 +135,12 @@ def block_columns(config: ExperimentConfig) -> list[int]:
 def _resolve(value: str, base: Path) -> Path:
     path = Path(value.replace("{data}", str(data_dir())))
     return path if path.is_absolute() or str(path).startswith(".") else base / path
+
+
+def _load(config: ExperimentConfig) -> Dataset:
+    """The config's dataset, with groups and the label map applied."""
+    dataset = load_dataset(config.data, groups=config.groups)
+    return with_label_map(dataset, config.label_map) if config.label_map else dataset
 
 
 def featurize(
@@ -361,7 +371,7 @@ def train(
     """Cross-validate, write the report, fit the final model and save it as a bundle."""
     from genrekit.models.bundle import save_bundle
 
-    dataset = load_dataset(config.data, groups=config.groups)
+    dataset = _load(config)
     dataset, errors = featurize(dataset, config.representation, workers, progress)
     report = cross_validate(config, dataset)
     if report_dir is not None:
@@ -418,7 +428,7 @@ def compare(
                 f"{first.name}"
             )
     out = Path(out)
-    source = load_dataset(first.data, groups=first.groups)
+    source = _load(first)
     featurized: dict[RepresentationSpec, tuple[Dataset, list[AudioError]]] = {}
     rows = []
     for config in configs:
