@@ -72,13 +72,17 @@ def feature_set(name: str) -> FeatureSet:
         from genrekit.features import extended
 
         return FeatureSet("extended", extended.COLUMNS, extended.extract)
+    if name == "mfcc_gaussian":
+        from genrekit.features import gaussian
+
+        return FeatureSet("mfcc_gaussian", gaussian.COLUMNS, gaussian.extract)
     if name in ("logmel", "mfcc_chroma"):
         from genrekit.features import windows
 
         return FeatureSet(name, (), getattr(windows, name))
     raise ConfigError(
-        f"unknown representation {name!r}; available: gtzan57, extended, melbands, logmel, "
-        "mfcc_chroma"
+        f"unknown representation {name!r}; available: gtzan57, extended, melbands, "
+        "mfcc_gaussian, logmel, mfcc_chroma"
     )
 
 

@@ -31,7 +31,7 @@ FORMAT_VERSION = 1
 DEFAULT_MODEL = "gtzan57-logreg"
 """The bundle under ``genrekit/bundled/`` that ``load_model()`` uses when given no path."""
 
-_TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.")
+_TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "genrekit.models.")
 
 
 @dataclass

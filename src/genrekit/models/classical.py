@@ -64,6 +64,12 @@ def _mlp(seed: int) -> ClassifierMixin:
     )
 
 
+def _gaussian_knn(seed: int) -> ClassifierMixin:
+    from genrekit.models.gaussian import GaussianKNN
+
+    return GaussianKNN(n_neighbors=5)
+
+
 MODELS: dict[str, Callable[[int], ClassifierMixin]] = {
     "knn": _knn,
     "logreg": _logreg,
@@ -71,7 +77,10 @@ MODELS: dict[str, Callable[[int], ClassifierMixin]] = {
     "svm": _svm,
     "gradient_boosting": _gradient_boosting,
     "mlp": _mlp,
+    "gaussian_knn": _gaussian_knn,
 }
+UNSCALED = {"gaussian_knn"}
+"""Models whose inputs keep their own geometry (means and covariances): no scaling or PCA."""
 
 
 def build_pipeline(
@@ -98,6 +107,8 @@ def build_pipeline(
     model = MODELS[name](seed)
     if params:
         model.set_params(**{parameter_path(model, key, name): v for key, v in params.items()})
+    if name in UNSCALED:
+        return Pipeline([("model", model)])
     scale: Any = StandardScaler()
     if pca_block:
         block = Pipeline([("scale", StandardScaler()), ("pca", PCA(0.95, random_state=seed))])

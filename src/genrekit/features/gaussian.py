@@ -1,0 +1,27 @@
+"""A track as a Gaussian over its MFCC frames: the mean vector and the full covariance matrix.
+
+The classic representation for timbre similarity (Mandel & Ellis, 2005), compared with a
+symmetric Kullback-Leibler divergence by ``genrekit.models.gaussian.GaussianKNN``.
+"""
+
+from __future__ import annotations
+
+import librosa
+import numpy as np
+
+from genrekit.features.spectral import stft
+
+N_MFCC = 20
+
+COLUMNS: tuple[str, ...] = (
+    *(f"mfcc{i}_mean" for i in range(1, N_MFCC + 1)),
+    *(f"mfcc_cov_{i}_{j}" for i in range(1, N_MFCC + 1) for j in range(1, N_MFCC + 1)),
+)
+
+
+def extract(samples: np.ndarray, sample_rate: int = 22050) -> np.ndarray:
+    """MFCC mean (20) followed by the row-major 20 × 20 covariance (400)."""
+    power = np.abs(stft(samples)) ** 2
+    mel_db = librosa.power_to_db(librosa.feature.melspectrogram(S=power, sr=sample_rate))
+    mfcc = librosa.feature.mfcc(S=mel_db, n_mfcc=N_MFCC).astype(np.float64)
+    return np.concatenate([mfcc.mean(axis=1), np.cov(mfcc).ravel()])
