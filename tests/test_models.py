@@ -97,7 +97,7 @@ def test_config_validation(tmp_path):
         load_config(tmp_path / "bad.toml")
 
 
-def small_bundle(tmp_path, estimator):
+def small_bundle(tmp_path, estimator, with_onnx=False):
     x, y = blobs(n_per_class=5)
     estimator.fit(x, y)
     return save_bundle(
@@ -108,6 +108,7 @@ def small_bundle(tmp_path, estimator):
         representation=RepresentationSpec(),
         training={},
         metrics={},
+        reference_features=x if with_onnx else None,
     )
 
 
@@ -177,18 +178,7 @@ def test_onnx_copy_is_dropped_when_it_does_not_match(tmp_path, monkeypatch):
     from genrekit.models import onnx_export
 
     monkeypatch.setattr(onnx_export, "TOLERANCE", -1.0)
-    x, y = blobs(n_per_class=5)
-    estimator = build_pipeline("logreg").fit(x, y)
-    path = save_bundle(
-        tmp_path / "b",
-        estimator,
-        name="t",
-        labels=["blues", "jazz", "rock"],
-        representation=RepresentationSpec(),
-        training={},
-        metrics={},
-        reference_features=x,
-    )
+    path = small_bundle(tmp_path, build_pipeline("logreg"), with_onnx=True)
     onnx = json.loads((path / "manifest.json").read_text())["model"]["onnx"]
     assert not onnx["exported"] and "differ" in onnx["reason"]
     assert not (path / "model.onnx").exists()
