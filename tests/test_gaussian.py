@@ -63,3 +63,9 @@ def test_trains_from_real_clips_and_predicts_through_a_bundle(tmp_path):
     assert not onnx["exported"]  # no ONNX converter for it: skops serves
     clip = sorted((DATA / "gtzan" / "metal").glob("*.flac"))[0]
     assert genrekit.load_model(bundle).predict(clip, timeline=False).label == "metal"
+
+    from genrekit.errors import ConfigError
+    from genrekit.evaluate import evaluate_bundle
+
+    with pytest.raises(ConfigError, match="needs mfcc_gaussian: give it audio"):
+        evaluate_bundle(bundle, DATA / "gtzan_features_30_sec.csv", progress=False)

@@ -199,6 +199,11 @@ def evaluate_bundle(
     dataset = dataset.subset(np.array(labelled, dtype=int))
     errors: list[AudioError] = []
     if dataset.features is not None:
+        if classifier.spec.name != "gtzan57":
+            raise ConfigError(
+                f"{data}: a features table holds gtzan57 features, but "
+                f"{classifier.bundle.model_id} needs {classifier.spec.name}: give it audio"
+            )
         probabilities = classifier.bundle.predict_proba(dataset.features)
         tracks = dataset.tracks
         unique = list(dict.fromkeys(tracks))
