@@ -95,3 +95,19 @@ def test_net_and_scikit_learn_model_names_never_collide():
     from genrekit.models.classical import MODELS
 
     assert not set(MODELS) & set(ARCHITECTURES)
+
+
+def test_compare_includes_nets(tmp_path):
+    from test_models import write_config, write_table
+
+    from genrekit.train import compare, load_config
+
+    table = write_table(tmp_path / "t.csv")
+    logreg = load_config(write_config(tmp_path, table))
+    net = load_config(write_config(tmp_path, table))
+    net.name, net.model, net.grid = "tiny-net", "torch_mlp", {}
+    net.params = {"epochs": 5, "batch_size": 8}
+    rows = compare([logreg, net], tmp_path / "cmp", progress=False)
+    sizes = {r["model"]: r["model_bytes"] for r in rows}
+    assert sizes["tiny-net"] > 0 and sizes["tiny"] > 0
+    assert "history" in json.loads((tmp_path / "cmp" / "tiny-net" / "report.json").read_text())

@@ -124,6 +124,20 @@ def save_bundle(
     return directory
 
 
+def weights_size(estimator: Any) -> int:
+    """Bytes of the weights file a bundle of ``estimator`` would hold (skops or safetensors)."""
+    import tempfile
+
+    from genrekit.models.nets import NetClassifier
+
+    with tempfile.TemporaryDirectory() as folder:
+        if isinstance(estimator, NetClassifier):
+            entry = _save_net(Path(folder), estimator)
+        else:
+            entry = _save_sklearn(Path(folder), estimator, None)
+        return (Path(folder) / entry["weights"]).stat().st_size
+
+
 def _save_sklearn(
     directory: Path, estimator: Any, reference_features: np.ndarray | None
 ) -> dict[str, Any]:
