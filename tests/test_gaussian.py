@@ -34,6 +34,11 @@ def test_divergence_matches_the_closed_form_and_is_zero_on_itself():
     assert divergence[0, 1] == pytest.approx(expected, rel=1e-9)
 
 
+def test_rows_that_are_not_gaussians_are_refused():
+    with pytest.raises(ValueError, match="d \\+ d² columns"):
+        GaussianKNN().fit(np.zeros((4, 57)), ["a", "a", "b", "b"])
+
+
 def test_tells_narrow_from_wide_timbres():
     rng = np.random.default_rng(1)
     train = np.vstack([gaussian_rows(rng, 1.0, 10), gaussian_rows(rng, 3.0, 10)])

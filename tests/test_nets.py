@@ -92,8 +92,9 @@ def test_train_save_load_and_predict_a_net_from_audio(tmp_path, representation, 
 
 
 def test_net_and_scikit_learn_model_names_never_collide():
-    from genrekit.models.classical import MODELS
+    from genrekit.models.classical import MODELS, NETS
 
+    assert set(NETS) == set(ARCHITECTURES)
     assert not set(MODELS) & set(ARCHITECTURES)
 
 

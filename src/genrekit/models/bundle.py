@@ -99,11 +99,10 @@ def save_bundle(
     nets: safetensors weights with their input normalization.
     """
     from genrekit import __version__
-    from genrekit.models.nets import NetClassifier
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    if isinstance(estimator, NetClassifier):
+    if _is_net(estimator):
         model_entry = _save_net(directory, estimator)
     else:
         model_entry = _save_sklearn(directory, estimator, reference_features)
@@ -124,14 +123,17 @@ def save_bundle(
     return directory
 
 
+def _is_net(estimator: Any) -> bool:
+    """A PyTorch ``NetClassifier``, recognised without importing torch."""
+    return type(estimator).__module__ == "genrekit.models.nets"
+
+
 def weights_size(estimator: Any) -> int:
     """Bytes of the weights file a bundle of ``estimator`` would hold (skops or safetensors)."""
     import tempfile
 
-    from genrekit.models.nets import NetClassifier
-
     with tempfile.TemporaryDirectory() as folder:
-        if isinstance(estimator, NetClassifier):
+        if _is_net(estimator):
             entry = _save_net(Path(folder), estimator)
         else:
             entry = _save_sklearn(Path(folder), estimator, None)

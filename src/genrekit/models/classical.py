@@ -79,6 +79,9 @@ MODELS: dict[str, Callable[[int], ClassifierMixin]] = {
     "mlp": _mlp,
     "gaussian_knn": _gaussian_knn,
 }
+NETS = ("torch_mlp", "cnn", "gru", "lstm", "transformer")
+"""The PyTorch networks of ``genrekit.models.nets`` (named here so that scikit-learn users do not
+need PyTorch installed)."""
 UNSCALED = {"gaussian_knn"}
 """Models whose inputs keep their own geometry (means and covariances): no scaling or PCA."""
 
@@ -96,14 +99,10 @@ def build_pipeline(
     ``pca_block`` (column indices, e.g. the mel bands) reduces just those columns with their own
     PCA keeping 95 % of their variance; being a pipeline step, it is fitted on training data only.
     """
-    from genrekit.models.nets import ARCHITECTURES
-
-    if name in ARCHITECTURES:
+    if name in NETS:
         return net_classifier(name, params or {}, seed)
     if name not in MODELS:
-        raise ConfigError(
-            f"unknown model {name!r}; available: {', '.join([*MODELS, *ARCHITECTURES])}"
-        )
+        raise ConfigError(f"unknown model {name!r}; available: {', '.join([*MODELS, *NETS])}")
     model = MODELS[name](seed)
     if params:
         model.set_params(**{parameter_path(model, key, name): v for key, v in params.items()})
@@ -127,7 +126,10 @@ def net_classifier(name: str, params: dict[str, Any], seed: int = 0) -> Any:
     trainer, anything else to the architecture (hidden, width, dropout, …)."""
     from dataclasses import fields
 
-    from genrekit.models.nets import NetClassifier, build_net
+    try:
+        from genrekit.models.nets import NetClassifier, build_net
+    except ImportError:
+        raise ConfigError(f"model {name!r} needs PyTorch: pip install 'genrekit[nets]'") from None
 
     trainer = {f.name for f in fields(NetClassifier)} - {"architecture", "params"}
     architecture = {k: v for k, v in params.items() if k not in trainer}

@@ -25,7 +25,12 @@ class GaussianKNN(ClassifierMixin, BaseEstimator):
         return self
 
     def _split(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        dimension = int((-1 + np.sqrt(1 + 4 * x.shape[1])) / 2)  # d + d² columns
+        dimension = round((-1 + np.sqrt(1 + 4 * x.shape[1])) / 2)  # d + d² columns
+        if dimension + dimension**2 != x.shape[1]:
+            raise ValueError(
+                f"GaussianKNN needs rows of a mean and a flattened covariance (d + d² columns, "
+                f"the mfcc_gaussian representation), not {x.shape[1]} columns"
+            )
         means = x[:, :dimension]
         covariances = x[:, dimension:].reshape(len(x), dimension, dimension)
         scale = np.trace(covariances, axis1=1, axis2=2)[:, None, None] / dimension
