@@ -189,21 +189,6 @@ def featurize(
     return Dataset(items, dataset.source, matrix, columns), errors
 
 
-def file_windows(job: Any) -> list[np.ndarray] | AudioError:
-    """The window arrays of one file (clips of ``spec.clip_seconds``), or why there are none."""
-    from genrekit.audio import load_audio, split_evenly
-    from genrekit.features import feature_set, prepare
-
-    try:
-        audio = load_audio(job.path, sample_rate=job.spec.sample_rate)
-    except AudioError as error:
-        return error
-    samples = prepare(audio, job.spec)
-    extract = feature_set(job.spec.name).extract
-    clips = split_evenly(samples, audio.sample_rate, job.spec.clip_seconds)
-    return [extract(clip.samples, audio.sample_rate) for clip in clips]
-
-
 def _featurize_windows(
     dataset: Dataset, spec: RepresentationSpec, workers: int, progress: bool
 ) -> tuple[Dataset, list[AudioError]]:
@@ -212,22 +197,25 @@ def _featurize_windows(
 
     from tqdm import tqdm
 
-    from genrekit.features.table import TableJob
+    from genrekit.features.table import TableJob, extract_pieces
     from genrekit.features.windows import stack_windows
 
-    jobs = [TableJob(item.path, item.label, spec=spec) for item in dataset.items]
+    jobs = [
+        TableJob(item.path, item.label, clip_seconds=spec.clip_seconds, spec=spec)
+        for item in dataset.items
+    ]
     if workers > 1 and len(jobs) > 1:
         with ProcessPoolExecutor(workers) as pool:
-            results = list(pool.map(file_windows, jobs, chunksize=2))
+            results = list(pool.map(extract_pieces, jobs, chunksize=2))
     else:
-        results = [file_windows(job) for job in jobs]
+        results = [extract_pieces(job) for job in jobs]
     items, windows, errors = [], [], []
     for item, result in tqdm(zip(dataset.items, results), total=len(jobs), desc="windows",
                              disable=None if progress else True):  # fmt: skip
         if isinstance(result, AudioError):
             errors.append(result)
             continue
-        for n, window in enumerate(result):
+        for n, (_, _, window) in enumerate(result):
             items.append(Item(f"{item.id}.{n}", item.label, item.track, item.path, item.group))
             windows.append(window)
     if not windows:

@@ -78,18 +78,12 @@ def rows_for_file(job: TableJob) -> list[dict[str, object]] | AudioError:
     if cached is not None and cached.is_file():
         pieces = json.loads(cached.read_text())
         return _rows(job, features.columns, pieces)
-    try:
-        audio = load_audio(job.path, sample_rate=job.spec.sample_rate)
-    except AudioError as error:
-        return error
-    samples = prepare(audio, job.spec)
+    extracted = extract_pieces(job)
+    if isinstance(extracted, AudioError):
+        return extracted
     pieces = [
-        {
-            "suffix": suffix,
-            "length": len(piece),
-            "values": features.extract(piece, audio.sample_rate).tolist(),
-        }
-        for suffix, piece in _pieces(job, samples, audio.sample_rate)
+        {"suffix": suffix, "length": length, "values": values.tolist()}
+        for suffix, length, values in extracted
     ]
     if cached is not None:
         cached.parent.mkdir(parents=True, exist_ok=True)
@@ -97,6 +91,21 @@ def rows_for_file(job: TableJob) -> list[dict[str, object]] | AudioError:
         temporary.write_text(json.dumps(pieces))
         temporary.replace(cached)  # atomic: parallel workers never see half a file
     return _rows(job, features.columns, pieces)
+
+
+def extract_pieces(job: TableJob) -> list[tuple[str, int, np.ndarray]] | AudioError:
+    """Decode, preprocess and cut one file as the job says, then extract each piece:
+    (name suffix, samples in the piece, features) per piece, or the error that stopped it."""
+    try:
+        audio = load_audio(job.path, sample_rate=job.spec.sample_rate)
+    except AudioError as error:
+        return error
+    samples = prepare(audio, job.spec)
+    extract = feature_set(job.spec.name).extract
+    return [
+        (suffix, len(piece), extract(piece, audio.sample_rate))
+        for suffix, piece in _pieces(job, samples, audio.sample_rate)
+    ]
 
 
 def _rows(job: TableJob, columns: tuple[str, ...], pieces: list[dict]) -> list[dict[str, object]]:
