@@ -76,13 +76,21 @@ def feature_set(name: str) -> FeatureSet:
         from genrekit.features import gaussian
 
         return FeatureSet("mfcc_gaussian", gaussian.COLUMNS, gaussian.extract)
+    if name == "musicnn":
+        from genrekit.features import musicnn
+
+        return FeatureSet("musicnn", musicnn.COLUMNS, musicnn.extract)
+    if name == "musicnn_gtzan57":
+        from genrekit.features import musicnn
+
+        return FeatureSet(name, musicnn.COMBINED_COLUMNS, musicnn.extract_with_gtzan57)
     if name in ("logmel", "mfcc_chroma"):
         from genrekit.features import windows
 
         return FeatureSet(name, (), getattr(windows, name))
     raise ConfigError(
         f"unknown representation {name!r}; available: gtzan57, extended, melbands, "
-        "mfcc_gaussian, logmel, mfcc_chroma"
+        "mfcc_gaussian, musicnn, musicnn_gtzan57, logmel, mfcc_chroma"
     )
 
 

@@ -1,0 +1,65 @@
+"""Pretrained musicnn embeddings as a fixed-length vector per clip (needs PyTorch).
+
+The clip is resampled to 16 kHz and cut into 3 s patches; the MSD and MTT musicnn models (see
+``genrekit.pretrained.musicnn``) give, per patch, 50 tag probabilities and the 200-unit
+penultimate embedding. The vector holds their mean and standard deviation over the clip's
+patches: 2 models × (50 + 200) × 2 = 1000 values. ``musicnn_gtzan57`` appends the 57 GTZAN
+features, so the handcrafted description can complement the learned one.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import soxr
+
+from genrekit.features import gtzan57
+
+MODELS = ("MSD_musicnn", "MTT_musicnn")
+EMBEDDING_UNITS = 200
+STATISTICS = ("mean", "std")
+
+
+def _slug(tag: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", tag.lower()).strip("_")
+
+
+def _columns() -> tuple[str, ...]:
+    from genrekit.pretrained.musicnn import tags
+
+    names = []
+    for model in MODELS:
+        prefix = model.split("_")[0].lower()
+        outputs = [f"tag_{_slug(tag)}" for tag in tags(model)]
+        outputs += [f"emb{unit:03d}" for unit in range(EMBEDDING_UNITS)]
+        names += [f"{prefix}_{output}_{stat}" for stat in STATISTICS for output in outputs]
+    return tuple(names)
+
+
+COLUMNS = _columns()
+COMBINED_COLUMNS = COLUMNS + gtzan57.COLUMNS
+
+
+def patch_outputs(samples: np.ndarray, sample_rate: int, model: str) -> np.ndarray:
+    """(patches, 50 tags + 200 embedding units) of one model for mono audio at any rate."""
+    from genrekit.pretrained import musicnn
+
+    if sample_rate != musicnn.SAMPLE_RATE:
+        samples = soxr.resample(samples, sample_rate, musicnn.SAMPLE_RATE, quality="HQ")
+    outputs = musicnn.run(model, musicnn.patches(musicnn.log_mel(samples)))
+    return np.hstack([outputs["taggram"], outputs["penultimate"]])
+
+
+def extract(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+    """The 1000-value musicnn vector of one clip."""
+    parts = []
+    for model in MODELS:
+        per_patch = patch_outputs(samples, sample_rate, model)
+        parts += [per_patch.mean(axis=0), per_patch.std(axis=0)]
+    return np.concatenate(parts)
+
+
+def extract_with_gtzan57(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+    """The musicnn vector followed by the 57 GTZAN features of the same clip."""
+    return np.concatenate([extract(samples, sample_rate), gtzan57.extract(samples, sample_rate)])

@@ -1,0 +1,1 @@
+"""Pretrained music models shipped with genrekit (weights converted offline, no downloads)."""

@@ -1,0 +1,109 @@
+"""PyTorch port of the musicnn auto-tagging models (Pons & Serra, 2019), shipped offline.
+
+The original models (PyPI ``musicnn==0.1.0``, ISC licence) are TensorFlow-1 graphs; their weights
+were converted to safetensors by ``tools/convert_musicnn.py`` and are loaded here into the same
+architectures written in PyTorch. ``tests/test_musicnn_port.py`` checks the port against outputs of
+the original implementation (``tests/fixtures/musicnn_reference.npz``).
+
+Input: 16 kHz audio → mel spectrogram (FFT 512, hop 256, 96 bands) → ``log10(10000·x + 1)`` →
+non-overlapping 187-frame (3 s) patches. Per patch the models give 50 tag probabilities; the
+musicnn models also give a 200-unit penultimate embedding and 753-channel mean/max pools.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from genrekit.errors import ConfigError
+
+SAMPLE_RATE = 16000
+N_FFT = 512
+HOP_LENGTH = 256
+N_MELS = 96
+PATCH_FRAMES = 187
+"""Frames per 3 s input patch, as the models were trained."""
+
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+MODEL_NAMES = ("MSD_musicnn", "MTT_musicnn", "MSD_vgg", "MTT_vgg")
+
+MTT_TAGS = (
+    "guitar", "classical", "slow", "techno", "strings", "drums", "electronic", "rock", "fast",
+    "piano", "ambient", "beat", "violin", "vocal", "synth", "female", "indian", "opera", "male",
+    "singing", "vocals", "no vocals", "harpsichord", "loud", "quiet", "flute", "woman",
+    "male vocal", "no vocal", "pop", "soft", "sitar", "solo", "man", "classic", "choir", "voice",
+    "new age", "dance", "male voice", "female vocal", "beats", "harp", "cello", "no voice", "weird",
+    "country", "metal", "female voice", "choral",
+)  # fmt: skip
+MSD_TAGS = (
+    "rock", "pop", "alternative", "indie", "electronic", "female vocalists", "dance", "00s",
+    "alternative rock", "jazz", "beautiful", "metal", "chillout", "male vocalists", "classic rock",
+    "soul", "indie rock", "Mellow", "electronica", "80s", "folk", "90s", "chill", "instrumental",
+    "punk", "oldies", "blues", "hard rock", "ambient", "acoustic", "experimental",
+    "female vocalist", "guitar", "Hip-Hop", "70s", "party", "country", "easy listening", "sexy",
+    "catchy", "funk", "electro", "heavy metal", "Progressive rock", "60s", "rnb", "indie pop",
+    "sad", "House", "happy",
+)  # fmt: skip
+
+
+def tags(model: str) -> tuple[str, ...]:
+    """The 50 tag names of ``model``, in output order."""
+    return MSD_TAGS if model.startswith("MSD") else MTT_TAGS
+
+
+def provenance() -> dict[str, object]:
+    """Where the weights come from (wheel, version, sha256) and their licence."""
+    return json.loads((WEIGHTS_DIR / "PROVENANCE.json").read_text())
+
+
+def log_mel(samples: np.ndarray) -> np.ndarray:
+    """(frames, 96) network input of 16 kHz mono audio, exactly as musicnn computes it.
+
+    The original rounds the mel power to float16 before the log; that rounding is kept so the
+    inputs match the ones the models were trained and validated on.
+    """
+    import librosa
+
+    mel = librosa.feature.melspectrogram(
+        y=np.asarray(samples, dtype=np.float32), sr=SAMPLE_RATE, n_fft=N_FFT,
+        hop_length=HOP_LENGTH, n_mels=N_MELS,
+    ).T  # fmt: skip
+    mel = np.minimum(mel, np.finfo(np.float16).max).astype(np.float16)
+    return np.log10(10000 * mel.astype(np.float32) + 1)
+
+
+def patches(frames: np.ndarray) -> np.ndarray:
+    """Non-overlapping 187-frame patches (a trailing partial patch is dropped, as in musicnn);
+    input shorter than one patch is repeated to fill it, as in the models' training."""
+    if len(frames) < PATCH_FRAMES:
+        frames = np.resize(frames, (PATCH_FRAMES, frames.shape[1]))
+    count = len(frames) // PATCH_FRAMES
+    return frames[: count * PATCH_FRAMES].reshape(count, PATCH_FRAMES, frames.shape[1])
+
+
+def run(model: str, batch: np.ndarray, batch_size: int = 32) -> dict[str, np.ndarray]:
+    """Network outputs for a batch of patches, with ``taggram`` (sigmoid of the logits).
+
+    Needs PyTorch (``pip install 'genrekit[nets]'``); the network is loaded once per process.
+    """
+    try:
+        import torch
+
+        from genrekit.pretrained.networks import load
+    except ModuleNotFoundError as missing:
+        raise ConfigError(
+            f"the pretrained musicnn models need PyTorch ({missing.name} is not installed): "
+            "pip install 'genrekit[nets]'"
+        ) from None
+    network = load(model)
+    outputs: dict[str, list[np.ndarray]] = {}
+    with torch.inference_mode():
+        for start in range(0, len(batch), batch_size):
+            chunk = torch.from_numpy(np.ascontiguousarray(batch[start : start + batch_size]))
+            for name, value in network(chunk.float()).items():
+                outputs.setdefault(name, []).append(value.numpy())
+    merged = {name: np.concatenate(values) for name, values in outputs.items()}
+    merged["taggram"] = 1 / (1 + np.exp(-merged["logits"]))
+    return merged

@@ -1,0 +1,83 @@
+"""The PyTorch port of musicnn against the original TensorFlow implementation's outputs.
+
+``tests/fixtures/musicnn_reference.npz`` was written once by ``tools/make_musicnn_fixture.py``
+with the original ``musicnn==0.1.0`` code and TensorFlow: six seconds of synthetic music (16-bit,
+16 kHz), the spectrogram patches musicnn computed from it, and every model's outputs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from genrekit.pretrained import musicnn
+
+REFERENCE = np.load(Path(__file__).parent / "fixtures" / "musicnn_reference.npz")
+# The networks see the reference's own input patches: float32 arithmetic in another order.
+NETWORK_TOLERANCE = 1e-4
+"""Largest difference accepted, relative to the output's largest magnitude."""
+SPECTROGRAM_TOLERANCE = 5e-3
+"""Our log-mel input vs the original's, in log10 units (both round the mel power to float16)."""
+
+
+def _relative_error(ours: np.ndarray, reference: np.ndarray) -> float:
+    return float(np.abs(ours - reference).max() / np.abs(reference).max())
+
+
+@pytest.mark.parametrize("model", musicnn.MODEL_NAMES)
+def test_each_network_reproduces_the_original_outputs(model: str):
+    outputs = musicnn.run(model, REFERENCE["patches"].astype(np.float32))
+    names = ["taggram", *(("penultimate", "mean_pool", "max_pool") if "musicnn" in model else
+                          ("pool5",))]  # fmt: skip
+    for name in names:
+        expected = REFERENCE[f"{model}/{name}"]
+        assert outputs[name].shape == expected.shape, name
+        assert _relative_error(outputs[name], expected) < NETWORK_TOLERANCE, name
+
+
+def test_spectrogram_patches_match_the_original_front_end():
+    audio = REFERENCE["audio_int16"].astype(np.float32) / 32768
+    patches = musicnn.patches(musicnn.log_mel(audio))
+    assert patches.shape == REFERENCE["patches"].shape
+    assert np.abs(patches - REFERENCE["patches"].astype(np.float32)).max() < SPECTROGRAM_TOLERANCE
+
+
+def test_from_audio_to_tags_end_to_end_matches_the_original():
+    audio = REFERENCE["audio_int16"].astype(np.float32) / 32768
+    tags = musicnn.run("MSD_musicnn", musicnn.patches(musicnn.log_mel(audio)))["taggram"]
+    assert np.abs(tags - REFERENCE["MSD_musicnn/taggram"]).max() < 1e-3
+
+
+def test_a_short_input_is_repeated_to_one_full_patch():
+    frames = np.arange(50 * musicnn.N_MELS, dtype=np.float32).reshape(50, musicnn.N_MELS)
+    patches = musicnn.patches(frames)
+    assert patches.shape == (1, musicnn.PATCH_FRAMES, musicnn.N_MELS)
+    np.testing.assert_array_equal(patches[0, 50:100], frames)
+
+
+def test_fast_inference_path_equals_the_layer_by_layer_path():
+    """Pooling before ReLU and batch norm (inference) must equal the training-mode order."""
+    import torch
+
+    from genrekit.pretrained.networks import load
+
+    network = load("MSD_musicnn")
+    x = torch.from_numpy(REFERENCE["patches"].astype(np.float32)).unsqueeze(1)
+    x = network.input_norm(x)
+    for conv, norm in zip(network.timbral, network.timbral_norm):
+        padded = torch.nn.functional.pad(x, (0, 0, 3, 3))
+        with torch.no_grad():
+            slow = norm(torch.relu(conv(padded))).amax(dim=3)
+            fast = network._frequency_pooled(conv, norm, padded)
+        assert torch.allclose(slow, fast, atol=1e-5)
+    assert (network.timbral_norm[0].weight < 0).any()  # the sign trick is exercised
+
+
+def test_weights_ship_with_their_licence_and_provenance():
+    provenance = musicnn.provenance()
+    assert provenance["wheel"] == "musicnn-0.1.0-py3-none-any.whl"
+    assert len(provenance["sha256"]) == 64
+    assert "ISC" in provenance["source"]
+    assert "Permission to use" in (musicnn.WEIGHTS_DIR / "LICENSE-musicnn.md").read_text()
