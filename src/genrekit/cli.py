@@ -149,6 +149,56 @@ def _write_results(records: list[dict], out: Path, labels: list[str]) -> None:
 
 
 @app.command()
+def tag(
+    files: Annotated[list[str], typer.Argument(help="Audio files, folders or globs")],
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model", "-m", help="MSD_musicnn, MTT_musicnn, MSD_vgg or MTT_vgg (pretrained)"
+        ),
+    ] = "MSD_musicnn",
+    top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, help="Tags to print")] = 5,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print all 50 tag scores and per-segment scores")
+    ] = False,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write results to .json")] = None,
+    max_duration: Annotated[
+        float, typer.Option(help="Seconds analysed from the start of each file")
+    ] = 600.0,
+) -> None:
+    """Tag audio with a pretrained musicnn model: genres, moods, instruments, eras."""
+    from genrekit.errors import AudioError, GenrekitError
+    from genrekit.tagging import tag_many
+
+    paths = _expand(files)
+    if not paths:
+        _fail("no audio files given")
+    if out is not None and out.suffix != ".json":
+        _fail(f"{out}: --out must end in .json")
+    records, failures = [], 0
+    try:
+        for result in tag_many(paths, model, max_duration=max_duration):
+            if isinstance(result, AudioError):
+                failures += 1
+                typer.echo(f"error: {result}", err=True)
+                records.append({"path": result.path, "error": result.reason})
+                continue
+            records.append(result.to_dict())
+            if not as_json:
+                ranked = "  ".join(f"{name} {score:.2f}" for name, score in result.top(top_k))
+                typer.echo(f"{result.path}: {ranked}")
+    except GenrekitError as error:
+        _fail(str(error))
+    if as_json:
+        typer.echo(json.dumps(records, indent=2))
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(records, indent=2) + "\n")
+    if failures == len(paths):
+        raise typer.Exit(1)
+
+
+@app.command()
 def features(
     folder: Annotated[Path, typer.Argument(help="Folder of audio (label = subfolder name)")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Table to write (.csv or .parquet)")],

@@ -1,0 +1,100 @@
+"""Music auto-tagging with the pretrained musicnn models: 50 tags per track and per 3 s segment.
+
+The MSD models tag genres, eras and moods (Million Song Dataset / Last.fm tags), the MTT models
+instruments, voice and moods (MagnaTagATune). A track's score for a tag is the mean of its
+segments' scores, as in musicnn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from genrekit.audio import DEFAULT_MAX_DURATION, load_audio
+from genrekit.errors import AudioError, ConfigError
+from genrekit.pretrained import musicnn
+
+DEFAULT_TAGGER = "MSD_musicnn"
+
+
+@dataclass(frozen=True)
+class TagSegment:
+    start: float
+    end: float
+    tags: dict[str, float]
+    """Every tag's score in this segment, highest first."""
+
+
+@dataclass(frozen=True)
+class TagResult:
+    path: str
+    model: str
+    tags: dict[str, float]
+    """Every tag's track-level score, highest first."""
+    duration: float
+    truncated: bool
+    segments: list[TagSegment] = field(default_factory=list)
+
+    def top(self, k: int = 5) -> list[tuple[str, float]]:
+        return list(self.tags.items())[:k]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _ranked(names: tuple[str, ...], scores: np.ndarray) -> dict[str, float]:
+    order = np.argsort(-scores, kind="stable")
+    return {names[i]: round(float(scores[i]), 4) for i in order}
+
+
+def tag_file(
+    path: str | Path,
+    model: str = DEFAULT_TAGGER,
+    *,
+    max_duration: float | None = DEFAULT_MAX_DURATION,
+) -> TagResult:
+    """Tag one file; raises an ``AudioError`` subclass for unusable input."""
+    if model not in musicnn.MODEL_NAMES:
+        raise ConfigError(f"unknown tagger {model!r}; available: {', '.join(musicnn.MODEL_NAMES)}")
+    audio = load_audio(path, sample_rate=musicnn.SAMPLE_RATE, max_duration=max_duration)
+    taggram = musicnn.run(model, musicnn.patches(musicnn.log_mel(audio.samples)))["taggram"]
+    names = musicnn.tags(model)
+    patch_seconds = musicnn.PATCH_FRAMES * musicnn.HOP_LENGTH / musicnn.SAMPLE_RATE
+    segments = [
+        TagSegment(
+            round(i * patch_seconds, 3),
+            round(min((i + 1) * patch_seconds, audio.duration), 3),
+            _ranked(names, scores),
+        )
+        for i, scores in enumerate(taggram)
+    ]
+    return TagResult(
+        path=audio.path,
+        model=model,
+        tags=_ranked(names, taggram.mean(axis=0)),
+        duration=round(audio.duration, 3),
+        truncated=audio.truncated,
+        segments=segments,
+    )
+
+
+def tag_many(
+    paths: Iterable[Path],
+    model: str = DEFAULT_TAGGER,
+    *,
+    max_duration: float | None = DEFAULT_MAX_DURATION,
+) -> Iterator[TagResult | AudioError]:
+    """Tags (or the error that explains why there are none) for each file, in order."""
+    for path in paths:
+        try:
+            yield tag_file(path, model, max_duration=max_duration)
+        except AudioError as error:
+            yield error
+        except ConfigError:
+            raise
+        except Exception as error:  # a bad file must never stop a batch
+            yield AudioError(path, f"could not be analysed ({type(error).__name__}: {error})")
