@@ -26,9 +26,26 @@ def _relative_error(ours: np.ndarray, reference: np.ndarray) -> float:
     return float(np.abs(ours - reference).max() / np.abs(reference).max())
 
 
+def _torch_outputs(model: str) -> dict[str, np.ndarray]:
+    import torch
+
+    from genrekit.pretrained.networks import load
+
+    network = load(model)
+    with torch.no_grad():
+        outputs = network(torch.from_numpy(REFERENCE["patches"].astype(np.float32)))
+    arrays = {name: value.numpy() for name, value in outputs.items()}
+    return arrays | {"taggram": 1 / (1 + np.exp(-arrays["logits"]))}
+
+
+@pytest.mark.parametrize("runtime", ["pytorch", "onnx"])
 @pytest.mark.parametrize("model", musicnn.MODEL_NAMES)
-def test_each_network_reproduces_the_original_outputs(model: str):
-    outputs = musicnn.run(model, REFERENCE["patches"].astype(np.float32))
+def test_each_network_reproduces_the_original_outputs(model: str, runtime: str):
+    """The PyTorch port, and the ONNX graph exported from it that inference runs."""
+    if runtime == "pytorch":
+        outputs = _torch_outputs(model)
+    else:
+        outputs = musicnn.run(model, REFERENCE["patches"].astype(np.float32))
     names = ["taggram", *(("penultimate", "mean_pool", "max_pool") if "musicnn" in model else
                           ("pool5",))]  # fmt: skip
     for name in names:
@@ -64,15 +81,33 @@ def test_fast_inference_path_equals_the_layer_by_layer_path():
     from genrekit.pretrained.networks import load
 
     network = load("MSD_musicnn")
-    x = torch.from_numpy(REFERENCE["patches"].astype(np.float32)).unsqueeze(1)
-    x = network.input_norm(x)
-    for conv, norm in zip(network.timbral, network.timbral_norm):
-        padded = torch.nn.functional.pad(x, (0, 0, 3, 3))
-        with torch.no_grad():
+    with torch.no_grad():
+        x = network.input_norm(torch.from_numpy(REFERENCE["patches"].astype(np.float32))[:, None])
+        for conv, norm in zip(network.timbral, network.timbral_norm):
+            padded = torch.nn.functional.pad(x, (0, 0, 3, 3))
             slow = norm(torch.relu(conv(padded))).amax(dim=3)
             fast = network._frequency_pooled(conv, norm, padded)
-        assert torch.allclose(slow, fast, atol=1e-5)
+            assert torch.allclose(slow, fast, atol=1e-5)
     assert (network.timbral_norm[0].weight < 0).any()  # the sign trick is exercised
+
+
+def test_onnx_graphs_read_their_weights_from_the_safetensors_files():
+    """The weights ship once: the graphs hold only structure and point into the safetensors."""
+    import onnx
+
+    for model in musicnn.MODEL_NAMES:
+        graph = (musicnn.WEIGHTS_DIR / f"{model}.onnx").stat().st_size
+        weights = (musicnn.WEIGHTS_DIR / f"{model}.safetensors").stat().st_size
+        assert graph < weights / 20
+        locations = {
+            entry.value
+            for initializer in onnx.load(
+                musicnn.WEIGHTS_DIR / f"{model}.onnx", load_external_data=False
+            ).graph.initializer
+            for entry in initializer.external_data
+            if entry.key == "location"
+        }
+        assert locations == {f"{model}.safetensors"}
 
 
 def test_weights_ship_with_their_licence_and_provenance():

@@ -7,21 +7,27 @@ Reproducible, offline after the download, and free of TensorFlow::
 
 Reads each model's TensorFlow checkpoint with ``tools/tf_checkpoint.py``, maps the variables onto
 the PyTorch modules of ``genrekit.pretrained.networks`` (transposing kernels from TensorFlow's
-height × width × in × out layout), and writes ``<model>.safetensors`` to
-``src/genrekit/pretrained/weights/`` with ``PROVENANCE.json`` (wheel name, version, sha256) and
-the wheel's ISC licence text.
+height × width × in × out layout), and writes to ``src/genrekit/pretrained/weights/``:
+
+- ``<model>.safetensors``: the weights, named as the PyTorch modules' state dict;
+- ``<model>.onnx``: the PyTorch module exported as an ONNX graph (what inference runs, in
+  onnxruntime, so tagging and prediction do not need PyTorch) whose weights are *not* copied:
+  each initializer is ONNX external data pointing at its bytes inside the safetensors file;
+- ``PROVENANCE.json`` (wheel name, version, sha256) and the wheel's ISC licence text.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import struct
 import sys
 import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
+import onnx
 import torch
 from safetensors.torch import save_file
 
@@ -82,6 +88,48 @@ def _vgg_state(v: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return state
 
 
+class _Outputs(torch.nn.Module):
+    """The network with its outputs as a tuple, tag probabilities first (what ONNX exports)."""
+
+    def __init__(self, network: torch.nn.Module, names: tuple[str, ...]) -> None:
+        super().__init__()
+        self.network, self.names = network, names
+
+    def forward(self, patches: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        outputs = self.network(patches)
+        return (torch.sigmoid(outputs["logits"]), *(outputs[name] for name in self.names))
+
+
+def export_onnx(network: torch.nn.Module, weights: Path, out: Path) -> None:
+    """Export ``network`` (eval mode) to ``out`` with its weights read from ``weights``."""
+    names = ("penultimate", "mean_pool", "max_pool") if hasattr(network, "midend") else ("pool5",)
+    example = torch.zeros(2, musicnn.PATCH_FRAMES, musicnn.N_MELS)
+    torch.onnx.export(
+        _Outputs(network.eval(), names), (example,), out, dynamo=False, opset_version=17,
+        input_names=["patches"], output_names=["taggram", *names],
+        dynamic_axes={"patches": {0: "batch"}}, do_constant_folding=False,
+    )  # fmt: skip
+    graph = onnx.load(out)
+    raw = weights.read_bytes()
+    header_size = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8 : 8 + header_size])
+    for initializer in graph.graph.initializer:
+        entry = header.get(initializer.name.removeprefix("network."))
+        if entry is None:
+            continue  # a constant the exporter made (shapes, paddings): stays in the graph
+        if entry["dtype"] != "F32":
+            raise ValueError(f"{initializer.name}: expected float32, got {entry['dtype']}")
+        begin, end = entry["data_offsets"]
+        initializer.ClearField("raw_data")
+        initializer.data_location = onnx.TensorProto.EXTERNAL
+        del initializer.external_data[:]
+        location = {"location": weights.name, "offset": 8 + header_size + begin,
+                    "length": end - begin}  # fmt: skip
+        for key, value in location.items():
+            initializer.external_data.add(key=key, value=str(value))
+    out.write_bytes(graph.SerializeToString())
+
+
 def convert(wheel: Path, out: Path = musicnn.WEIGHTS_DIR) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -103,10 +151,9 @@ def convert(wheel: Path, out: Path = musicnn.WEIGHTS_DIR) -> None:
                 if tensors[name].shape != tensor.shape:
                     raise ValueError(f"{model}: {name} {tensors[name].shape} != {tensor.shape}")
             network.load_state_dict(tensors, strict=False)
-            save_file(
-                {k: v for k, v in network.state_dict().items()}, out / f"{model}.safetensors",
-                metadata={"source": wheel.name, "model": model},
-            )  # fmt: skip
+            weights = out / f"{model}.safetensors"
+            save_file(network.state_dict(), weights, metadata={"source": wheel.name})
+            export_onnx(network, weights, out / f"{model}.onnx")
         licence = (Path(tmp) / "musicnn-0.1.0.dist-info" / "LICENSE.md").read_text()
     (out / "LICENSE-musicnn.md").write_text(licence)
     provenance = {

@@ -1,9 +1,11 @@
 """PyTorch port of the musicnn auto-tagging models (Pons & Serra, 2019), shipped offline.
 
-The original models (PyPI ``musicnn==0.1.0``, ISC licence) are TensorFlow-1 graphs; their weights
-were converted to safetensors by ``tools/convert_musicnn.py`` and are loaded here into the same
-architectures written in PyTorch. ``tests/test_musicnn_port.py`` checks the port against outputs of
-the original implementation (``tests/fixtures/musicnn_reference.npz``).
+The original models (PyPI ``musicnn==0.1.0``, ISC licence) are TensorFlow-1 graphs. Their
+architectures are written in PyTorch in ``genrekit.pretrained.networks`` and their weights were
+converted to safetensors by ``tools/convert_musicnn.py``, which also exports each PyTorch network
+as an ONNX graph that reads those same weight bytes: inference runs in onnxruntime (no PyTorch
+needed); PyTorch is needed only to fine-tune. ``tests/test_musicnn_port.py`` checks both against
+outputs of the original implementation (``tests/fixtures/musicnn_reference.npz``).
 
 Input: 16 kHz audio → mel spectrogram (FFT 512, hop 256, 96 bands) → ``log10(10000·x + 1)`` →
 non-overlapping 187-frame (3 s) patches. Per patch the models give 50 tag probabilities; the
@@ -13,7 +15,9 @@ musicnn models also give a 200-unit penultimate embedding and 753-channel mean/m
 from __future__ import annotations
 
 import json
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -83,27 +87,32 @@ def patches(frames: np.ndarray) -> np.ndarray:
     return frames[: count * PATCH_FRAMES].reshape(count, PATCH_FRAMES, frames.shape[1])
 
 
-def run(model: str, batch: np.ndarray, batch_size: int = 32) -> dict[str, np.ndarray]:
-    """Network outputs for a batch of patches, with ``taggram`` (sigmoid of the logits).
+@cache
+def _session(model: str) -> Any:
+    """The model's ONNX graph (weights read from its safetensors file), once per process.
 
-    Needs PyTorch (``pip install 'genrekit[nets]'``); the network is loaded once per process.
+    One thread, so a clip's values are identical wherever it is analysed; batches of files are
+    parallelised by processes instead.
     """
-    try:
-        import torch
+    import onnxruntime
 
-        from genrekit.pretrained.networks import load
-    except ModuleNotFoundError as missing:
-        raise ConfigError(
-            f"the pretrained musicnn models need PyTorch ({missing.name} is not installed): "
-            "pip install 'genrekit[nets]'"
-        ) from None
-    network = load(model)
-    outputs: dict[str, list[np.ndarray]] = {}
-    with torch.inference_mode():
-        for start in range(0, len(batch), batch_size):
-            chunk = torch.from_numpy(np.ascontiguousarray(batch[start : start + batch_size]))
-            for name, value in network(chunk.float()).items():
-                outputs.setdefault(name, []).append(value.numpy())
-    merged = {name: np.concatenate(values) for name, values in outputs.items()}
-    merged["taggram"] = 1 / (1 + np.exp(-merged["logits"]))
-    return merged
+    if model not in MODEL_NAMES:
+        raise ConfigError(f"unknown musicnn model {model!r}; available: {', '.join(MODEL_NAMES)}")
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    return onnxruntime.InferenceSession(
+        str(WEIGHTS_DIR / f"{model}.onnx"), options, providers=["CPUExecutionProvider"]
+    )
+
+
+def run(model: str, batch: np.ndarray, batch_size: int = 32) -> dict[str, np.ndarray]:
+    """Network outputs for a batch of (frames × mels) patches: ``taggram`` (tag probabilities)
+    plus ``penultimate``, ``mean_pool`` and ``max_pool`` (musicnn) or ``pool5`` (VGG)."""
+    session = _session(model)
+    names = [output.name for output in session.get_outputs()]
+    chunks = [
+        session.run(None, {"patches": np.ascontiguousarray(batch[i : i + batch_size], np.float32)})
+        for i in range(0, len(batch), batch_size)
+    ]
+    return {name: np.concatenate([c[n] for c in chunks]) for n, name in enumerate(names)}
