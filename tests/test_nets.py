@@ -28,7 +28,7 @@ def toy(windows: bool, n: int = 30, seed: int = 0):
     return x, y
 
 
-@pytest.mark.parametrize("architecture", sorted(ARCHITECTURES))
+@pytest.mark.parametrize("architecture", sorted(set(ARCHITECTURES) - {"musicnn"}))
 def test_every_architecture_learns_and_records_curves(architecture):
     x, y = toy(windows=architecture != "torch_mlp")
     params = {"width": 16, "layers": 1} if architecture == "transformer" else {}
@@ -55,17 +55,52 @@ def test_net_settings_are_split_between_trainer_and_architecture():
         build_pipeline("cnn", {"depth": 9})
 
 
+def _beats_and_tones(folder, count: int = 4) -> None:
+    for n in range(count):
+        for genre, samples in (("beats", music_like(6.0, seed=n)),
+                               ("tones", tone(6.0, 22050, 250.0 + 60 * n)[:, 0])):  # fmt: skip
+            (folder / genre).mkdir(parents=True, exist_ok=True)
+            soundfile.write(folder / genre / f"{genre}{n}.wav", samples, 22050)
+
+
+def test_fine_tuning_musicnn_trains_only_the_chosen_layers_and_round_trips(tmp_path):
+    """musicnn fine-tuning: new head, frozen front-end, raw network input, bundle round trip."""
+    import torch
+
+    from genrekit.pretrained.networks import load
+    from genrekit.train import load_config, train
+
+    _beats_and_tones(tmp_path / "music")
+    (tmp_path / "ft.toml").write_text(
+        'name = "tiny-finetune"\n[data]\npath = "music"\n'
+        '[representation]\nname = "musicnn_mel"\nclip_seconds = 3.0\n'
+        "window_seconds = 3.0\nhop_seconds = 3.0\n[protocol]\nfolds = 2\n"
+        '[model]\nname = "musicnn"\n[model.params]\nepochs = 2\nbatch_size = 4\n'
+        'trainable = "backend"\nvalidation_fraction = 0.25\n'
+    )
+    _, bundle, _ = train(load_config(tmp_path / "ft.toml"), tmp_path / "model",
+                         tmp_path / "report", progress=False)  # fmt: skip
+    classifier = genrekit.load_model(bundle)
+    net = classifier.bundle.predictor
+    pretrained = load("MSD_musicnn")
+    tuned = net.model.network
+    assert torch.equal(tuned.timbral[0].weight, pretrained.timbral[0].weight)
+    assert torch.equal(tuned.midend[2].weight, pretrained.midend[2].weight)
+    assert not torch.equal(tuned.penultimate.weight, pretrained.penultimate.weight)
+    assert tuned.output.out_features == 2
+    assert np.all(net.mean == 0) and np.all(net.std == 1)  # the network scales its own input
+    prediction = classifier.predict(tmp_path / "music" / "tones" / "tones0.wav")
+    assert set(prediction.probabilities) == {"beats", "tones"}
+    assert len(prediction.segments) == 2
+
+
 @pytest.mark.parametrize(
     ("representation", "architecture"), [("logmel", "cnn"), ("mfcc_chroma", "gru")]
 )
 def test_train_save_load_and_predict_a_net_from_audio(tmp_path, representation, architecture):
     from genrekit.train import load_config, train
 
-    for n in range(4):
-        for genre, samples in (("beats", music_like(6.0, seed=n)),
-                               ("tones", tone(6.0, 22050, 250.0 + 60 * n)[:, 0])):  # fmt: skip
-            (tmp_path / "music" / genre).mkdir(parents=True, exist_ok=True)
-            soundfile.write(tmp_path / "music" / genre / f"{genre}{n}.wav", samples, 22050)
+    _beats_and_tones(tmp_path / "music")
     (tmp_path / "net.toml").write_text(
         f'name = "tiny-{architecture}"\n[data]\npath = "music"\n'
         f'[representation]\nname = "{representation}"\nclip_seconds = 2.0\n'

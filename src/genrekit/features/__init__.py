@@ -84,13 +84,17 @@ def feature_set(name: str) -> FeatureSet:
         from genrekit.features import musicnn
 
         return FeatureSet(name, musicnn.COMBINED_COLUMNS, musicnn.extract_with_gtzan57)
+    if name == "musicnn_mel":
+        from genrekit.features import musicnn
+
+        return FeatureSet(name, (), musicnn.mel_window)
     if name in ("logmel", "mfcc_chroma"):
         from genrekit.features import windows
 
         return FeatureSet(name, (), getattr(windows, name))
     raise ConfigError(
         f"unknown representation {name!r}; available: gtzan57, extended, melbands, "
-        "mfcc_gaussian, musicnn, musicnn_gtzan57, logmel, mfcc_chroma"
+        "mfcc_gaussian, musicnn, musicnn_gtzan57, logmel, mfcc_chroma, musicnn_mel"
     )
 
 

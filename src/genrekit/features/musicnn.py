@@ -15,6 +15,7 @@ import numpy as np
 import soxr
 
 from genrekit.features import gtzan57
+from genrekit.pretrained import musicnn
 
 MODELS = ("MSD_musicnn", "MTT_musicnn")
 EMBEDDING_UNITS = 200
@@ -26,12 +27,10 @@ def _slug(tag: str) -> str:
 
 
 def _columns() -> tuple[str, ...]:
-    from genrekit.pretrained.musicnn import tags
-
     names = []
     for model in MODELS:
         prefix = model.split("_")[0].lower()
-        outputs = [f"tag_{_slug(tag)}" for tag in tags(model)]
+        outputs = [f"tag_{_slug(tag)}" for tag in musicnn.tags(model)]
         outputs += [f"emb{unit:03d}" for unit in range(EMBEDDING_UNITS)]
         names += [f"{prefix}_{output}_{stat}" for stat in STATISTICS for output in outputs]
     return tuple(names)
@@ -41,14 +40,23 @@ COLUMNS = _columns()
 COMBINED_COLUMNS = COLUMNS + gtzan57.COLUMNS
 
 
-def patch_outputs(samples: np.ndarray, sample_rate: int, model: str) -> np.ndarray:
-    """(patches, 50 tags + 200 embedding units) of one model for mono audio at any rate."""
-    from genrekit.pretrained import musicnn
-
+def _log_mel(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     if sample_rate != musicnn.SAMPLE_RATE:
         samples = soxr.resample(samples, sample_rate, musicnn.SAMPLE_RATE, quality="HQ")
-    outputs = musicnn.run(model, musicnn.patches(musicnn.log_mel(samples)))
+    return musicnn.log_mel(samples)
+
+
+def patch_outputs(samples: np.ndarray, sample_rate: int, model: str) -> np.ndarray:
+    """(patches, 50 tags + 200 embedding units) of one model for mono audio at any rate."""
+    outputs = musicnn.run(model, musicnn.patches(_log_mel(samples, sample_rate)))
     return np.hstack([outputs["taggram"], outputs["penultimate"]])
+
+
+def mel_window(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+    """(96 mels, frames): the networks' own input for one window (``musicnn_mel``, for
+    fine-tuning); a 3 s window is one 187-frame patch."""
+    frames = _log_mel(samples, sample_rate)
+    return frames[: max(musicnn.PATCH_FRAMES, len(frames) - 1)].T.astype(np.float32)
 
 
 def extract(samples: np.ndarray, sample_rate: int) -> np.ndarray:

@@ -79,7 +79,7 @@ MODELS: dict[str, Callable[[int], ClassifierMixin]] = {
     "mlp": _mlp,
     "gaussian_knn": _gaussian_knn,
 }
-NETS = ("torch_mlp", "cnn", "gru", "lstm", "transformer")
+NETS = ("torch_mlp", "cnn", "gru", "lstm", "transformer", "musicnn")
 """The PyTorch networks of ``genrekit.models.nets`` (named here so that scikit-learn users do not
 need PyTorch installed)."""
 UNSCALED = {"gaussian_knn"}

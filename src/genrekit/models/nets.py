@@ -2,10 +2,11 @@
 
 Architectures: ``torch_mlp`` on feature vectors (batch norm, dropout); ``cnn`` on channels × frames
 windows (log-mel patches or MFCC segments); ``gru`` / ``lstm`` and ``transformer`` on feature
-sequences. ``NetClassifier`` trains any of them with AdamW, ReduceLROnPlateau and early stopping
-on a validation split carved from the training *tracks* (never from the fold being tested), with
-balanced class weights and optional mixup / SpecAugment-style masking, and keeps the per-epoch
-history for learning curves.
+sequences; ``musicnn`` fine-tunes a pretrained musicnn network (new output layer; ``trainable``
+says which layers learn) on ``musicnn_mel`` windows. ``NetClassifier`` trains any of them with
+AdamW, ReduceLROnPlateau and early stopping on a validation split carved from the training
+*tracks* (never from the fold being tested), with balanced class weights and optional mixup /
+SpecAugment-style masking, and keeps the per-epoch history for learning curves.
 """
 
 from __future__ import annotations
@@ -96,8 +97,15 @@ class Transformer(nn.Module):
         return self.head(self.encoder(self.project(frames) + encoding).mean(dim=1))
 
 
+def _musicnn_transfer(inputs: int, classes: int, **params: Any) -> nn.Module:
+    from genrekit.pretrained.networks import MusicnnTransfer
+
+    return MusicnnTransfer(inputs, classes, **params)
+
+
 ARCHITECTURES: dict[str, Any] = {
     "torch_mlp": MLP,
+    "musicnn": _musicnn_transfer,
     "cnn": CNN,
     "gru": lambda inputs, classes, **kw: Recurrent(inputs, classes, cell="gru", **kw),
     "lstm": lambda inputs, classes, **kw: Recurrent(inputs, classes, cell="lstm", **kw),
@@ -146,15 +154,18 @@ class NetClassifier:
         targets = np.searchsorted(self.classes_, y)
         tracks = groups if groups is not None else np.arange(len(y)).astype(str)
         split = holdout(y, tracks, test_fraction=self.validation_fraction, seed=self.seed)
-        self.mean, self.std = _channel_stats(x[split.train])
         inputs = x.shape[1]
         self.model = build_net(self.architecture, inputs, len(self.classes_), self.params)
+        self.mean, self.std = _channel_stats(x[split.train])
+        if getattr(self.model, "expects_raw_input", False):  # pretrained: keeps its own scale
+            self.mean, self.std = np.zeros_like(self.mean), np.ones_like(self.std)
         counts = np.bincount(targets[split.train], minlength=len(self.classes_))
         weights = torch.tensor(len(split.train) / (len(counts) * np.maximum(counts, 1)),
                                dtype=torch.float32)  # fmt: skip
         loss_function = nn.CrossEntropyLoss(weight=weights)
+        trainable = [p for p in self.model.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(
-            self.model.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay
+            trainable, lr=self.learning_rate, weight_decay=self.weight_decay
         )
         scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=2)
         train_x, train_y = self._tensor(x[split.train]), torch.tensor(targets[split.train])

@@ -60,7 +60,7 @@ class Musicnn(nn.Module):
 
     def _frequency_pooled(self, conv: nn.Conv2d, norm: nn.BatchNorm2d, x: torch.Tensor):
         """conv → ReLU → batch norm → max over frequency, as (batch, filters, frames)."""
-        if self.training:  # batch statistics need the full maps
+        if norm.training:  # batch statistics need the full maps
             return norm(F.relu(conv(x))).amax(dim=3)
         # ReLU and the frozen batch-norm map are monotone per filter (decreasing where the scale
         # is negative), so pooling can come first: the max of the convolution (its min where the
@@ -139,3 +139,52 @@ def load(model: str = "MSD_musicnn") -> nn.Module:
     network = build(model)
     network.load_state_dict(load_file(WEIGHTS_DIR / f"{model}.safetensors"))
     return network.eval()
+
+
+TRAINABLE_SCOPES = {
+    "backend": ("pool_norm", "penultimate", "penultimate_norm", "output"),
+    "midend": ("midend", "midend_norm", "pool_norm", "penultimate", "penultimate_norm", "output"),
+    "all": None,
+}
+"""Which parts of a musicnn network fine-tuning updates (``all``: every layer)."""
+
+
+class MusicnnTransfer(nn.Module):
+    """A pretrained musicnn network with a new output layer for ``classes``, for fine-tuning.
+
+    Layers outside ``trainable`` keep their pretrained weights and batch-norm statistics (they
+    stay in eval mode while the rest trains). Input: (batch, 96 mels, frames) windows of the
+    ``musicnn_mel`` representation, unstandardized (the network normalizes its own input).
+    """
+
+    expects_raw_input = True
+
+    def __init__(self, inputs: int, classes: int, base: str = "MSD_musicnn",
+                 trainable: str = "midend", dropout: float = 0.5) -> None:  # fmt: skip
+        super().__init__()
+        if not base.endswith("musicnn"):
+            raise TypeError(f"base must be MSD_musicnn or MTT_musicnn, not {base!r}")
+        if trainable not in TRAINABLE_SCOPES:
+            raise TypeError(f"trainable must be one of {', '.join(TRAINABLE_SCOPES)}")
+        del inputs  # always 96 mel bands
+        self.network = load(base).__class__()
+        self.network.load_state_dict(load(base).state_dict())
+        self.network.output = nn.Linear(self.network.output.in_features, classes)
+        self.dropout = nn.Dropout(dropout)
+        scope = TRAINABLE_SCOPES[trainable]
+        self.frozen = [
+            module for name, module in self.network.named_children()
+            if scope is not None and name not in scope
+        ]  # fmt: skip
+        for module in self.frozen:
+            module.requires_grad_(False)
+
+    def train(self, mode: bool = True) -> MusicnnTransfer:
+        super().train(mode)
+        for module in self.frozen:
+            module.eval()
+        return self
+
+    def forward(self, windows: torch.Tensor) -> torch.Tensor:
+        outputs = self.network(windows.transpose(1, 2))
+        return self.network.output(self.dropout(outputs["penultimate"]))
