@@ -147,3 +147,48 @@ def test_compare_includes_nets(tmp_path):
     sizes = {r["model"]: r["model_bytes"] for r in rows}
     assert sizes["tiny-net"] > 0 and sizes["tiny"] > 0
     assert "history" in json.loads((tmp_path / "cmp" / "tiny-net" / "report.json").read_text())
+
+
+def test_random_crop_and_gain_change_training_windows_only():
+    x, y = toy(windows=True)
+    net = NetClassifier("cnn", epochs=12, batch_size=16, crop=0.25, gain=0.5).fit(x, y)
+    import torch
+
+    batch = net._tensor(x[:4])
+    augmented = net._augment(batch, torch.Generator().manual_seed(1))
+    assert augmented.shape == (4, 12, 18)  # 24 frames, a quarter cropped away
+    assert not torch.allclose(augmented, batch[:, :, : augmented.shape[2]])
+    assert (net.predict(x) == y).mean() > 0.85  # still learns; prediction sees whole windows
+
+
+def test_grid_search_for_nets_picks_by_inner_track_folds(tmp_path):
+    from genrekit.datasets import Dataset, Item
+    from genrekit.train import ExperimentConfig, _search
+
+    x, y = toy(windows=False, n=24)
+    tracks = [f"t{i // 3}" for i in range(len(y))]  # three rows per track
+    dataset = Dataset([Item(f"r{i}", y[i], tracks[i]) for i in range(len(y))], str(tmp_path), x,
+                      tuple(f"f{i}" for i in range(10)))  # fmt: skip
+    config = ExperimentConfig("grid", tmp_path, "torch_mlp", params={"epochs": 4},
+                              grid={"hidden": [[4], [32]]}, inner_folds=2)  # fmt: skip
+    net, best = _search(config, dataset, np.arange(len(y)))
+    assert best["hidden"] in ([4], [32])
+    assert net.params["hidden"] == tuple(best["hidden"])
+
+
+def test_window_representations_are_cached(tmp_path, monkeypatch):
+    from genrekit.features import RepresentationSpec, table
+
+    path = tmp_path / "song.wav"
+    soundfile.write(path, music_like(6.0), 22050)
+    job = table.TableJob(path, "x", clip_seconds=3.0, spec=RepresentationSpec("logmel"))
+    first = table.windows_for_file(job)
+
+    def fail(job):
+        raise AssertionError("extracted again")
+
+    monkeypatch.setattr(table, "extract_pieces", fail)
+    second = table.windows_for_file(job)
+    assert len(first) == len(second) == 2
+    for a, b in zip(first, second):
+        np.testing.assert_array_equal(a, b)

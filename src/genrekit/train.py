@@ -29,12 +29,14 @@ from __future__ import annotations
 import time
 import tomllib
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.model_selection import GridSearchCV
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
+from sklearn.model_selection import GridSearchCV, ParameterGrid
 from sklearn.pipeline import Pipeline
 
 from genrekit.datasets import Dataset, Item, load_dataset, with_label_map
@@ -192,12 +194,13 @@ def featurize(
 def _featurize_windows(
     dataset: Dataset, spec: RepresentationSpec, workers: int, progress: bool
 ) -> tuple[Dataset, list[AudioError]]:
-    """One row per window (channels × frames), windows of a file sharing its track id."""
+    """One row per window (channels × frames), windows of a file sharing its track id (cached
+    on disk by file content and spec, like feature rows)."""
     from concurrent.futures import ProcessPoolExecutor
 
     from tqdm import tqdm
 
-    from genrekit.features.table import TableJob, extract_pieces
+    from genrekit.features.table import TableJob, windows_for_file
     from genrekit.features.windows import stack_windows
 
     jobs = [
@@ -206,16 +209,16 @@ def _featurize_windows(
     ]
     if workers > 1 and len(jobs) > 1:
         with ProcessPoolExecutor(workers) as pool:
-            results = list(pool.map(extract_pieces, jobs, chunksize=2))
+            results = list(pool.map(windows_for_file, jobs, chunksize=2))
     else:
-        results = [extract_pieces(job) for job in jobs]
+        results = [windows_for_file(job) for job in jobs]
     items, windows, errors = [], [], []
     for item, result in tqdm(zip(dataset.items, results), total=len(jobs), desc="windows",
                              disable=None if progress else True):  # fmt: skip
         if isinstance(result, AudioError):
             errors.append(result)
             continue
-        for n, (_, _, window) in enumerate(result):
+        for n, window in enumerate(result):
             items.append(Item(f"{item.id}.{n}", item.label, item.track, item.path, item.group))
             windows.append(window)
     if not windows:
@@ -249,21 +252,11 @@ def _search(
         seed=config.seed,
     )
     x, y = dataset.features[rows], dataset.y[rows]
-    if not isinstance(pipeline, Pipeline):  # a neural net: validation split by track, no grid
-        if config.grid:
-            raise ConfigError(f"{config.name}: grid search is for scikit-learn models only")
-        return pipeline.fit(x, y, groups=dataset.tracks[rows]), {}
+    if not isinstance(pipeline, Pipeline):  # a neural net: validation split by track
+        return _search_net(config, dataset, rows)
     if not config.grid:
         return clone(pipeline).fit(x, y), {}
-    groups = dataset.groups[rows] if dataset.groups is not None else None
-    inner = kfold(
-        y,
-        dataset.tracks[rows],
-        n_splits=config.inner_folds,
-        protocol=config.protocol,
-        groups=groups,
-        seed=config.seed,
-    )
+    inner = _inner_splits(config, dataset, rows)
     search = GridSearchCV(
         pipeline,
         grid_for_pipeline(pipeline, config.grid),
@@ -278,6 +271,59 @@ def _search(
         for k, v in search.best_params_.items()
     }
     return search.best_estimator_, best
+
+
+def _inner_splits(config: ExperimentConfig, dataset: Dataset, rows: np.ndarray) -> list:
+    groups = dataset.groups[rows] if dataset.groups is not None else None
+    return kfold(dataset.y[rows], dataset.tracks[rows], n_splits=config.inner_folds,
+                 protocol=config.protocol, groups=groups, seed=config.seed)  # fmt: skip
+
+
+_NET_SCORES = {
+    "accuracy": accuracy_score,
+    "balanced_accuracy": balanced_accuracy_score,
+    "f1_macro": partial(f1_score, average="macro"),
+}
+
+
+def _search_net(
+    config: ExperimentConfig, dataset: Dataset, rows: np.ndarray
+) -> tuple[Any, dict[str, Any]]:
+    """Fit a net on ``rows``; with a grid, each candidate is scored song-level (probabilities
+    averaged over a track's windows) on inner folds of those rows, and the best one refitted."""
+
+    def fit(candidate: dict[str, Any], fit_rows: np.ndarray) -> Any:
+        net = build_pipeline(config.model, {**config.params, **candidate}, seed=config.seed)
+        x, y = dataset.features[fit_rows], dataset.y[fit_rows]
+        return net.fit(x, y, groups=dataset.tracks[fit_rows])
+
+    if not config.grid:
+        return fit({}, rows), {}
+    if config.scoring not in _NET_SCORES:
+        raise ConfigError(f"{config.name}: nets are scored by {', '.join(_NET_SCORES)}")
+    score = _NET_SCORES[config.scoring]
+    inner = _inner_splits(config, dataset, rows)
+    best, best_score = {}, -np.inf
+    for candidate in ParameterGrid(config.grid):
+        scores = []
+        for split in inner:
+            test = rows[split.test]
+            net = fit(candidate, rows[split.train])
+            truth, predicted = _per_track(net, dataset, test)
+            scores.append(score(truth, predicted))
+        if np.mean(scores) > best_score:
+            best, best_score = candidate, float(np.mean(scores))
+    return fit(best, rows), best
+
+
+def _per_track(net: Any, dataset: Dataset, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """True and predicted label per track of ``rows`` (window probabilities averaged)."""
+    probabilities = net.predict_proba(dataset.features[rows])
+    tracks = dataset.tracks[rows]
+    keys = list(dict.fromkeys(tracks))
+    mean = np.array([probabilities[tracks == key].mean(axis=0) for key in keys])
+    truth = np.array([dataset.y[rows][tracks == key][0] for key in keys])
+    return truth, net.classes_[mean.argmax(axis=1)]
 
 
 def cross_validate(config: ExperimentConfig, dataset: Dataset) -> EvaluationReport:

@@ -50,7 +50,7 @@ def cache_dir() -> Path | None:
     return Path(setting) if setting else Path.home() / ".cache" / "genrekit" / "features"
 
 
-def _cache_file(job: TableJob) -> Path | None:
+def _cache_file(job: TableJob, suffix: str = ".json") -> Path | None:
     folder = cache_dir()
     if folder is None:
         return None
@@ -64,7 +64,7 @@ def _cache_file(job: TableJob) -> Path | None:
         while block := handle.read(1 << 20):
             digest.update(block)
     key = digest.hexdigest()
-    return folder / key[:2] / f"{key}.json"
+    return folder / key[:2] / f"{key}{suffix}"
 
 
 def rows_for_file(job: TableJob) -> list[dict[str, object]] | AudioError:
@@ -91,6 +91,25 @@ def rows_for_file(job: TableJob) -> list[dict[str, object]] | AudioError:
         temporary.write_text(json.dumps(pieces))
         temporary.replace(cached)  # atomic: parallel workers never see half a file
     return _rows(job, features.columns, pieces)
+
+
+def windows_for_file(job: TableJob) -> list[np.ndarray] | AudioError:
+    """The job's window arrays (channels × frames) of one file, for window representations,
+    cached by file content and settings as ``.npz`` like feature rows; or the error."""
+    cached = _cache_file(job, ".npz") if job.path.is_file() else None
+    if cached is not None and cached.is_file():
+        with np.load(cached) as stored:
+            return [stored[f"w{n}"] for n in range(len(stored.files))]
+    extracted = extract_pieces(job)
+    if isinstance(extracted, AudioError):
+        return extracted
+    windows = [values for _, _, values in extracted]
+    if cached is not None:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        temporary = cached.with_suffix(f".{os.getpid()}.tmp.npz")
+        np.savez(temporary, **{f"w{n}": window for n, window in enumerate(windows)})
+        temporary.replace(cached)
+    return windows
 
 
 def extract_pieces(job: TableJob) -> list[tuple[str, int, np.ndarray]] | AudioError:

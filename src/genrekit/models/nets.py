@@ -138,6 +138,11 @@ class NetClassifier:
     """Mixup alpha (0: off)."""
     masks: int = 0
     """SpecAugment-style frequency and time masks per example (0: off; window inputs only)."""
+    crop: float = 0.0
+    """Random crops: each training window keeps a random (1 - crop) share of its frames (0: off;
+    window inputs only — every architecture pools over time, so prediction sees whole windows)."""
+    gain: float = 0.0
+    """Random gain of up to ± this many dB per training window (0: off; for dB inputs: logmel)."""
     seed: int = 0
     classes_: np.ndarray = field(default=None, repr=False)
     history: dict[str, list[float]] = field(default_factory=dict, repr=False)
@@ -223,7 +228,16 @@ class NetClassifier:
         return torch.tensor((x - self.mean) / self.std, dtype=torch.float32)
 
     def _augment(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        if self.masks == 0 or x.dim() != 3:
+        if x.dim() != 3:
+            return x
+        if self.crop > 0:
+            keep = max(1, round(x.shape[2] * (1 - self.crop)))
+            starts = torch.randint(0, x.shape[2] - keep + 1, (len(x),), generator=generator)
+            x = torch.stack([example[:, s : s + keep] for example, s in zip(x, starts.tolist())])
+        if self.gain > 0:  # a dB offset on every band, in standardized units
+            decibels = (torch.rand(len(x), 1, 1, generator=generator) * 2 - 1) * self.gain
+            x = x + decibels / torch.from_numpy(self.std)
+        if self.masks == 0:
             return x
         x = x.clone()
         channels, frames = x.shape[1], x.shape[2]
