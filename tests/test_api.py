@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 
 from genrekit.api import create_app
+from genrekit.models.bundle import DEFAULT_MODEL
 
 APP = create_app(max_upload_bytes=2_000_000)
 client = TestClient(APP)
@@ -42,7 +43,7 @@ def test_health_and_models():
     assert client.get("/health").json()["status"] == "ok"
     models = client.get("/v1/models").json()
     loaded = [m for m in models if m["loaded"]]
-    assert len(loaded) == 1 and loaded[0]["name"] == "gtzan57-logreg"
+    assert len(loaded) == 1 and loaded[0]["name"] == DEFAULT_MODEL
     assert 0.5 < loaded[0]["metrics"]["accuracy_mean"] < 1
     assert "by track" in loaded[0]["protocol"]
     assert client.get("/docs").status_code == 200
@@ -53,13 +54,14 @@ def test_predict_returns_distribution_top_k_and_timeline(song_bytes):
     response = upload(("song.ogg", song_bytes), top_k=4)
     assert response.status_code == 200
     body = response.json()
-    assert body["model"] == "gtzan57-logreg"
+    assert body["model"] == DEFAULT_MODEL
     [result] = body["results"]
     assert result["filename"] == "song.ogg" and result["error"] is None
     assert sum(result["probabilities"].values()) == pytest.approx(1.0, abs=1e-4)
     assert len(result["top_k"]) == 4 and result["top_k"][0][0] == result["label"]
     assert result["duration"] == pytest.approx(8.0, abs=0.05)
-    assert result["segments"][0]["start"] == 0.0 and len(result["segments"]) >= 4
+    assert result["segments"][0]["start"] == 0.0 and len(result["segments"]) >= 3
+    assert result["segments"][-1]["end"] == pytest.approx(8.0, abs=0.05)
 
 
 @pytest.mark.parametrize(

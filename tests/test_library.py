@@ -150,6 +150,7 @@ def test_catalog_versions_and_models_are_checked(tmp_path, library):
         open_catalog(db)
     music, indexed = library
     connection = open_catalog(indexed)
+    (model,) = connection.execute("SELECT value FROM meta WHERE key = 'model'").fetchone()
     with connection:
         connection.execute("UPDATE meta SET value = 'other/model' WHERE key = 'model'")
     connection.close()
@@ -159,9 +160,7 @@ def test_catalog_versions_and_models_are_checked(tmp_path, library):
     finally:
         connection = open_catalog(indexed)
         with connection:
-            connection.execute(
-                "UPDATE meta SET value = 'gtzan57-logreg/gtzan57' WHERE key = 'model'"
-            )
+            connection.execute("UPDATE meta SET value = ? WHERE key = 'model'", (model,))
         connection.close()
     assert np.isfinite([n.score for n in similar(indexed, 1, k=2)]).all()
 

@@ -28,7 +28,7 @@ ONNX_WEIGHTS = "model.onnx"
 NET_WEIGHTS = "model.safetensors"
 FORMAT = "genrekit-bundle"
 FORMAT_VERSION = 1
-DEFAULT_MODEL = "gtzan57-logreg"
+DEFAULT_MODEL = "musicnn-logreg"
 """The bundle under ``genrekit/bundled/`` that ``load_model()`` uses when given no path."""
 
 _TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "genrekit.models.")
@@ -119,6 +119,10 @@ def save_bundle(
         "training": training,
         "metrics": metrics,
     }
+    if representation.name.startswith("musicnn"):  # built on pretrained weights: say which
+        from genrekit.pretrained.musicnn import provenance
+
+        manifest["pretrained"] = provenance()
     (directory / MANIFEST).write_text(json.dumps(manifest, indent=2, default=_json_default) + "\n")
     return directory
 
