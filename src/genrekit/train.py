@@ -196,22 +196,16 @@ def _featurize_windows(
 ) -> tuple[Dataset, list[AudioError]]:
     """One row per window (channels × frames), windows of a file sharing its track id (cached
     on disk by file content and spec, like feature rows)."""
-    from concurrent.futures import ProcessPoolExecutor
-
     from tqdm import tqdm
 
-    from genrekit.features.table import TableJob, windows_for_file
+    from genrekit.features.table import TableJob, map_jobs, windows_for_file
     from genrekit.features.windows import stack_windows
 
     jobs = [
         TableJob(item.path, item.label, clip_seconds=spec.clip_seconds, spec=spec)
         for item in dataset.items
     ]
-    if workers > 1 and len(jobs) > 1:
-        with ProcessPoolExecutor(workers) as pool:
-            results = list(pool.map(windows_for_file, jobs, chunksize=2))
-    else:
-        results = [windows_for_file(job) for job in jobs]
+    results = (result for _, result in map_jobs(windows_for_file, jobs, workers))
     items, windows, errors = [], [], []
     for item, result in tqdm(zip(dataset.items, results), total=len(jobs), desc="windows",
                              disable=None if progress else True):  # fmt: skip

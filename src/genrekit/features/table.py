@@ -10,10 +10,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,8 @@ import pandas as pd
 from genrekit.audio import LastWindowPolicy, load_audio, segment, split_evenly
 from genrekit.errors import AudioError
 from genrekit.features import RepresentationSpec, feature_set, prepare
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -148,17 +151,25 @@ def _pieces(job: TableJob, samples: np.ndarray, rate: int) -> list[tuple[str, np
     return [(f".{n}", window.samples) for n, window in enumerate(windows)]
 
 
+def map_jobs(
+    function: Callable[[TableJob], T], jobs: Iterable[TableJob], workers: int = 1
+) -> Iterator[tuple[TableJob, T]]:
+    """``function`` over jobs, in ``workers`` processes if more than one; yields in order, as
+    results arrive (so a progress bar moves)."""
+    jobs = list(jobs)
+    if workers <= 1 or len(jobs) <= 1:
+        for job in jobs:
+            yield job, function(job)
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        yield from zip(jobs, pool.map(function, jobs, chunksize=1))
+
+
 def extract_rows(
     jobs: Iterable[TableJob], workers: int = 1
 ) -> Iterator[tuple[TableJob, list[dict[str, object]] | AudioError]]:
     """``rows_for_file`` over jobs, in ``workers`` processes if more than one; yields in order."""
-    jobs = list(jobs)
-    if workers <= 1 or len(jobs) <= 1:
-        for job in jobs:
-            yield job, rows_for_file(job)
-        return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        yield from zip(jobs, pool.map(rows_for_file, jobs, chunksize=1))
+    return map_jobs(rows_for_file, jobs, workers)
 
 
 def rows_to_table(rows: list[dict[str, object]], spec_name: str = "gtzan57") -> pd.DataFrame:
