@@ -119,6 +119,32 @@ def test_streamed_body_over_the_limit_is_413():
     assert response.json()["error"]["type"] == "too_large"
 
 
+def test_tag_returns_scores_per_track_and_segment(song_bytes, broken):
+    response = client.post(
+        "/v1/tag",
+        files=[("files", ("song.ogg", song_bytes, "audio/ogg")),
+               ("files", ("notes.mp3", broken["not_audio"].read_bytes(), "audio/mpeg"))],
+        params={"model": "MTT_musicnn", "top_k": 3},
+    )  # fmt: skip
+    assert response.status_code == 200
+    body = response.json()
+    assert body["model"] == "MTT_musicnn"
+    song, notes = body["results"]
+    assert len(song["tags"]) == 50 and len(song["top_k"]) == 3
+    assert song["top_k"][0][0] == next(iter(song["tags"]))
+    assert len(song["segments"]) == 2  # 8 s: two full 3 s patches
+    assert notes["filename"] == "notes.mp3" and notes["error"]["type"] == "not_audio"
+    only_bad = client.post(
+        "/v1/tag", files=[("files", ("s.flac", broken["silent"].read_bytes(), "audio/flac"))]
+    )
+    assert (
+        only_bad.status_code == 422 and only_bad.json()["results"][0]["error"]["type"] == "silent"
+    )
+    unknown = client.post("/v1/tag", files=[("files", ("a.ogg", song_bytes))],
+                          params={"model": "resnet"})  # fmt: skip
+    assert unknown.status_code == 422 and unknown.json()["error"]["type"] == "invalid_request"
+
+
 def test_temporary_files_are_removed(song_bytes, broken, monkeypatch, tmp_path):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     upload(("good.ogg", song_bytes), ("bad.mp3", broken["not_audio"].read_bytes()))

@@ -6,6 +6,8 @@
   failed files reported inline.
 - ``POST /v1/similar``: one uploaded ``file`` → the most similar tracks of the library catalog the
   server was started with (``genrekit serve --db library.sqlite``).
+- ``POST /v1/tag``: uploaded ``files`` → per file the 50 tags of a pretrained musicnn model
+  (genres, moods, instruments, eras) with scores, per track and per 3 s segment.
 - ``GET /v1/models``, ``GET /health``; the OpenAPI schema is at ``/docs`` and ``/openapi.json``.
 
 The model is loaded once per process; predictions run in worker threads (at most
@@ -21,7 +23,7 @@ import os
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import anyio
 from fastapi import FastAPI, File, Query, Request, UploadFile
@@ -35,6 +37,7 @@ from genrekit.audio import DEFAULT_MAX_DURATION
 from genrekit.errors import AudioError, AudioTooShortError, ConfigError, SilentAudioError
 from genrekit.models.bundle import bundled_models
 from genrekit.predict import Classifier, Prediction, predict_or_error
+from genrekit.tagging import TagResult, tag_or_error
 
 DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 _COPY_CHUNK = 1024 * 1024
@@ -75,6 +78,27 @@ class ModelInfo(BaseModel):
     representation: dict[str, Any]
     metrics: dict[str, Any]
     protocol: str
+
+
+class TagSegment(BaseModel):
+    start: float = Field(description="seconds")
+    end: float = Field(description="seconds")
+    tags: dict[str, float] = Field(description="every tag's score, highest first")
+
+
+class TagFileResult(BaseModel):
+    filename: str
+    tags: dict[str, float] | None = Field(None, description="every tag's score, highest first")
+    top_k: list[tuple[str, float]] | None = None
+    duration: float | None = Field(None, description="seconds analysed")
+    truncated: bool | None = None
+    segments: list[TagSegment] | None = None
+    error: FileError | None = None
+
+
+class TagResponse(BaseModel):
+    model: str
+    results: list[TagFileResult]
 
 
 class ErrorBody(BaseModel):
@@ -248,6 +272,37 @@ def create_app(
         return response
 
     @app.post(
+        "/v1/tag",
+        responses={
+            413: {"model": ErrorBody, "description": "upload too large"},
+            415: {"model": TagResponse, "description": "no file is decodable audio"},
+            422: {"model": TagResponse, "description": "audio too short or silent"},
+        },
+    )
+    async def tag(
+        files: Annotated[list[UploadFile], File(description="audio files")],
+        model: Literal["MSD_musicnn", "MTT_musicnn", "MSD_vgg", "MTT_vgg"] = "MSD_musicnn",
+        top_k: Annotated[int, Query(ge=1, le=50)] = 5,
+    ) -> TagResponse:
+        """Tag each uploaded file with a pretrained musicnn model."""
+        results = []
+        for upload in files:
+            name = upload.filename or "upload"
+            try:
+                async with _saved(upload, name) as path:
+                    outcome = await anyio.to_thread.run_sync(
+                        lambda p=path: tag_or_error(p, model, max_duration), limiter=limiter
+                    )
+            finally:
+                await upload.close()
+            results.append(_tag_result(name, outcome, top_k))
+        response = TagResponse(model=model, results=results)
+        if all(r.error is not None for r in results):
+            status = _STATUS[results[0].error.type]
+            return JSONResponse(status_code=status, content=response.model_dump())
+        return response
+
+    @app.post(
         "/v1/similar",
         responses={
             404: {"model": ErrorBody, "description": "no library on this server"},
@@ -310,6 +365,21 @@ async def _saved(upload: UploadFile, name: str) -> AsyncIterator[Path]:
 
 def _error_response(status: int, kind: str, reason: str) -> JSONResponse:
     return JSONResponse(status_code=status, content={"error": {"type": kind, "reason": reason}})
+
+
+def _tag_result(name: str, outcome: TagResult | AudioError, top_k: int) -> TagFileResult:
+    if isinstance(outcome, AudioError):  # its reason names our temporary file, not the client's
+        return TagFileResult(
+            filename=name, error=FileError(type=_error_type(outcome), reason=outcome.reason)
+        )
+    return TagFileResult(
+        filename=name,
+        tags=outcome.tags,
+        top_k=outcome.top(top_k),
+        duration=outcome.duration,
+        truncated=outcome.truncated,
+        segments=[TagSegment(**vars(s)) for s in outcome.segments],
+    )
 
 
 def _result(name: str, prediction: Prediction, top_k: int) -> FileResult:

@@ -82,19 +82,27 @@ def tag_file(
     )
 
 
+def tag_or_error(
+    path: str | Path, model: str = DEFAULT_TAGGER, max_duration: float | None = DEFAULT_MAX_DURATION
+) -> TagResult | AudioError:
+    """Tags, or the error that explains why there are none (never raises for bad input; an
+    unknown model is a ``ConfigError``)."""
+    try:
+        return tag_file(path, model, max_duration=max_duration)
+    except AudioError as error:
+        return error
+    except ConfigError:
+        raise
+    except Exception as error:  # a bad file must never stop a batch
+        return AudioError(path, f"could not be analysed ({type(error).__name__}: {error})")
+
+
 def tag_many(
     paths: Iterable[Path],
     model: str = DEFAULT_TAGGER,
     *,
     max_duration: float | None = DEFAULT_MAX_DURATION,
 ) -> Iterator[TagResult | AudioError]:
-    """Tags (or the error that explains why there are none) for each file, in order."""
+    """``tag_or_error`` for each file, in order."""
     for path in paths:
-        try:
-            yield tag_file(path, model, max_duration=max_duration)
-        except AudioError as error:
-            yield error
-        except ConfigError:
-            raise
-        except Exception as error:  # a bad file must never stop a batch
-            yield AudioError(path, f"could not be analysed ({type(error).__name__}: {error})")
+        yield tag_or_error(path, model, max_duration)
