@@ -115,6 +115,8 @@ def test_train_save_load_and_predict_a_net_from_audio(tmp_path, representation, 
     assert 0.0 <= report.extra["majority_vote_accuracy"] <= 1.0
     saved = json.loads((tmp_path / "report" / "report.json").read_text())
     assert saved["history"]["val_loss"]  # learning curves of the first fold
+    assert (tmp_path / "report" / "curves.png").stat().st_size > 0
+    assert saved["config"]["model"] == architecture  # every setting of the run, for reproduction
     manifest = json.loads((bundle / "manifest.json").read_text())
     assert manifest["model"]["framework"] == "torch"
     assert (bundle / "model.safetensors").is_file() and not (bundle / "model.skops").exists()

@@ -156,8 +156,9 @@ class EvaluationReport:
         return "\n".join(lines) + "\n"
 
     def write(self, directory: str | Path) -> Path:
-        """report.md, report.json, confusion.csv and confusion.png into ``directory``."""
-        from genrekit.plots import close_figure, confusion_matrix_figure
+        """report.md, report.json, confusion.csv and confusion.png into ``directory``, and
+        curves.png (loss and accuracy per epoch) when the report carries a net's history."""
+        from genrekit.plots import close_figure, confusion_matrix_figure, curves_figure
 
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
@@ -170,6 +171,10 @@ class EvaluationReport:
         figure = confusion_matrix_figure(matrix, self.labels, self.title)
         figure.savefig(directory / "confusion.png", dpi=120)
         close_figure(figure)
+        if self.extra.get("history"):
+            figure = curves_figure(self.extra["history"], f"{self.title}: first fold")
+            figure.savefig(directory / "curves.png", dpi=120)
+            close_figure(figure)
         return directory
 
 

@@ -368,6 +368,7 @@ def cross_validate(config: ExperimentConfig, dataset: Dataset) -> EvaluationRepo
     ]
     track_truth = np.array([y[r[0]] for r in rows_of.values()])
     extra: dict[str, Any] = {
+        "config": config.to_dict(),  # with the protocol's data fingerprint: reproducible
         "chosen_params_per_fold": chosen,
         "fit_seconds_total": round(fit_seconds, 2),
         "predict_seconds_total": round(predict_seconds, 3),
