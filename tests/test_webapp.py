@@ -41,6 +41,7 @@ def test_example_clip_is_classified(app_test):
         "MFCC",
         "Chroma",
         "Spectrum",
+        "Tags",
     ]
 
 

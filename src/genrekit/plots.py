@@ -174,14 +174,16 @@ def audio_figure(samples: np.ndarray, sample_rate: int, kinds: list[str] | tuple
     return fig
 
 
-def probabilities_figure(probabilities: dict[str, float], top_k: int = 10, title: str = ""):
-    """Horizontal bars of the top-k genre probabilities, highest on top."""
+def probabilities_figure(
+    probabilities: dict[str, float], top_k: int = 10, title: str = "", xlabel: str = "probability"
+):
+    """Horizontal bars of the top-k scores (genre probabilities, tag scores), highest on top."""
     plt = _pyplot()
     items = list(probabilities.items())[:top_k][::-1]
     fig, ax = plt.subplots(figsize=(5, 0.45 * len(items) + 1.0))
     bars = ax.barh([label for label, _ in items], [p for _, p in items], color="#1f5f8b")
     ax.bar_label(bars, labels=[f"{p:.0%}" for _, p in items], padding=3)
-    ax.set(xlim=(0, 1.1), xlabel="probability", title=title)
+    ax.set(xlim=(0, 1.1), xlabel=xlabel, title=title)
     fig.tight_layout()
     return fig
 

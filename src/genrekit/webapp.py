@@ -19,6 +19,7 @@ from genrekit.models.bundle import DEFAULT_MODEL, bundled_models
 from genrekit.paths import examples_dir
 from genrekit.plots import audio_figure, probabilities_figure, timeline_figure
 from genrekit.predict import Classifier
+from genrekit.tagging import tag_file
 
 NO_EXAMPLE = "(none)"
 
@@ -36,7 +37,8 @@ def load_catalog(db: str, modified: float) -> Catalog:
 
 @st.cache_data(show_spinner="Analysing…", max_entries=32)
 def analyse(name: str, data: bytes, model: str):
-    """Decode and classify one file: (prediction, embedding, samples, rate), or why not."""
+    """Decode, classify and tag one file: (prediction, embedding, samples, rate, tags), or why
+    not (tags: the pretrained musicnn MSD model's 50 scores)."""
     suffix = Path(name).suffix if Path(name).suffix.isascii() else ""
     with tempfile.NamedTemporaryFile(suffix=suffix) as handle:
         handle.write(data)
@@ -44,9 +46,10 @@ def analyse(name: str, data: bytes, model: str):
         try:
             audio = load_audio(handle.name)
             prediction, embedding = load_classifier(model).analyse(audio)
+            tags = tag_file(handle.name).tags
         except AudioError as error:
             return error.reason
-    return prediction, embedding, audio.samples, audio.sample_rate
+    return prediction, embedding, audio.samples, audio.sample_rate, tags
 
 
 def chosen_inputs() -> list[tuple[str, bytes]]:
@@ -82,7 +85,7 @@ def show(name: str, data: bytes, model: str, top_k: int, catalog: Catalog | None
     if isinstance(result, str):
         st.error(f"{name}: {result}")
         return
-    prediction, embedding, samples, rate = result
+    prediction, embedding, samples, rate, tags = result
     st.audio(data)
     label, probability = prediction.top(1)[0]
     st.subheader(f"Predicted genre: {label} ({probability:.0%})")
@@ -98,8 +101,12 @@ def show(name: str, data: bytes, model: str, top_k: int, catalog: Catalog | None
         "Chroma": "chroma",
         "Spectrum": "spectrum",
     }
-    for tab, kind in zip(st.tabs(list(views)), views.values()):
+    *view_tabs, tags_tab = st.tabs([*views, "Tags"])
+    for tab, kind in zip(view_tabs, views.values()):
         tab.pyplot(audio_figure(samples, rate, [kind]))
+    tags_tab.pyplot(
+        probabilities_figure(tags, 10, "Tags (pretrained musicnn, Million Song Dataset)", "score")
+    )
     show_similar(embedding, catalog)
 
 
