@@ -107,3 +107,22 @@ def test_combined_set_appends_the_57_gtzan_features():
     np.testing.assert_allclose(
         values[-57:], feature_set("gtzan57").extract(music_like(4.0, 22050), 22050), rtol=1e-6
     )
+
+
+def test_prediction_and_tagging_work_without_pytorch(song):
+    """The default model and the taggers run in onnxruntime: PyTorch is only for training."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "class NoTorch:\n"  # any `import torch` now fails
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] == 'torch':\n"
+        "            raise ImportError('PyTorch is blocked in this test')\n"
+        "sys.meta_path.insert(0, NoTorch())\n"
+        "import genrekit\nfrom genrekit.tagging import tag_file\n"
+        f"print(genrekit.load_model().predict({song!r}).label, tag_file({song!r}).top(1))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
