@@ -1,4 +1,4 @@
-"""PyTorch port of the musicnn auto-tagging models (Pons & Serra, 2019), shipped offline.
+"""Pretrained musicnn auto-tagging models (Pons & Serra, 2019), offline: input and inference.
 
 The original models (PyPI ``musicnn==0.1.0``, ISC licence) are TensorFlow-1 graphs. Their
 architectures are written in PyTorch in ``genrekit.pretrained.networks`` and their weights were
