@@ -46,9 +46,9 @@ def _log_mel(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     return musicnn.log_mel(samples)
 
 
-def patch_outputs(samples: np.ndarray, sample_rate: int, model: str) -> np.ndarray:
-    """(patches, 50 tags + 200 embedding units) of one model for mono audio at any rate."""
-    outputs = musicnn.run(model, musicnn.patches(_log_mel(samples, sample_rate)))
+def patch_outputs(patches: np.ndarray, model: str) -> np.ndarray:
+    """(patches, 50 tags + 200 embedding units) of one model."""
+    outputs = musicnn.run(model, patches)
     return np.hstack([outputs["taggram"], outputs["penultimate"]])
 
 
@@ -61,9 +61,10 @@ def mel_window(samples: np.ndarray, sample_rate: int) -> np.ndarray:
 
 def extract(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     """The 1000-value musicnn vector of one clip."""
+    patches = musicnn.patches(_log_mel(samples, sample_rate))  # shared by both models
     parts = []
     for model in MODELS:
-        per_patch = patch_outputs(samples, sample_rate, model)
+        per_patch = patch_outputs(patches, model)
         parts += [per_patch.mean(axis=0), per_patch.std(axis=0)]
     return np.concatenate(parts)
 

@@ -7,6 +7,7 @@ same batch-norm epsilon, so the converted weights give the original outputs (see
 
 from __future__ import annotations
 
+import copy
 from functools import cache
 
 import torch
@@ -167,8 +168,7 @@ class MusicnnTransfer(nn.Module):
         if trainable not in TRAINABLE_SCOPES:
             raise TypeError(f"trainable must be one of {', '.join(TRAINABLE_SCOPES)}")
         del inputs  # always 96 mel bands
-        self.network = load(base).__class__()
-        self.network.load_state_dict(load(base).state_dict())
+        self.network = copy.deepcopy(load(base))  # the cached pretrained network stays intact
         self.network.output = nn.Linear(self.network.output.in_features, classes)
         self.dropout = nn.Dropout(dropout)
         scope = TRAINABLE_SCOPES[trainable]
