@@ -21,7 +21,7 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -257,19 +257,11 @@ def create_app(
         timeline: bool = True,
     ) -> PredictResponse:
         """Classify each uploaded file."""
-        results = []
-        for upload in files:
-            name = upload.filename or "upload"
-            try:
-                outcome = await _classify_upload(upload, name, top_k, timeline)
-            finally:
-                await upload.close()
-            results.append(outcome)
-        response = PredictResponse(model=classifier.bundle.model_id, results=results)
-        if all(r.error is not None for r in results):
-            status = _STATUS[results[0].error.type]
-            return JSONResponse(status_code=status, content=response.model_dump())
-        return response
+        outcomes = await _analyse_uploads(
+            files, lambda path: predict_or_error(classifier, path, timeline, max_duration)
+        )
+        results = [_result(name, outcome, top_k) for name, outcome in outcomes]
+        return _answer(PredictResponse(model=classifier.bundle.model_id, results=results))
 
     @app.post(
         "/v1/tag",
@@ -285,22 +277,11 @@ def create_app(
         top_k: Annotated[int, Query(ge=1, le=50)] = 5,
     ) -> TagResponse:
         """Tag each uploaded file with a pretrained musicnn model."""
-        results = []
-        for upload in files:
-            name = upload.filename or "upload"
-            try:
-                async with _saved(upload, name) as path:
-                    outcome = await anyio.to_thread.run_sync(
-                        lambda p=path: tag_or_error(p, model, max_duration), limiter=limiter
-                    )
-            finally:
-                await upload.close()
-            results.append(_tag_result(name, outcome, top_k))
-        response = TagResponse(model=model, results=results)
-        if all(r.error is not None for r in results):
-            status = _STATUS[results[0].error.type]
-            return JSONResponse(status_code=status, content=response.model_dump())
-        return response
+        outcomes = await _analyse_uploads(
+            files, lambda path: tag_or_error(path, model, max_duration)
+        )
+        results = [_tag_result(name, outcome, top_k) for name, outcome in outcomes]
+        return _answer(TagResponse(model=model, results=results))
 
     @app.post(
         "/v1/similar",
@@ -330,20 +311,20 @@ def create_app(
             return _error_response(_STATUS[kind], kind, error.reason)
         return SimilarResponse(query=name, neighbours=[SimilarTrack(**vars(n)) for n in neighbours])
 
-    async def _classify_upload(
-        upload: UploadFile, name: str, top_k: int, timeline: bool
-    ) -> FileResult:
-        async with _saved(upload, name) as path:
-            outcome = await anyio.to_thread.run_sync(
-                lambda: predict_or_error(classifier, path, timeline, max_duration),
-                limiter=limiter,
-            )
-        if isinstance(outcome, AudioError):
-            # The reason names our temporary file; the client knows its file by its own name.
-            return FileResult(
-                filename=name, error=FileError(type=_error_type(outcome), reason=outcome.reason)
-            )
-        return _result(name, outcome, top_k)
+    async def _analyse_uploads(
+        files: list[UploadFile], analyse: Callable[[Path], Any]
+    ) -> list[tuple[str, Any]]:
+        """(client's file name, ``analyse`` of the saved upload) per file, in worker threads."""
+        outcomes = []
+        for upload in files:
+            name = upload.filename or "upload"
+            try:
+                async with _saved(upload, name) as path:
+                    outcome = await anyio.to_thread.run_sync(analyse, path, limiter=limiter)
+            finally:
+                await upload.close()
+            outcomes.append((name, outcome))
+        return outcomes
 
     app.add_middleware(BodySizeLimit, max_bytes=max_upload_bytes)
     return app
@@ -367,11 +348,23 @@ def _error_response(status: int, kind: str, reason: str) -> JSONResponse:
     return JSONResponse(status_code=status, content={"error": {"type": kind, "reason": reason}})
 
 
+def _answer(response: Any) -> Any:
+    """A per-file response (predict, tag) as is, or with the error's 4xx status when every file
+    failed."""
+    if all(r.error is not None for r in response.results):
+        status = _STATUS[response.results[0].error.type]
+        return JSONResponse(status_code=status, content=response.model_dump())
+    return response
+
+
+def _file_error(error: AudioError) -> FileError:
+    # The reason names our temporary file; the client knows its file by its own name.
+    return FileError(type=_error_type(error), reason=error.reason)
+
+
 def _tag_result(name: str, outcome: TagResult | AudioError, top_k: int) -> TagFileResult:
-    if isinstance(outcome, AudioError):  # its reason names our temporary file, not the client's
-        return TagFileResult(
-            filename=name, error=FileError(type=_error_type(outcome), reason=outcome.reason)
-        )
+    if isinstance(outcome, AudioError):
+        return TagFileResult(filename=name, error=_file_error(outcome))
     return TagFileResult(
         filename=name,
         tags=outcome.tags,
@@ -382,7 +375,9 @@ def _tag_result(name: str, outcome: TagResult | AudioError, top_k: int) -> TagFi
     )
 
 
-def _result(name: str, prediction: Prediction, top_k: int) -> FileResult:
+def _result(name: str, prediction: Prediction | AudioError, top_k: int) -> FileResult:
+    if isinstance(prediction, AudioError):
+        return FileResult(filename=name, error=_file_error(prediction))
     return FileResult(
         filename=name,
         label=prediction.label,
