@@ -58,8 +58,7 @@ def tag_file(
     max_duration: float | None = DEFAULT_MAX_DURATION,
 ) -> TagResult:
     """Tag one file; raises an ``AudioError`` subclass for unusable input."""
-    if model not in musicnn.MODEL_NAMES:
-        raise ConfigError(f"unknown tagger {model!r}; available: {', '.join(musicnn.MODEL_NAMES)}")
+    musicnn.check_model(model)  # before decoding: a wrong name is not the file's fault
     audio = load_audio(path, sample_rate=musicnn.SAMPLE_RATE, max_duration=max_duration)
     taggram = musicnn.run(model, musicnn.patches(musicnn.log_mel(audio.samples)))["taggram"]
     names = musicnn.tags(model)

@@ -52,6 +52,12 @@ MSD_TAGS = (
 )  # fmt: skip
 
 
+def check_model(model: str) -> None:
+    """Raise a ``ConfigError`` naming the shipped models if ``model`` is not one of them."""
+    if model not in MODEL_NAMES:
+        raise ConfigError(f"unknown musicnn model {model!r}; available: {', '.join(MODEL_NAMES)}")
+
+
 def tags(model: str) -> tuple[str, ...]:
     """The 50 tag names of ``model``, in output order."""
     return MSD_TAGS if model.startswith("MSD") else MTT_TAGS
@@ -96,8 +102,7 @@ def _session(model: str) -> Any:
     """
     import onnxruntime
 
-    if model not in MODEL_NAMES:
-        raise ConfigError(f"unknown musicnn model {model!r}; available: {', '.join(MODEL_NAMES)}")
+    check_model(model)
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = options.inter_op_num_threads = 1
     options.log_severity_level = 3
