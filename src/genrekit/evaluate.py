@@ -194,7 +194,7 @@ def evaluate_bundle(
     """
     from tqdm import tqdm
 
-    from genrekit.datasets import load_dataset
+    from genrekit.datasets import load_dataset, rows_by_track
     from genrekit.errors import AudioError
     from genrekit.predict import Classifier, predict_many
 
@@ -210,10 +210,10 @@ def evaluate_bundle(
                 f"{classifier.bundle.model_id} needs {classifier.spec.name}: give it audio"
             )
         probabilities = classifier.bundle.predict_proba(dataset.features)
-        tracks = dataset.tracks
-        unique = list(dict.fromkeys(tracks))
-        y_true = np.array([dataset.y[tracks == t][0] for t in unique])
-        track_probabilities = np.stack([probabilities[tracks == t].mean(axis=0) for t in unique])
+        rows_of = rows_by_track(dataset.tracks)
+        unique = list(rows_of)
+        y_true = np.array([dataset.y[r[0]] for r in rows_of.values()])
+        track_probabilities = np.stack([probabilities[r].mean(axis=0) for r in rows_of.values()])
         y_pred = np.array(classifier.labels)[track_probabilities.argmax(axis=1)]
         probabilities_by_track = track_probabilities.tolist()
     else:

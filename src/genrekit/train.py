@@ -39,7 +39,7 @@ from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
 from sklearn.model_selection import GridSearchCV, ParameterGrid
 from sklearn.pipeline import Pipeline
 
-from genrekit.datasets import Dataset, Item, load_dataset, with_label_map
+from genrekit.datasets import Dataset, Item, load_dataset, rows_by_track, with_label_map
 from genrekit.errors import AudioError, ConfigError
 from genrekit.evaluate import EvaluationReport
 from genrekit.features import RepresentationSpec
@@ -313,10 +313,9 @@ def _search_net(
 def _per_track(net: Any, dataset: Dataset, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """True and predicted label per track of ``rows`` (window probabilities averaged)."""
     probabilities = net.predict_proba(dataset.features[rows])
-    tracks = dataset.tracks[rows]
-    keys = list(dict.fromkeys(tracks))
-    mean = np.array([probabilities[tracks == key].mean(axis=0) for key in keys])
-    truth = np.array([dataset.y[rows][tracks == key][0] for key in keys])
+    groups = list(rows_by_track(dataset.tracks[rows]).values())
+    mean = np.array([probabilities[r].mean(axis=0) for r in groups])
+    truth = np.array([dataset.y[rows][r[0]] for r in groups])
     return truth, net.classes_[mean.argmax(axis=1)]
 
 
@@ -352,11 +351,8 @@ def cross_validate(config: ExperimentConfig, dataset: Dataset) -> EvaluationRepo
         fold_of[split.test] = index
         chosen.append(best)
         history = history or getattr(estimator, "history", None)
-    tracks = [f"{fold}/{track}" for fold, track in zip(fold_of, dataset.tracks)]
-    keys = list(dict.fromkeys(tracks))
-    rows_of = {key: [] for key in keys}
-    for row, key in enumerate(tracks):
-        rows_of[key].append(row)
+    keys = (f"{fold}/{track}" for fold, track in zip(fold_of, dataset.tracks))
+    rows_of = list(rows_by_track(keys).values())
     label_array = np.array(labels)
     window_votes = label_array[probabilities.argmax(axis=1)]
     majority = [
@@ -364,17 +360,17 @@ def cross_validate(config: ExperimentConfig, dataset: Dataset) -> EvaluationRepo
             labels,
             key=lambda label, r=r: (list(window_votes[r]).count(label), -labels.index(label)),
         )
-        for r in rows_of.values()
+        for r in rows_of
     ]
-    track_truth = np.array([y[r[0]] for r in rows_of.values()])
+    track_truth = np.array([y[r[0]] for r in rows_of])
     extra: dict[str, Any] = {
         "config": config.to_dict(),  # with the protocol's data fingerprint: reproducible
         "chosen_params_per_fold": chosen,
         "fit_seconds_total": round(fit_seconds, 2),
         "predict_seconds_total": round(predict_seconds, 3),
-        "rows_per_track": round(len(y) / len(keys), 2),
+        "rows_per_track": round(len(y) / len(rows_of), 2),
     }
-    if len(keys) < len(y):
+    if len(rows_of) < len(y):
         extra["window_accuracy"] = float((window_votes == y).mean())
         extra["majority_vote_accuracy"] = float((np.array(majority) == track_truth).mean())
     if history:
@@ -384,9 +380,9 @@ def cross_validate(config: ExperimentConfig, dataset: Dataset) -> EvaluationRepo
         title=f"{config.name} — cross-validation",
         labels=labels,
         y_true=track_truth,
-        y_pred=label_array[[probabilities[r].mean(axis=0).argmax() for r in rows_of.values()]],
+        y_pred=label_array[[probabilities[r].mean(axis=0).argmax() for r in rows_of]],
         protocol=protocol_record(config, dataset),
-        fold_of=np.array([fold_of[r[0]] for r in rows_of.values()]),
+        fold_of=np.array([fold_of[r[0]] for r in rows_of]),
         extra=extra,
     )
 
