@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import os
+import subprocess
 
 import numpy as np
 import pandas as pd
@@ -14,7 +17,7 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from genrekit.errors import BundleError, ConfigError
 from genrekit.features import RepresentationSpec, gtzan57
-from genrekit.models.bundle import load_bundle, save_bundle
+from genrekit.models.bundle import TRUSTED_TYPES, load_bundle, save_bundle
 from genrekit.models.classical import MODELS, UNSCALED, build_pipeline, grid_for_pipeline
 from genrekit.train import load_config, train
 
@@ -119,21 +122,100 @@ def test_tampered_weights_are_refused(tmp_path):
         load_bundle(path)
 
 
-def test_weights_with_foreign_types_are_refused(tmp_path):
-    # A function from outside scikit-learn/numpy (here copy.copy) must never be loaded.
-    import copy
-
+def bundle_holding(tmp_path, function):
+    """A bundle whose pipeline names ``function`` (set after fitting, so it is never called)."""
     pipeline = Pipeline(
-        [
-            ("f", FunctionTransformer(copy.copy)),
-            ("s", StandardScaler()),
-            ("m", LogisticRegression()),
-        ]
+        [("f", FunctionTransformer()), ("s", StandardScaler()), ("m", LogisticRegression())]
     )
-    path = small_bundle(tmp_path, pipeline)
-    assert "copy.copy" in skops.io.get_untrusted_types(file=path / "model.skops")
-    with pytest.raises(BundleError, match="does not load"):
+    x, y = blobs(n_per_class=5)
+    pipeline.fit(x, y).set_params(f__func=function)
+    return save_bundle(tmp_path / "b", pipeline, name="t", labels=["blues", "jazz", "rock"],
+                       representation=RepresentationSpec(), training={}, metrics={})  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("function", "type_name"),
+    [
+        (eval, "builtins.eval"),
+        (os.system, "posix.system"),
+        (subprocess.Popen, "subprocess.Popen"),
+        (copy.copy, "copy.copy"),
+    ],
+)
+def test_weights_naming_code_are_refused(tmp_path, function, type_name):
+    """A skops file naming a function or class genrekit never saves is refused before loading:
+    a bundle is data, never code (the checksum does not help: an attacker rewrites it too)."""
+    path = bundle_holding(tmp_path, function)
+    assert type_name in skops.io.get_untrusted_types(file=path / "model.skops")
+    with pytest.raises(BundleError, match=f"refused.*{type_name}"):
         load_bundle(path)
+
+
+def test_crafted_bundle_is_refused_by_the_cli_with_one_line(tmp_path, media):
+    from typer.testing import CliRunner
+
+    from genrekit.cli import app
+
+    path = bundle_holding(tmp_path, eval)
+    result = CliRunner().invoke(app, ["predict", "--model", str(path), str(media["wav"])])
+    assert result.exit_code != 0
+    assert "refused" in result.output and "builtins.eval" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_every_type_genrekit_saves_is_on_the_allow_list(tmp_path):
+    """The allow-list is exact names; it must cover each classical model genrekit can train."""
+    x, y = blobs(n_per_class=6)
+    for name in MODELS:
+        features = np.hstack([x[:, :2], np.tile(np.eye(2).ravel(), (len(x), 1))]) if (
+            name == "gaussian_knn"
+        ) else x  # fmt: skip
+        for extra in ({}, {"pca": 2}, {"pca_block": [0, 1]}):
+            if name in UNSCALED and extra:
+                continue
+            pipeline = build_pipeline(name, **extra).fit(features, y)
+            skops.io.dump(pipeline, tmp_path / "m.skops")
+            assert set(skops.io.get_untrusted_types(file=tmp_path / "m.skops")) <= TRUSTED_TYPES
+
+
+def _rewrite_manifest(path, change):
+    manifest = json.loads((path / "manifest.json").read_text())
+    change(manifest)
+    (path / "manifest.json").write_text(json.dumps(manifest))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda m: m["model"].update(weights="/etc/hostname"), "outside the bundle"),
+        (lambda m: m["model"].update(weights="../b/model.skops"), "outside the bundle"),
+        (lambda m: m.pop("model"), "no 'model' section"),
+        (lambda m: m["model"].pop("classes"), "lacks 'classes'"),
+        (lambda m: m.update(labels=["blues", "polka"]), "not among the model's classes"),
+        (lambda m: m.update(labels=[]), "no 'labels'"),
+        (lambda m: m["model"].update(framework="pickle"), "unknown framework"),
+    ],
+)
+def test_malformed_manifests_get_one_clear_error(tmp_path, change, message):
+    path = small_bundle(tmp_path, build_pipeline("logreg"))
+    _rewrite_manifest(path, change)
+    with pytest.raises(BundleError, match=message):
+        load_bundle(path)
+
+
+def test_pretrained_weights_are_checked_against_their_checksums(tmp_path, monkeypatch):
+    import shutil
+
+    from genrekit.pretrained import musicnn
+
+    copy_dir = tmp_path / "weights"
+    shutil.copytree(musicnn.WEIGHTS_DIR, copy_dir)
+    monkeypatch.setattr(musicnn, "WEIGHTS_DIR", copy_dir)
+    assert musicnn.verified_weights("MSD_musicnn.onnx") == copy_dir / "MSD_musicnn.onnx"
+    weights = copy_dir / "MSD_musicnn.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-1] + b"\x00")
+    with pytest.raises(BundleError, match="not the shipped file"):
+        musicnn.verified_weights("MSD_musicnn.safetensors")
 
 
 def test_not_a_bundle(tmp_path):

@@ -162,6 +162,11 @@ def convert(wheel: Path, out: Path = musicnn.WEIGHTS_DIR) -> None:
         "sha256": hashlib.sha256(wheel.read_bytes()).hexdigest(),
         "converted_by": "tools/convert_musicnn.py",
         "models": list(musicnn.MODEL_NAMES),
+        "files": {  # checked by genrekit before every load (genrekit.pretrained.musicnn)
+            path.name: hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in sorted(out.iterdir())
+            if path.suffix in (".onnx", ".safetensors")
+        },
     }
     (out / "PROVENANCE.json").write_text(json.dumps(provenance, indent=2) + "\n")
 

@@ -35,7 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from genrekit import __version__
 from genrekit.audio import DEFAULT_MAX_DURATION
 from genrekit.errors import AudioError, AudioTooShortError, ConfigError, SilentAudioError
-from genrekit.models.bundle import bundled_models
+from genrekit.models.bundle import bundled_models, read_manifest
 from genrekit.predict import Classifier, Prediction, predict_or_error
 from genrekit.tagging import TagResult, tag_or_error
 
@@ -227,7 +227,7 @@ def create_app(
         if loaded is not None and loaded not in paths:
             paths.insert(0, loaded)
         for path in paths:
-            manifest = json.loads((path / "manifest.json").read_text())
+            manifest = read_manifest(path)
             metrics = {k: v for k, v in manifest.get("metrics", {}).items() if k != "per_class"}
             infos.append(
                 ModelInfo(

@@ -335,10 +335,10 @@ def evaluate(
 @app.command()
 def models() -> None:
     """List the shipped models with their measured accuracy and protocol."""
-    from genrekit.models.bundle import DEFAULT_MODEL, bundled_models
+    from genrekit.models.bundle import DEFAULT_MODEL, bundled_models, read_manifest
 
     for name, path in bundled_models().items():
-        manifest = json.loads((path / "manifest.json").read_text())
+        manifest = read_manifest(path)
         metrics = manifest.get("metrics", {})
         default = " (default)" if name == DEFAULT_MODEL else ""
         typer.echo(

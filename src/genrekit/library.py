@@ -32,6 +32,7 @@ import numpy as np
 from genrekit.audio import load_audio
 from genrekit.datasets import audio_files
 from genrekit.errors import AudioError, ConfigError
+from genrekit.integrity import file_sha256
 
 SCHEMA_VERSION = 1
 ANN_THRESHOLD = 50_000
@@ -92,14 +93,6 @@ def open_catalog(db: str | Path) -> sqlite3.Connection:
     elif int(row[0]) > SCHEMA_VERSION:
         raise ConfigError(f"{db}: catalog schema {row[0]} is newer than this genrekit's")
     return connection
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def model_key(classifier: Any) -> str:

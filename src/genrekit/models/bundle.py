@@ -9,7 +9,6 @@ without importing scikit-learn.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,6 +20,7 @@ import numpy as np
 
 from genrekit.errors import BundleError
 from genrekit.features import RepresentationSpec
+from genrekit.integrity import file_sha256
 
 MANIFEST = "manifest.json"
 WEIGHTS = "model.skops"
@@ -31,7 +31,21 @@ FORMAT_VERSION = 1
 DEFAULT_MODEL = "musicnn-logreg"
 """The bundle under ``genrekit/bundled/`` that ``load_model()`` uses when given no path."""
 
-_TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "genrekit.models.")
+TRUSTED_TYPES = frozenset(
+    {
+        "genrekit.models.gaussian.GaussianKNN",
+        "sklearn.calibration._CalibratedClassifier",
+        "sklearn.calibration._SigmoidCalibration",
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+        "sklearn.metrics._dist_metrics.EuclideanDistance64",
+        "sklearn.neighbors._kd_tree.KDTree",
+        "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
+        "sklearn.tree._tree.Tree",
+    }
+)
+"""Types beyond skops' own safe defaults that genrekit's models hold, by exact name: the only
+ones a skops file may contain (a bundle is data, never code; no function, no module prefix).
+``tests/test_models.py`` saves every classical model and checks this list covers it."""
 
 
 @dataclass
@@ -161,11 +175,11 @@ def _save_sklearn(
         else export_verified(estimator, reference_features, onnx_path)
     )
     if onnx["exported"]:
-        onnx.update(file=ONNX_WEIGHTS, sha256=_sha256(onnx_path))
+        onnx.update(file=ONNX_WEIGHTS, sha256=file_sha256(onnx_path))
     return {
         "framework": "scikit-learn",
         "weights": WEIGHTS,
-        "weights_sha256": _sha256(weights),
+        "weights_sha256": file_sha256(weights),
         "estimator": _describe_estimator(estimator),
         "onnx": onnx,
     }
@@ -183,7 +197,7 @@ def _save_net(directory: Path, net: Any) -> dict[str, Any]:
     return {
         "framework": "torch",
         "weights": NET_WEIGHTS,
-        "weights_sha256": _sha256(weights),
+        "weights_sha256": file_sha256(weights),
         "architecture": net.architecture,
         "architecture_params": net.params,
         "inputs": int(net.mean.shape[0]),
@@ -217,25 +231,26 @@ def load_bundle(model: str | Path | None = None, *, backend: str = "auto") -> Mo
     ``backend``: ``auto`` uses the verified ONNX copy when the bundle has one (fast start),
     ``scikit-learn`` always loads the skops weights.
     """
-    path = resolve_model_path(model)
-    try:
-        manifest = json.loads((path / MANIFEST).read_text())
-    except (OSError, json.JSONDecodeError) as error:
-        raise BundleError(f"{path}: unreadable manifest ({error})") from None
-    if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
-        raise BundleError(f"{path}: not a genrekit bundle of format version {FORMAT_VERSION}")
     if backend not in ("auto", "scikit-learn"):
         raise BundleError(f"unknown backend {backend!r}; use 'auto' or 'scikit-learn'")
-    onnx = manifest["model"].get("onnx", {})
-    weights = _checked(path, manifest["model"]["weights"], manifest["model"]["weights_sha256"])
-    if manifest["model"]["framework"] == "torch":
-        predictor: Any = _load_net(weights, manifest["model"])
-    elif backend == "auto" and onnx.get("exported"):
-        from genrekit.models.onnx_export import OnnxPredictor
+    path = resolve_model_path(model)
+    manifest = read_manifest(path)
+    entry = manifest["model"]
+    onnx = entry.get("onnx", {})
+    weights = _checked(path, entry["weights"], entry["weights_sha256"])
+    try:
+        if entry["framework"] == "torch":
+            predictor: Any = _load_net(weights, entry)
+        elif backend == "auto" and onnx.get("exported"):
+            from genrekit.models.onnx_export import OnnxPredictor
 
-        predictor = OnnxPredictor(_checked(path, onnx["file"], onnx["sha256"]))
-    else:
-        predictor = _load_skops(path, weights)
+            predictor = OnnxPredictor(_checked(path, onnx.get("file"), onnx.get("sha256")))
+        else:
+            predictor = _load_skops(path, weights)
+    except BundleError:
+        raise
+    except Exception as error:  # a damaged file that passed its checksum: still one clear line
+        raise BundleError(f"{path}: the weights could not be loaded ({error})") from None
     return ModelBundle(
         predictor,
         list(manifest["labels"]),
@@ -245,29 +260,71 @@ def load_bundle(model: str | Path | None = None, *, backend: str = "auto") -> Mo
     )
 
 
-def _checked(bundle: Path, name: str, sha256: str) -> Path:
-    """The bundle file ``name``, after checking it exists and matches the manifest's checksum."""
+_REQUIRED_MODEL_KEYS = {"framework": str, "weights": str, "weights_sha256": str, "classes": list}
+_FRAMEWORKS = ("scikit-learn", "torch")
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    """The bundle's manifest, checked for what loading relies on; a ``BundleError`` names the
+    first problem (never a ``KeyError`` from deep inside loading)."""
+    try:
+        manifest = json.loads((path / MANIFEST).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise BundleError(f"{path}: unreadable manifest ({error})") from None
+    if not isinstance(manifest, dict):
+        raise BundleError(f"{path}: the manifest is not a JSON object")
+    if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
+        raise BundleError(f"{path}: not a genrekit bundle of format version {FORMAT_VERSION}")
+    entry, labels = manifest.get("model"), manifest.get("labels")
+    if not isinstance(entry, dict):
+        raise BundleError(f"{path}: the manifest has no 'model' section")
+    for key, kind in _REQUIRED_MODEL_KEYS.items():
+        if not isinstance(entry.get(key), kind):
+            raise BundleError(f"{path}: the manifest's 'model' section lacks '{key}'")
+    if entry["framework"] not in _FRAMEWORKS:
+        raise BundleError(f"{path}: unknown framework {entry['framework']!r}")
+    if not isinstance(manifest.get("representation"), dict):
+        raise BundleError(f"{path}: the manifest has no 'representation' section")
+    if not isinstance(labels, list) or not labels:
+        raise BundleError(f"{path}: the manifest has no 'labels'")
+    unknown = [label for label in labels if label not in entry["classes"]]
+    if unknown:
+        raise BundleError(f"{path}: labels {unknown} are not among the model's classes")
+    return manifest
+
+
+def _checked(bundle: Path, name: object, sha256: object) -> Path:
+    """The bundle file ``name``, after checking that it lies inside the bundle folder (a plain
+    file name: no absolute path, no ``..``, no link out) and matches the manifest's checksum."""
+    if not isinstance(name, str) or not isinstance(sha256, str):
+        raise BundleError(f"{bundle}: the manifest names no weights file with its checksum")
     weights = bundle / name
+    inside = (
+        not Path(name).is_absolute()
+        and Path(name).name == name
+        and weights.resolve().parent == bundle.resolve()
+    )
+    if not inside:
+        raise BundleError(f"{bundle}: weights file {name!r} is outside the bundle folder")
     if not weights.is_file():
         raise BundleError(f"{bundle}: weights file {name} is missing")
-    if _sha256(weights) != sha256:
+    if file_sha256(weights) != sha256:
         raise BundleError(f"{bundle}: {name} does not match the manifest's checksum")
     return weights
 
 
 def _load_skops(bundle: Path, weights: Path) -> Any:
-    """A scikit-learn estimator from skops weights, refusing any type outside the allow-list."""
+    """A scikit-learn estimator from skops weights, refusing any type outside ``TRUSTED_TYPES``."""
     import skops.io
 
     untrusted = skops.io.get_untrusted_types(file=weights)
-    refused = [t for t in untrusted if not t.startswith(_TRUSTED_PREFIXES)]
+    refused = sorted(set(untrusted) - TRUSTED_TYPES)
     if refused:
-        raise BundleError(f"{bundle}: weights contain types genrekit does not load: {refused}")
+        raise BundleError(
+            f"{bundle}: refused: the weights name types genrekit never saves "
+            f"({', '.join(refused)}); a model bundle is data and may not call code"
+        )
     return skops.io.load(weights, trusted=untrusted)
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _describe_estimator(estimator: Any) -> dict[str, Any]:

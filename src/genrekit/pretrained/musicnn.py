@@ -93,6 +93,19 @@ def patches(frames: np.ndarray) -> np.ndarray:
     return frames[: count * PATCH_FRAMES].reshape(count, PATCH_FRAMES, frames.shape[1])
 
 
+def verified_weights(name: str) -> Path:
+    """The shipped weights file ``name`` after checking it against the SHA-256 recorded in
+    ``PROVENANCE.json`` (a replaced or damaged file is refused with a ``BundleError``)."""
+    from genrekit.errors import BundleError
+    from genrekit.integrity import file_sha256
+
+    path = WEIGHTS_DIR / name
+    expected = provenance().get("files", {}).get(name)
+    if expected is None or not path.is_file() or file_sha256(path) != expected:
+        raise BundleError(f"{path}: pretrained weights missing or not the shipped file; reinstall")
+    return path
+
+
 @cache
 def _session(model: str) -> Any:
     """The model's ONNX graph (weights read from its safetensors file), once per process.
@@ -103,11 +116,13 @@ def _session(model: str) -> Any:
     import onnxruntime
 
     check_model(model)
+    verified_weights(f"{model}.safetensors")  # the graph reads its weights from this file
+    graph = verified_weights(f"{model}.onnx")
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = options.inter_op_num_threads = 1
     options.log_severity_level = 3
     return onnxruntime.InferenceSession(
-        str(WEIGHTS_DIR / f"{model}.onnx"), options, providers=["CPUExecutionProvider"]
+        str(graph), options, providers=["CPUExecutionProvider"]
     )
 
 

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from genrekit.pretrained.musicnn import MODEL_NAMES, WEIGHTS_DIR
+from genrekit.pretrained.musicnn import MODEL_NAMES, verified_weights
 
 BN_EPSILON = 1e-3
 """TensorFlow-1 ``batch_normalization`` default."""
@@ -138,7 +138,7 @@ def load(model: str = "MSD_musicnn") -> nn.Module:
     from safetensors.torch import load_file
 
     network = build(model)
-    network.load_state_dict(load_file(WEIGHTS_DIR / f"{model}.safetensors"))
+    network.load_state_dict(load_file(verified_weights(f"{model}.safetensors")))
     return network.eval()
 
 
