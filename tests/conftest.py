@@ -107,6 +107,8 @@ def broken(tmp_path_factory: pytest.TempPathFactory, media: dict[str, Path]) -> 
         "truncated_mp3": folder / "cut.mp3",
         "short": folder / "blip.wav",
         "silent": folder / "silence.flac",
+        "nan": folder / "nan.wav",
+        "inf": folder / "inf.wav",
     }
     files["not_audio"].write_text("These are my notes, not a song.\n" * 50)
     files["empty"].write_bytes(b"")
@@ -115,6 +117,10 @@ def broken(tmp_path_factory: pytest.TempPathFactory, media: dict[str, Path]) -> 
         files[key].write_bytes(data[: len(data) // 2])
     soundfile.write(files["short"], tone(0.2, 22050)[:, 0], 22050)
     soundfile.write(files["silent"], np.zeros(22050 * 5, np.float32), 22050)
+    for key, bad in (("nan", np.nan), ("inf", np.inf)):
+        samples = tone(3.0, 22050)[:, 0]
+        samples[1000:1100] = bad
+        soundfile.write(files[key], samples, 22050, subtype="FLOAT")
     return files
 
 

@@ -165,3 +165,17 @@ def test_split_evenly(seconds, parts):
     assert len(pieces) == parts
     assert sum(len(p.samples) for p in pieces) == len(samples)
     assert split_evenly(samples, 22050, None)[0].samples is samples
+
+
+@pytest.mark.parametrize("kind", ["nan", "inf"])
+def test_non_finite_samples_are_refused_with_a_plain_reason(broken, kind):
+    with pytest.raises(AudioDecodeError, match="invalid samples") as error:
+        load_audio(broken[kind])
+    assert str(broken[kind]) in str(error.value)
+
+
+def test_a_stream_declaring_zero_hertz_is_refused(tmp_path):
+    from genrekit.audio import _check_stream
+
+    with pytest.raises(AudioDecodeError, match="declares 0 Hz"):
+        _check_stream(tmp_path / "x.flac", 0, 1)

@@ -61,6 +61,45 @@ def test_incremental_indexing(tmp_path, broken):
     assert len(rows(db)) == 7 and all(status == "ok" for _, status, _ in rows(db))
 
 
+def test_unreadable_and_damaged_files_never_stop_an_index_run(tmp_path, broken, monkeypatch):
+    import genrekit.library
+
+    music = make_library(tmp_path / "music", per_genre=1)
+    shutil.copy(broken["nan"], music / "beats" / "nan.wav")
+    locked = music / "tones" / "locked.wav"
+    shutil.copy(music / "tones" / "tones0.wav", locked)
+    real_hash = genrekit.library.file_sha256
+
+    def unreadable(path):
+        if path.name == "locked.wav":
+            raise PermissionError(13, "Permission denied")
+        return real_hash(path)
+
+    monkeypatch.setattr(genrekit.library, "file_sha256", unreadable)
+    db = tmp_path / "lib.sqlite"
+    for _ in range(2):  # the rerun must not stop at the same file either
+        summary = index_folder(music, db, progress=False)
+    by_name = {os.path.basename(path): (status, genre) for path, status, genre in rows(db)}
+    assert by_name["nan.wav"][0] == "failed" and by_name["locked.wav"][0] == "failed"
+    assert by_name["beats0.wav"][0] == by_name["tones0.wav"][0] == "ok"
+    with sqlite3.connect(db) as connection:
+        reason = connection.execute(
+            "SELECT error FROM tracks WHERE path LIKE '%locked.wav'"
+        ).fetchone()[0]
+    assert reason == "cannot be read (Permission denied)"
+    assert summary.failed == 0  # failures recorded once, not retried while unchanged
+
+
+def test_paths_through_dot_dot_or_links_are_one_track(tmp_path):
+    music = make_library(tmp_path / "music", per_genre=1)
+    (tmp_path / "link").symlink_to(music)
+    db = tmp_path / "lib.sqlite"
+    index_folder(music, db, progress=False)
+    again = index_folder(tmp_path / "link" / ".." / "music", db, progress=False)
+    via_link = index_folder(tmp_path / "link", db, progress=False)
+    assert again.indexed == via_link.indexed == 0 and len(rows(db)) == 2
+
+
 def test_killed_run_resumes_without_duplicates(tmp_path):
     music = make_library(tmp_path / "music", per_genre=8, seconds=6.0)
     db = tmp_path / "lib.sqlite"
@@ -180,6 +219,10 @@ def test_api_similar_songs(library, broken):
     assert neighbours[0]["score"] == pytest.approx(1.0, abs=1e-5) and len(neighbours) == 3
     silent = client.post("/v1/similar", files={"file": ("s.flac", broken["silent"].read_bytes())})
     assert silent.status_code == 422 and silent.json()["error"]["type"] == "silent"
+    for kind in ("nan", "not_audio"):
+        bad = client.post("/v1/similar", files={"file": ("x.wav", broken[kind].read_bytes())})
+        assert 400 <= bad.status_code < 500, (kind, bad.text)
+        assert "error" in bad.json()
     no_library = TestClient(create_app()).post("/v1/similar", files={"file": ("q.wav", query)})
     assert no_library.status_code == 404
 

@@ -139,6 +139,7 @@ def test_cli_features_table(tmp_path, broken):
             tmp_path / "music" / label / f"{label}.00000.wav", music_like(7.0, seed=seed), 22050
         )
     (tmp_path / "music" / "jazz" / "broken.mp3").write_bytes(broken["not_audio"].read_bytes())
+    (tmp_path / "music" / "jazz" / "nan.wav").write_bytes(broken["nan"].read_bytes())
     out = tmp_path / "t.csv"
     result = runner.invoke(
         app,
@@ -155,6 +156,8 @@ def test_cli_features_table(tmp_path, broken):
     )
     assert result.exit_code == 0, result.output
     assert "broken.mp3" in result.stderr
+    assert "nan.wav: the audio data holds invalid samples" in result.stderr
+    assert "Traceback" not in result.output
     table = pd.read_csv(out)
     assert list(table["filename"]) == [
         "blues.00000.0.wav",

@@ -35,7 +35,7 @@ SILENCE_PEAK = 1e-4
 _BLOCK_SECONDS = 30.0
 _TRUNCATION_TOLERANCE = 0.9  # decoded/declared frames below this means the file is cut short
 
-NormalizeMethod = Literal["none", "peak", "rms"]
+NormalizeMethod = Literal["none", "peak", "rms", "loudness"]
 LastWindowPolicy = Literal["shift", "pad", "drop"]
 
 
@@ -93,6 +93,10 @@ def load_audio(
             raise AudioDecodeError(
                 path, f"not a recognised audio file ({ffmpeg_failure.detail})"
             ) from None
+    if not np.isfinite(audio.samples).all():
+        raise AudioDecodeError(
+            path, "the audio data holds invalid samples (NaN or infinite values): a damaged file"
+        )
     check_audible(audio, min_duration)
     return audio
 
@@ -126,6 +130,7 @@ def _decode_with_soundfile(path: Path, sample_rate: int, max_duration: float | N
         raise _NotRecognised(_libsndfile_reason(error)) from None
     with handle:
         source_rate, channels, declared = handle.samplerate, handle.channels, handle.frames
+        _check_stream(path, source_rate, channels)
         cap = _frame_cap(max_duration, source_rate)
         block = int(_BLOCK_SECONDS * source_rate)
 
@@ -171,7 +176,8 @@ def _decode_with_ffmpeg(path: Path, sample_rate: int, max_duration: float | None
         if not container.streams.audio:
             raise AudioDecodeError(path, "the file has no audio stream")
         stream = container.streams.audio[0]
-        source_rate, channels = stream.rate, stream.channels
+        source_rate, channels = stream.rate or 0, stream.channels or 0
+        _check_stream(path, source_rate, channels)
         cap = _frame_cap(max_duration, source_rate)
         # Convert only the sample format (to planar float); mixing and resampling stay ours.
         converter = av.AudioResampler(format="fltp", layout=stream.layout, rate=source_rate)
@@ -196,6 +202,15 @@ def _decode_with_ffmpeg(path: Path, sample_rate: int, max_duration: float | None
     declared = int(stream.duration * stream.time_base * source_rate) if stream.duration else 0
     truncated = cap is not None and frames_read >= cap and declared > cap
     return Audio(samples, sample_rate, str(path), source_rate, channels, truncated)
+
+
+def _check_stream(path: Path, source_rate: int, channels: int) -> None:
+    """Refuse a stream whose header makes no sense (what random bytes sometimes decode to)."""
+    if source_rate <= 0 or channels <= 0:
+        raise AudioDecodeError(
+            path,
+            f"not a usable audio file (it declares {source_rate} Hz and {channels} channels)",
+        )
 
 
 def _mix_and_resample(
@@ -233,24 +248,73 @@ def _dbfs(peak: float) -> str:
     return "-inf dBFS" if peak <= 0 else f"{20 * math.log10(peak):.0f} dBFS"
 
 
-def normalize(samples: np.ndarray, method: NormalizeMethod = "peak") -> np.ndarray:
-    """Scale to peak 1.0 (``peak``) or RMS 0.1 / −20 dBFS (``rms``); ``none`` returns the input.
+HIGHPASS_HZ = 20.0
+"""Cut-off of the high-pass that ``loudness`` normalization applies first: removes DC offset and
+sub-sonic rumble, which carry no genre but move the level and the lowest mel bands."""
 
-    Both make features independent of the recording's gain, which GTZAN's table features are not.
+LOUDNESS_TARGET_DBFS = -20.0
+"""Gated RMS level that ``loudness`` normalization brings every recording to (dBFS)."""
+
+LOUDNESS_BLOCK_SECONDS = 0.4
+LOUDNESS_ABSOLUTE_GATE_DBFS = -70.0
+LOUDNESS_RELATIVE_GATE_DB = -10.0
+"""Gating as in ITU-R BS.1770: 400 ms blocks; blocks under −70 dBFS, then blocks more than 10 dB
+under the mean of the rest, do not count, so silence and fades do not lower the measured level."""
+
+
+def normalize(
+    samples: np.ndarray, method: NormalizeMethod = "peak", sample_rate: int = SAMPLE_RATE
+) -> np.ndarray:
+    """Scale to peak 1.0 (``peak``), RMS 0.1 / −20 dBFS (``rms``), or high-pass at
+    ``HIGHPASS_HZ`` then gated RMS at ``LOUDNESS_TARGET_DBFS`` (``loudness``); ``none`` returns
+    the input.
+
+    All make features independent of the recording's gain, which GTZAN's table features are not.
+    ``loudness`` also ignores DC offset, rumble, silence and fades, and a clipped peak does not
+    set the level: what a quiet, DC-shifted or loudly mastered copy of a song needs to keep its
+    genre (musicnn's log-mel input depends on absolute level).
     """
     if method == "none":
         return samples
-    if method == "peak":
+    if method == "loudness":
+        samples = remove_dc(samples, sample_rate)
+        level = gated_rms(samples, sample_rate)
+        target = 10 ** (LOUDNESS_TARGET_DBFS / 20)
+    elif method == "peak":
         level = float(np.max(np.abs(samples)))
         target = 1.0
     elif method == "rms":
         level = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
         target = 0.1
     else:
-        raise ValueError(f"unknown normalization {method!r}; use 'none', 'peak' or 'rms'")
+        raise ValueError(
+            f"unknown normalization {method!r}; use 'none', 'peak', 'rms' or 'loudness'"
+        )
     if level == 0.0:
         return samples
     return (samples * np.float32(target / level)).astype(np.float32, copy=False)
+
+
+def remove_dc(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Subtract the mean, then a 2nd-order Butterworth high-pass at ``HIGHPASS_HZ``."""
+    from scipy.signal import butter, sosfilt
+
+    sos = butter(2, HIGHPASS_HZ, btype="highpass", fs=sample_rate, output="sos")
+    centred = samples - np.float32(np.mean(samples, dtype=np.float64))
+    return sosfilt(sos, centred).astype(np.float32)
+
+
+def gated_rms(samples: np.ndarray, sample_rate: int) -> float:
+    """RMS amplitude over the blocks that pass BS.1770-style gating (0.0 for silence)."""
+    block = max(1, round(LOUDNESS_BLOCK_SECONDS * sample_rate))
+    count = max(1, len(samples) // block)
+    padded = np.resize(samples[: count * block], (count, block)) if len(samples) else samples
+    power = np.mean(np.square(padded, dtype=np.float64).reshape(count, -1), axis=1)
+    audible = power[power > 10 ** (LOUDNESS_ABSOLUTE_GATE_DBFS / 10)]
+    if len(audible) == 0:
+        return 0.0
+    loud = audible[audible > audible.mean() * 10 ** (LOUDNESS_RELATIVE_GATE_DB / 10)]
+    return float(np.sqrt(np.mean(loud if len(loud) else audible)))
 
 
 def trim_silence(samples: np.ndarray, top_db: float = 60.0) -> np.ndarray:

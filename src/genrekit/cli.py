@@ -28,6 +28,13 @@ ModelOption = Annotated[
 WorkersOption = Annotated[
     int, typer.Option("--workers", "-j", min=1, help="Parallel worker processes")
 ]
+ProtocolOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Override the protocol: group (artist-disjoint, honest), track (optimistic: one "
+        "artist's songs on both sides), segment-random (leaky)"
+    ),
+]
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -258,6 +265,7 @@ def train(
         Path | None, typer.Option(help="Override the config's data (table or audio folder)")
     ] = None,
     folds: Annotated[int | None, typer.Option(help="Override the number of outer folds")] = None,
+    protocol: ProtocolOption = None,
     workers: WorkersOption = 2,
 ) -> None:
     """Cross-validate a configured model, write its report, and save the final bundle."""
@@ -266,7 +274,7 @@ def train(
     from genrekit.train import train as run_training
 
     try:
-        experiment = load_config(config, {"data": data, "folds": folds})
+        experiment = load_config(config, {"data": data, "folds": folds, "protocol": protocol})
         report_dir = report or Path("runs") / experiment.name / "report"
         result, bundle, errors = run_training(
             experiment,
@@ -289,6 +297,7 @@ def compare_models(
     configs: Annotated[list[Path], typer.Argument(help="Experiment configs (TOML)")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder")] = Path("runs/compare"),
     folds: Annotated[int | None, typer.Option(help="Override every config's folds")] = None,
+    protocol: ProtocolOption = None,
     workers: WorkersOption = 2,
 ) -> None:
     """Cross-validate several models under the same folds; write one comparison table."""
@@ -296,7 +305,8 @@ def compare_models(
     from genrekit.train import compare, load_config
 
     try:
-        compare([load_config(c, {"folds": folds}) for c in configs], out, workers=workers)
+        overrides = {"folds": folds, "protocol": protocol}
+        compare([load_config(c, overrides) for c in configs], out, workers=workers)
     except GenrekitError as error:
         _fail(str(error))
     except ValueError as error:

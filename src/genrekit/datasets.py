@@ -54,6 +54,8 @@ class Item:
     track: str
     path: Path | None = None
     group: str | None = None
+    augmented: bool = False
+    """A degraded copy made for training (``[augment] copies``): trained on, never scored."""
 
 
 @dataclass
@@ -80,6 +82,11 @@ class Dataset:
     @property
     def tracks(self) -> np.ndarray:
         return np.array([item.track for item in self.items])
+
+    @property
+    def augmented(self) -> np.ndarray:
+        """True for rows that are training-only degraded copies."""
+        return np.array([item.augmented for item in self.items], dtype=bool)
 
     @property
     def groups(self) -> np.ndarray | None:

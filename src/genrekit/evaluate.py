@@ -19,6 +19,7 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
 )
 
+from genrekit.aggregate import track_probabilities, verdicts
 from genrekit.errors import ConfigError
 
 
@@ -34,6 +35,9 @@ class EvaluationReport:
     fold_of: np.ndarray | None = None
     """Fold index of each prediction, when the run was a k-fold CV."""
     extra: dict[str, Any] = field(default_factory=dict)
+    probabilities: np.ndarray | None = None
+    """Calibrated probabilities of each prediction (columns in ``labels`` order), when known:
+    gives the expected calibration error and the reliability diagram."""
 
     @property
     def present_labels(self) -> list[str]:
@@ -88,6 +92,13 @@ class EvaluationReport:
                 result[f"{key}_mean"] = float(values.mean())
                 result[f"{key}_std"] = float(values.std())
             result["folds"] = folds
+        if self.probabilities is not None:
+            from genrekit.calibration import ECE_BINS, expected_calibration_error, reliability
+
+            truth = np.searchsorted(np.array(self.labels), self.y_true)
+            result["ece"] = expected_calibration_error(self.probabilities, truth)
+            result["ece_bins"] = ECE_BINS
+            result["reliability"] = reliability(self.probabilities, truth)
         result["per_class"] = {
             label: {
                 "precision": float(p),
@@ -134,6 +145,10 @@ class EvaluationReport:
                 f"{m[key + '_mean']:.3f} ± {m[key + '_std']:.3f}" if key + "_mean" in m else "—"
             )
             lines.append(f"| {name} | {m[key]:.3f} | {spread} |")
+        if "ece" in m:
+            lines.append(
+                f"| expected calibration error ({m['ece_bins']} bins) | {m['ece']:.3f} | — |"
+            )
         lines += [
             "",
             "| genre | precision | recall (per-genre accuracy) | F1 | support |",
@@ -213,9 +228,9 @@ def evaluate_bundle(
         rows_of = rows_by_track(dataset.tracks)
         unique = list(rows_of)
         y_true = np.array([dataset.y[r[0]] for r in rows_of.values()])
-        track_probabilities = np.stack([probabilities[r].mean(axis=0) for r in rows_of.values()])
-        y_pred = np.array(classifier.labels)[track_probabilities.argmax(axis=1)]
-        probabilities_by_track = track_probabilities.tolist()
+        per_track = track_probabilities(probabilities, rows_of.values())
+        y_pred = verdicts(classifier.labels, per_track)
+        probabilities_by_track = per_track.tolist()
     else:
         results = predict_many(
             classifier, [item.path for item in dataset.items], timeline=False, workers=workers

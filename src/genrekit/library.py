@@ -29,7 +29,6 @@ from typing import Any
 
 import numpy as np
 
-from genrekit.audio import load_audio
 from genrekit.datasets import audio_files
 from genrekit.errors import AudioError, ConfigError
 from genrekit.integrity import file_sha256
@@ -120,11 +119,14 @@ def analyse_file(path: Path, classifier: Any) -> dict[str, Any]:
     """
     from threadpoolctl import threadpool_limits
 
-    record: dict[str, Any] = {"path": str(path), "sha256": file_sha256(path)}
+    record: dict[str, Any] = {"path": str(path), "sha256": ""}  # "" until the file is read
     try:
+        record["sha256"] = file_sha256(path)
         with threadpool_limits(limits=1):
-            audio = load_audio(path, sample_rate=classifier.spec.sample_rate)
+            audio = classifier.load_audio(path)
             prediction, embedding = classifier.analyse(audio, timeline=False)
+    except OSError as error:  # unreadable, or deleted since the run started
+        return {**record, "status": "failed", "error": f"cannot be read ({error.strerror})"}
     except AudioError as error:
         return {**record, "status": "failed", "error": error.reason}
     except Exception as error:  # one bad file never stops an index run
@@ -152,15 +154,21 @@ def plan(connection: sqlite3.Connection, files: Iterable[Path]) -> tuple[list[Pa
     }
     todo, skipped = [], 0
     for path in files:
-        stat = path.stat()
         previous = known.get(str(path))
-        if previous is None:
+        try:
+            stat = path.stat()
+            if previous is None:
+                todo.append(path)
+                continue
+            size, mtime, sha256 = previous
+            unchanged = size == stat.st_size and mtime == stat.st_mtime
+            same_content = not unchanged and size == stat.st_size and file_sha256(path) == sha256
+        except OSError:  # unreadable or gone: analysing it records why
             todo.append(path)
             continue
-        size, mtime, sha256 = previous
-        if size == stat.st_size and mtime == stat.st_mtime:
+        if unchanged:
             skipped += 1
-        elif size == stat.st_size and file_sha256(path) == sha256:
+        elif same_content:
             with connection:
                 connection.execute(
                     "UPDATE tracks SET mtime = ? WHERE path = ?", (stat.st_mtime, str(path))
@@ -172,7 +180,10 @@ def plan(connection: sqlite3.Connection, files: Iterable[Path]) -> tuple[list[Pa
 
 
 def _write(connection: sqlite3.Connection, record: dict[str, Any], path: Path) -> None:
-    stat = path.stat()
+    try:
+        size, mtime = path.stat().st_size, path.stat().st_mtime
+    except OSError:  # deleted since it was analysed: recorded, and looked at again next run
+        size, mtime = -1, -1.0
     columns = [
         "path",
         "size",
@@ -192,8 +203,8 @@ def _write(connection: sqlite3.Connection, record: dict[str, Any], path: Path) -
     values = {
         **{c: None for c in columns},
         **record,
-        "size": stat.st_size,
-        "mtime": stat.st_mtime,
+        "size": size,
+        "mtime": mtime,
         "indexed_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     placeholders = ", ".join("?" for _ in columns)
@@ -230,7 +241,7 @@ def index_folder(
     root = Path(root)
     if not root.is_dir():
         raise ConfigError(f"{root}: not a folder")
-    todo, skipped = plan(connection, (p.absolute() for p in audio_files(root)))
+    todo, skipped = plan(connection, (p.resolve() for p in audio_files(root)))
     indexed = failed = 0
     results = _analyse_all(todo, classifier, workers, scheduler)
     for path, record in tqdm(
@@ -432,8 +443,7 @@ def similar_to_file(
     """Catalog tracks most like an audio file (which need not be in the catalog)."""
     if model_key(classifier) != catalog.model:
         raise ConfigError(f"the catalog was indexed with {catalog.model}; use that model")
-    audio = load_audio(path, sample_rate=classifier.spec.sample_rate)
-    _, embedding = classifier.analyse(audio, timeline=False)
+    _, embedding = classifier.analyse_file(path, timeline=False)
     return catalog.nearest(catalog.standardize(embedding), k, genre=genre)
 
 

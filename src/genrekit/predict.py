@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from genrekit.aggregate import ranked, track_probabilities
 from genrekit.audio import DEFAULT_MAX_DURATION, Audio, load_audio, segment, split_evenly
 from genrekit.errors import AudioError
 from genrekit.features import feature_set, prepare
@@ -30,6 +31,10 @@ class SegmentPrediction:
     probabilities: dict[str, float]
 
 
+UNKNOWN = "unknown"
+"""The label shown when the rejector says the track is unlike anything the model was taught."""
+
+
 @dataclass(frozen=True)
 class Prediction:
     """What the model says about one file."""
@@ -37,12 +42,17 @@ class Prediction:
     path: str
     model: str
     label: str
+    """The most probable genre, or ``unknown`` when the rejector does not accept the track."""
     probabilities: dict[str, float]
-    """Every label's probability, highest first."""
+    """Every genre's calibrated probability, highest first (also when the label is unknown)."""
     duration: float
     """Seconds of audio analysed."""
     truncated: bool
     """True when the file was longer than the analysed duration."""
+    confidence: float = 1.0
+    """The calibrated probability of the most probable genre."""
+    known: bool = True
+    """False when ``confidence`` is under the bundle's rejection threshold."""
     segments: list[SegmentPrediction] = field(default_factory=list)
 
     def top(self, k: int = 3) -> list[tuple[str, float]]:
@@ -52,26 +62,46 @@ class Prediction:
         return asdict(self)
 
 
-def _ranked(labels: list[str], probabilities: np.ndarray) -> dict[str, float]:
-    order = np.argsort(-probabilities, kind="stable")
-    return {labels[i]: round(float(probabilities[i]), 6) for i in order}
-
-
 class Classifier:
-    """A loaded model bundle that classifies files."""
+    """A loaded model bundle that classifies files.
 
-    def __init__(self, bundle: ModelBundle) -> None:
+    It owns its input format (as audiocraft's models own their sample rate): ``load_audio``
+    decodes at the bundle's rate, and audio at any other rate is converted on the way in.
+    Probabilities are calibrated with the bundle's temperature; ``threshold`` (the bundle's
+    rejection threshold unless overridden, None = never reject) decides ``known``.
+    """
+
+    def __init__(
+        self, bundle: ModelBundle, *, reject: bool = True, threshold: float | None = None
+    ) -> None:
         self.bundle = bundle
         self.spec = bundle.representation
         self.features = feature_set(self.spec.name)
+        self.temperature = float(bundle.manifest.get("calibration", {}).get("temperature", 1.0))
+        stored = bundle.manifest.get("rejector", {}).get("threshold")
+        chosen = threshold if threshold is not None else stored
+        self.threshold: float | None = float(chosen) if reject and chosen is not None else None
 
     @classmethod
-    def load(cls, model: str | Path | None = None) -> Classifier:
-        return cls(load_bundle(model))
+    def load(
+        cls, model: str | Path | None = None, *, reject: bool = True, threshold: float | None = None
+    ) -> Classifier:
+        return cls(load_bundle(model), reject=reject, threshold=threshold)
 
     @property
     def labels(self) -> list[str]:
         return self.bundle.labels
+
+    @property
+    def sample_rate(self) -> int:
+        """The rate (Hz) the model's features are computed at."""
+        return self.spec.sample_rate
+
+    def load_audio(
+        self, path: str | Path, max_duration: float | None = DEFAULT_MAX_DURATION
+    ) -> Audio:
+        """Decode ``path`` at the model's sample rate (mono)."""
+        return load_audio(path, sample_rate=self.sample_rate, max_duration=max_duration)
 
     def predict(
         self,
@@ -80,42 +110,63 @@ class Classifier:
         timeline: bool = True,
         max_duration: float | None = DEFAULT_MAX_DURATION,
     ) -> Prediction:
-        """Classify one file; raises an ``AudioError`` subclass for unusable input."""
-        audio = load_audio(path, sample_rate=self.spec.sample_rate, max_duration=max_duration)
-        return self.predict_audio(audio, timeline=timeline)
+        """Classify one file; raises an ``AudioError`` for unusable input (any failure of the
+        analysis is reported as the file's error, naming it)."""
+        return self.analyse_file(path, timeline=timeline, max_duration=max_duration)[0]
+
+    def analyse_file(
+        self,
+        path: str | Path,
+        *,
+        timeline: bool = True,
+        max_duration: float | None = DEFAULT_MAX_DURATION,
+    ) -> tuple[Prediction, np.ndarray]:
+        """``analyse`` of a file; every failure becomes an ``AudioError`` naming the file."""
+        try:
+            return self.analyse(self.load_audio(path, max_duration), timeline=timeline)
+        except AudioError:
+            raise
+        except OSError as error:
+            raise AudioError(path, f"cannot be read ({error.strerror or error})") from None
+        except Exception as error:  # a bad file must never stop a batch
+            raise AudioError(path, f"could not be analysed ({error})") from None
 
     def predict_audio(self, audio: Audio, *, timeline: bool = True) -> Prediction:
-        """Classify decoded audio."""
+        """Classify decoded audio (at any sample rate)."""
         return self.analyse(audio, timeline=timeline)[0]
 
     def analyse(self, audio: Audio, *, timeline: bool = True) -> tuple[Prediction, np.ndarray]:
         """The prediction plus the track's embedding: the model's input features averaged over
         the track's clips (what "songs like this" compares)."""
+        audio = resample_audio(audio, self.sample_rate)
         samples = prepare(audio, self.spec)
-        rate = audio.sample_rate
+        rate = self.sample_rate
         clips = split_evenly(samples, rate, self.spec.clip_seconds)
         clip_features = self._features([clip.samples for clip in clips])
-        track = self.bundle.predict_proba(clip_features).mean(axis=0)
+        track = track_probabilities(self._probabilities(clip_features), [range(len(clips))])[0]
         segments = []
         if timeline:
             windows = segment(samples, rate, self.spec.window_seconds, self.spec.hop_seconds)
-            for window, probabilities in zip(
-                windows, self._probabilities([w.samples for w in windows])
-            ):
-                ranked = _ranked(self.labels, probabilities)
+            window_features = self._features([w.samples for w in windows])
+            for window, probabilities in zip(windows, self._probabilities(window_features)):
+                scores = ranked(self.labels, probabilities)
                 segments.append(
                     SegmentPrediction(
-                        round(window.start, 3), round(window.end, 3), next(iter(ranked)), ranked
+                        round(window.start, 3), round(window.end, 3), next(iter(scores)), scores
                     )
                 )
-        ranked = _ranked(self.labels, track)
+        scores = ranked(self.labels, track)
+        best, confidence = next(iter(scores.items()))
+        known = self.threshold is None or confidence >= self.threshold
         prediction = Prediction(
             path=audio.path,
             model=self.bundle.model_id,
-            label=next(iter(ranked)),
-            probabilities=ranked,
+            label=best if known else UNKNOWN,
+            probabilities=scores,
             duration=round(len(samples) / rate, 3),
             truncated=audio.truncated,
+            confidence=confidence,
+            known=known,
             segments=segments,
         )
         return prediction, clip_features.mean(axis=0)
@@ -123,19 +174,36 @@ class Classifier:
     def _features(self, pieces: list[np.ndarray]) -> np.ndarray:
         from genrekit.features.windows import stack_windows
 
-        rate = self.spec.sample_rate
-        return stack_windows([self.features.extract(piece, rate) for piece in pieces])
+        return stack_windows([self.features.extract(piece, self.sample_rate) for piece in pieces])
 
-    def _probabilities(self, pieces: list[np.ndarray]) -> np.ndarray:
-        return self.bundle.predict_proba(self._features(pieces))
+    def _probabilities(self, features: np.ndarray) -> np.ndarray:
+        """Calibrated class probabilities of feature rows (the bundle's temperature)."""
+        return calibrate(self.bundle.predict_proba(features), self.temperature)
+
+
+def calibrate(probabilities: np.ndarray, temperature: float) -> np.ndarray:
+    """Temperature scaling: softmax(log p / T); T > 1 softens over-confident probabilities."""
+    from genrekit.calibration import scaled
+
+    return probabilities if temperature == 1.0 else scaled(probabilities, temperature)
+
+
+def resample_audio(audio: Audio, sample_rate: int) -> Audio:
+    """``audio`` at ``sample_rate`` (unchanged when it already is)."""
+    if audio.sample_rate == sample_rate:
+        return audio
+    import soxr
+
+    samples = soxr.resample(audio.samples, audio.sample_rate, sample_rate, quality="HQ")
+    return replace(audio, samples=samples.astype(np.float32), sample_rate=sample_rate)
 
 
 _worker_classifier: Classifier | None = None
 
 
-def _start_worker(model: str | Path | None) -> None:
+def _start_worker(model: str | Path | None, threshold: float | None) -> None:
     global _worker_classifier
-    _worker_classifier = Classifier.load(model)
+    _worker_classifier = Classifier.load(model, reject=threshold is not None, threshold=threshold)
 
 
 def _predict_in_worker(job: tuple[Path, bool, float | None]) -> Prediction | AudioError:
@@ -151,8 +219,6 @@ def predict_or_error(
         return classifier.predict(path, timeline=timeline, max_duration=max_duration)
     except AudioError as error:
         return error
-    except Exception as error:  # a bad file must never stop a batch
-        return AudioError(path, f"could not be analysed ({type(error).__name__}: {error})")
 
 
 def predict_many(
@@ -170,5 +236,6 @@ def predict_many(
             yield predict_or_error(classifier, *job)
         return
     model_path = classifier.bundle.path
-    with ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(model_path,)) as pool:
+    start = (model_path, classifier.threshold)
+    with ProcessPoolExecutor(workers, initializer=_start_worker, initargs=start) as pool:
         yield from pool.map(_predict_in_worker, jobs)

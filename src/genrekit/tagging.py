@@ -12,13 +12,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from genrekit.aggregate import ranked
 from genrekit.audio import DEFAULT_MAX_DURATION, load_audio
 from genrekit.errors import AudioError, ConfigError
 from genrekit.pretrained import musicnn
 
 DEFAULT_TAGGER = "MSD_musicnn"
+TAG_DIGITS = 4
+"""Decimals of a tag score: independent sigmoid outputs, read as 0–1 scores."""
 
 
 @dataclass(frozen=True)
@@ -46,11 +47,6 @@ class TagResult:
         return asdict(self)
 
 
-def _ranked(names: tuple[str, ...], scores: np.ndarray) -> dict[str, float]:
-    order = np.argsort(-scores, kind="stable")
-    return {names[i]: round(float(scores[i]), 4) for i in order}
-
-
 def tag_file(
     path: str | Path,
     model: str = DEFAULT_TAGGER,
@@ -67,14 +63,14 @@ def tag_file(
         TagSegment(
             round(i * patch_seconds, 3),
             round(min((i + 1) * patch_seconds, audio.duration), 3),
-            _ranked(names, scores),
+            ranked(names, scores, TAG_DIGITS),
         )
         for i, scores in enumerate(taggram)
     ]
     return TagResult(
         path=audio.path,
         model=model,
-        tags=_ranked(names, taggram.mean(axis=0)),
+        tags=ranked(names, taggram.mean(axis=0), TAG_DIGITS),
         duration=round(audio.duration, 3),
         truncated=audio.truncated,
         segments=segments,

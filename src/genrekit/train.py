@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import time
 import tomllib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
 from sklearn.model_selection import GridSearchCV, ParameterGrid
 from sklearn.pipeline import Pipeline
 
+from genrekit.aggregate import track_probabilities, verdicts
 from genrekit.datasets import Dataset, Item, load_dataset, rows_by_track, with_label_map
 from genrekit.errors import AudioError, ConfigError
 from genrekit.evaluate import EvaluationReport
@@ -46,7 +47,10 @@ from genrekit.features import RepresentationSpec
 from genrekit.models.bundle import weights_size
 from genrekit.models.classical import build_pipeline, grid_for_pipeline
 from genrekit.paths import data_dir
-from genrekit.splits import PROTOCOL_DESCRIPTIONS, PROTOCOLS, Protocol, kfold
+from genrekit.splits import PROTOCOL_DESCRIPTIONS, PROTOCOLS, Protocol, Split, kfold
+
+DEFAULT_KEEP_SHARE = 0.95
+"""Share of in-taxonomy tracks the rejection threshold keeps on held-out data (issue target)."""
 
 
 @dataclass
@@ -72,6 +76,11 @@ class ExperimentConfig:
     grid: dict[str, list[Any]] = field(default_factory=dict)
     scoring: str = "f1_macro"
     jobs: int = 1
+    augment_copies: int = 0
+    """Randomly degraded copies of each training file (``genrekit.degrade``), trained on and
+    never scored: robustness to gain, clipping, band limits, noise, EQ and compression."""
+    keep_share: float = DEFAULT_KEEP_SHARE
+    """Share of held-out in-taxonomy tracks the rejection threshold keeps."""
 
     def to_dict(self) -> dict[str, Any]:
         values = asdict(self)
@@ -89,6 +98,7 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Ex
         raw = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError) as error:
         raise ConfigError(f"{path}: {error}") from None
+    _check_keys(path, raw)
     try:
         data, model, protocol = raw["data"], raw["model"], raw.get("protocol", {})
         config = ExperimentConfig(
@@ -109,10 +119,15 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Ex
             grid={k: list(v) for k, v in raw.get("grid", {}).items()},
             scoring=raw.get("scoring", "f1_macro"),
             jobs=int(raw.get("jobs", 1)),
+            augment_copies=int(raw.get("augment", {}).get("copies", 0)),
+            keep_share=float(raw.get("rejection", {}).get("keep_share", DEFAULT_KEEP_SHARE)),
         )
     except KeyError as missing:
         raise ConfigError(f"{path}: missing setting {missing}") from None
+    known = {f.name for f in fields(ExperimentConfig)}
     for key, value in (overrides or {}).items():
+        if key not in known:
+            raise ConfigError(f"unknown setting {key!r}; settings: {', '.join(sorted(known))}")
         if value is not None:
             setattr(config, key, value)
     if config.protocol not in PROTOCOLS:
@@ -123,6 +138,39 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Ex
             f"{path}: no {config.representation.name} column starts with {config.pca_block!r}"
         )
     return config
+
+
+_CONFIG_KEYS: dict[str, set[str] | None] = {
+    "name": None,
+    "description": None,
+    "jobs": None,
+    "scoring": None,
+    "data": {"path", "groups", "label_map"},
+    "representation": None,  # checked by RepresentationSpec.from_dict
+    "protocol": {"kind", "folds", "inner_folds", "seed"},
+    "model": {"name", "params", "pca", "pca_block"},
+    "grid": None,  # parameter names are checked against the model
+    "augment": {"copies"},
+    "rejection": {"keep_share"},
+}
+
+
+def _check_keys(path: Path, raw: dict[str, Any]) -> None:
+    """Refuse misspelt sections and keys, naming the valid ones (a typo must not silently fall
+    back to a default)."""
+    for key, value in raw.items():
+        if key not in _CONFIG_KEYS:
+            raise ConfigError(
+                f"{path}: unknown setting {key!r}; valid: {', '.join(sorted(_CONFIG_KEYS))}"
+            )
+        allowed = _CONFIG_KEYS[key]
+        if allowed is not None and isinstance(value, dict):
+            unknown = sorted(set(value) - allowed)
+            if unknown:
+                raise ConfigError(
+                    f"{path}: unknown key(s) {', '.join(unknown)} in [{key}]; "
+                    f"valid: {', '.join(sorted(allowed))}"
+                )
 
 
 def block_columns(config: ExperimentConfig) -> list[int]:
@@ -147,11 +195,19 @@ def _load(config: ExperimentConfig) -> Dataset:
 
 
 def featurize(
-    dataset: Dataset, spec: RepresentationSpec, workers: int = 1, progress: bool = True
+    dataset: Dataset,
+    spec: RepresentationSpec,
+    workers: int = 1,
+    progress: bool = True,
+    augment_copies: int = 0,
 ) -> tuple[Dataset, list[AudioError]]:
     """A dataset with features: tables pass through; audio files become one row per clip
-    (cached on disk by file content and spec, so a second run does not recompute)."""
+    (cached on disk by file content and spec, so a second run does not recompute), plus
+    ``augment_copies`` degraded copies of each file marked ``augmented`` (same track and group,
+    so they always sit on the side of their original)."""
     if dataset.features is not None:
+        if augment_copies:
+            raise ConfigError("[augment] needs audio files; a features table cannot be degraded")
         if spec.name != "gtzan57":
             raise ConfigError("features tables hold the gtzan57 representation only")
         return dataset, []
@@ -163,32 +219,41 @@ def featurize(
     if not feature_set(spec.name).is_vector:
         return _featurize_windows(dataset, spec, workers, progress)
 
+    sources = [item for item in dataset.items if item.path is not None]
+    copies = [(item, copy) for copy in range(augment_copies + 1) for item in sources]
     jobs = [
-        TableJob(item.path, item.label, clip_seconds=spec.clip_seconds, spec=spec)
-        for item in dataset.items
-        if item.path is not None
-    ]
+        TableJob(item.path, item.label, clip_seconds=spec.clip_seconds, spec=spec,
+                 augment_seed=_augment_seed(item.id, copy) if copy else None)
+        for item, copy in copies
+    ]  # fmt: skip
     items, rows, errors = [], [], []
     results = extract_rows(jobs, workers=workers)
-    for item, (_, result) in tqdm(
-        zip(dataset.items, results),
+    for (item, copy), (_, result) in tqdm(
+        zip(copies, results),
         total=len(jobs),
         desc="features",
         disable=None if progress else True,
     ):
         if isinstance(result, AudioError):
-            errors.append(result)
+            if not copy:
+                errors.append(result)
             continue
         for row in result:
-            items.append(
-                Item(Path(str(row["filename"])).stem, item.label, item.track, item.path, item.group)
-            )
+            row_id = Path(str(row["filename"])).stem + (f"~copy{copy}" if copy else "")
+            items.append(Item(row_id, item.label, item.track, item.path, item.group, copy > 0))
             rows.append(row)
     if not rows:
         raise ConfigError(f"{dataset.source}: no file could be decoded")
     columns = feature_set(spec.name).columns
     matrix = np.array([[row[c] for c in columns] for row in rows], dtype=np.float64)
     return Dataset(items, dataset.source, matrix, columns), errors
+
+
+def _augment_seed(item_id: str, copy: int) -> int:
+    """A seed that names one degraded copy of one file, the same in every run and process."""
+    import zlib
+
+    return zlib.crc32(f"{item_id}:{copy}".encode())
 
 
 def _featurize_windows(
@@ -267,10 +332,64 @@ def _search(
     return search.best_estimator_, best
 
 
-def _inner_splits(config: ExperimentConfig, dataset: Dataset, rows: np.ndarray) -> list:
+def _inner_splits(config: ExperimentConfig, dataset: Dataset, rows: np.ndarray) -> list[Split]:
+    """Inner folds of ``rows`` under the config's protocol; degraded copies are trained on and
+    never scored."""
     groups = dataset.groups[rows] if dataset.groups is not None else None
-    return kfold(dataset.y[rows], dataset.tracks[rows], n_splits=config.inner_folds,
-                 protocol=config.protocol, groups=groups, seed=config.seed)  # fmt: skip
+    splits = kfold(dataset.y[rows], dataset.tracks[rows], n_splits=config.inner_folds,
+                   protocol=config.protocol, groups=groups, seed=config.seed)  # fmt: skip
+    return _scored_on_originals(splits, dataset.augmented[rows])
+
+
+def _scored_on_originals(splits: list[Split], augmented: np.ndarray) -> list[Split]:
+    return [Split(split.train, split.test[~augmented[split.test]]) for split in splits]
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """What held-out predictions of the training side say about a fitted model's confidence."""
+
+    temperature: float
+    """Temperature scaling fitted on inner-fold out-of-fold probabilities."""
+    threshold: float
+    """Calibrated confidence under which a track is called unknown: keeps ``keep_share`` of
+    the inner folds' held-out tracks."""
+    inner_ece: float
+
+
+def _calibration(
+    config: ExperimentConfig, dataset: Dataset, rows: np.ndarray, estimator: Any
+) -> Calibration | None:
+    """Temperature and rejection threshold from out-of-fold probabilities of ``estimator``'s
+    settings on inner folds of ``rows`` (never the rows being tested); None for nets and for
+    data too small for inner folds (the model then never says unknown)."""
+    from genrekit.calibration import expected_calibration_error, fit_temperature
+    from genrekit.predict import calibrate
+
+    if not isinstance(estimator, Pipeline):
+        return None
+    try:
+        inner = _inner_splits(config, dataset, rows)
+    except (ValueError, ConfigError):  # too few tracks per genre for inner folds: no estimate
+        return None
+    labels = list(estimator.classes_)
+    held_out, truth = [], []
+    for split in inner:
+        fitted = clone(estimator).fit(
+            dataset.features[rows[split.train]], dataset.y[rows[split.train]]
+        )
+        test = rows[split.test]
+        scores = fitted.predict_proba(dataset.features[test])
+        columns = [list(fitted.classes_).index(label) for label in labels]
+        by_track = rows_by_track(dataset.tracks[test]).values()
+        held_out.append(track_probabilities(scores[:, columns], by_track))
+        truth += [labels.index(dataset.y[test][r[0]]) for r in by_track]
+    probabilities, truth_array = np.vstack(held_out), np.array(truth)
+    temperature = fit_temperature(probabilities, truth_array)
+    calibrated = calibrate(probabilities, temperature)
+    threshold = float(np.quantile(calibrated.max(axis=1), 1.0 - config.keep_share))
+    ece = expected_calibration_error(calibrated, truth_array)
+    return Calibration(temperature, threshold, ece)
 
 
 _NET_SCORES = {
@@ -314,9 +433,8 @@ def _per_track(net: Any, dataset: Dataset, rows: np.ndarray) -> tuple[np.ndarray
     """True and predicted label per track of ``rows`` (window probabilities averaged)."""
     probabilities = net.predict_proba(dataset.features[rows])
     groups = list(rows_by_track(dataset.tracks[rows]).values())
-    mean = np.array([probabilities[r].mean(axis=0) for r in groups])
     truth = np.array([dataset.y[rows][r[0]] for r in groups])
-    return truth, net.classes_[mean.argmax(axis=1)]
+    return truth, verdicts(net.classes_, track_probabilities(probabilities, groups))
 
 
 def cross_validate(config: ExperimentConfig, dataset: Dataset) -> EvaluationReport:
@@ -326,6 +444,8 @@ def cross_validate(config: ExperimentConfig, dataset: Dataset) -> EvaluationRepo
     averaged into one prediction per track and fold (song-level); the report also records the
     window-level accuracy and the majority vote over windows.
     """
+    from genrekit.predict import calibrate
+
     labels = dataset.labels
     y = dataset.y
     splits = kfold(
@@ -336,9 +456,11 @@ def cross_validate(config: ExperimentConfig, dataset: Dataset) -> EvaluationRepo
         groups=dataset.groups,
         seed=config.seed,
     )
+    splits = _scored_on_originals(splits, dataset.augmented)
     probabilities = np.zeros((len(y), len(labels)))
+    calibrated = np.zeros((len(y), len(labels)))
     fold_of = np.full(len(y), -1)
-    chosen, fit_seconds, predict_seconds, history = [], 0.0, 0.0, None
+    chosen, calibrations, fit_seconds, predict_seconds, history = [], [], 0.0, 0.0, None
     for index, split in enumerate(splits):
         start = time.perf_counter()
         estimator, best = _search(config, dataset, split.train)
@@ -348,13 +470,19 @@ def cross_validate(config: ExperimentConfig, dataset: Dataset) -> EvaluationRepo
         predict_seconds += time.perf_counter() - start
         columns = [list(estimator.classes_).index(label) for label in labels]
         probabilities[split.test] = scores[:, columns]
+        calibration = _calibration(config, dataset, split.train, estimator)
+        temperature = calibration.temperature if calibration else 1.0
+        calibrated[split.test] = calibrate(scores[:, columns], temperature)
         fold_of[split.test] = index
         chosen.append(best)
+        calibrations.append(calibration)
         history = history or getattr(estimator, "history", None)
-    keys = (f"{fold}/{track}" for fold, track in zip(fold_of, dataset.tracks))
+    scored = fold_of >= 0  # degraded training copies are never scored
+    y, probabilities, calibrated = y[scored], probabilities[scored], calibrated[scored]
+    fold_of, tracks = fold_of[scored], dataset.tracks[scored]
+    keys = (f"{fold}/{track}" for fold, track in zip(fold_of, tracks))
     rows_of = list(rows_by_track(keys).values())
-    label_array = np.array(labels)
-    window_votes = label_array[probabilities.argmax(axis=1)]
+    window_votes = verdicts(labels, probabilities)
     majority = [
         max(
             labels,
@@ -373,6 +501,10 @@ def cross_validate(config: ExperimentConfig, dataset: Dataset) -> EvaluationRepo
     if len(rows_of) < len(y):
         extra["window_accuracy"] = float((window_votes == y).mean())
         extra["majority_vote_accuracy"] = float((np.array(majority) == track_truth).mean())
+    track_calibrated = track_probabilities(calibrated, rows_of)
+    track_folds = np.array([fold_of[r[0]] for r in rows_of])
+    if all(calibrations):
+        extra["calibration"] = _calibration_record(calibrations, track_calibrated, track_folds)
     if history:
         extra["history"] = history  # learning curves of the first fold
     extra["model_bytes"] = weights_size(estimator)  # the last fold's model, as a bundle stores it
@@ -380,11 +512,30 @@ def cross_validate(config: ExperimentConfig, dataset: Dataset) -> EvaluationRepo
         title=f"{config.name} — cross-validation",
         labels=labels,
         y_true=track_truth,
-        y_pred=label_array[[probabilities[r].mean(axis=0).argmax() for r in rows_of]],
+        y_pred=verdicts(labels, track_probabilities(probabilities, rows_of)),
         protocol=protocol_record(config, dataset),
-        fold_of=np.array([fold_of[r[0]] for r in rows_of]),
+        fold_of=track_folds,
         extra=extra,
+        probabilities=track_calibrated if all(calibrations) else None,
     )
+
+
+def _calibration_record(
+    calibrations: list[Any], calibrated: np.ndarray, folds: np.ndarray
+) -> dict[str, Any]:
+    """Per outer fold: the temperature and threshold chosen on its training side, and the share
+    of its held-out (in-taxonomy) tracks that the threshold keeps."""
+    kept = [
+        float((calibrated[folds == fold].max(axis=1) >= c.threshold).mean())
+        for fold, c in enumerate(calibrations)
+    ]
+    return {
+        "method": "temperature scaling on inner-fold out-of-fold track probabilities",
+        "temperature_per_fold": [round(c.temperature, 4) for c in calibrations],
+        "threshold_per_fold": [round(c.threshold, 4) for c in calibrations],
+        "held_out_kept_per_fold": [round(k, 4) for k in kept],
+        "held_out_kept_mean": round(float(np.mean(kept)), 4),
+    }
 
 
 def train(
@@ -399,15 +550,20 @@ def train(
     from genrekit.models.bundle import save_bundle
 
     dataset = _load(config)
-    dataset, errors = featurize(dataset, config.representation, workers, progress)
+    dataset, errors = featurize(
+        dataset, config.representation, workers, progress, config.augment_copies
+    )
     report = cross_validate(config, dataset)
     if report_dir is not None:
         report.write(report_dir)
     if out is None:
         return report, None, errors
-    estimator, best = _search(config, dataset, np.arange(len(dataset)))
+    everything = np.arange(len(dataset))
+    estimator, best = _search(config, dataset, everything)
     metrics = report.metrics()
     metrics.pop("folds", None)
+    metrics.pop("reliability", None)
+    calibration = _calibration(config, dataset, everything, estimator)
     bundle = save_bundle(
         out,
         estimator,
@@ -422,9 +578,34 @@ def train(
             "protocol": report.protocol,
         },
         metrics=metrics,
-        reference_features=dataset.features,
+        reference_features=dataset.features[~dataset.augmented],
+        calibration=None if calibration is None else _calibration_manifest(config, calibration),
     )
     return report, bundle, errors
+
+
+def _calibration_manifest(
+    config: ExperimentConfig, calibration: Calibration
+) -> dict[str, dict[str, Any]]:
+    """The manifest's ``calibration`` and ``rejector`` sections for the final model."""
+    how = (
+        f"on {config.inner_folds}-fold {config.protocol} out-of-fold track probabilities "
+        "of all training data"
+    )
+    return {
+        "calibration": {
+            "method": "temperature scaling",
+            "temperature": round(calibration.temperature, 4),
+            "fitted": how,
+            "ece_held_out": round(calibration.inner_ece, 4),
+        },
+        "rejector": {
+            "score": "calibrated probability of the most probable genre",
+            "threshold": round(calibration.threshold, 4),
+            "keep_share": config.keep_share,
+            "chosen": f"keeps {config.keep_share:.0%} of held-out in-taxonomy tracks, {how}",
+        },
+    }
 
 
 def compare(
@@ -455,14 +636,15 @@ def compare(
             )
     out = Path(out)
     source = _load(first)
-    featurized: dict[RepresentationSpec, tuple[Dataset, list[AudioError]]] = {}
+    featurized: dict[tuple[RepresentationSpec, int], tuple[Dataset, list[AudioError]]] = {}
     rows = []
     for config in configs:
-        if config.representation not in featurized:  # each representation extracted once
-            featurized[config.representation] = featurize(
-                source, config.representation, workers, progress
+        key = (config.representation, config.augment_copies)
+        if key not in featurized:  # each representation extracted once
+            featurized[key] = featurize(
+                source, config.representation, workers, progress, config.augment_copies
             )
-        dataset, _ = featurized[config.representation]
+        dataset, _ = featurized[key]
         report = cross_validate(config, dataset)
         report.write(out / config.name)
         metrics = report.metrics()

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import streamlit as st
 
-from genrekit.audio import load_audio
 from genrekit.errors import AudioError, GenrekitError
 from genrekit.library import Catalog, model_key
 from genrekit.models.bundle import DEFAULT_MODEL, bundled_models
@@ -44,8 +43,9 @@ def analyse(name: str, data: bytes, model: str):
         handle.write(data)
         handle.flush()
         try:
-            audio = load_audio(handle.name)
-            prediction, embedding = load_classifier(model).analyse(audio)
+            classifier = load_classifier(model)
+            audio = classifier.load_audio(handle.name)
+            prediction, embedding = classifier.analyse(audio)
             tags = tag_file(handle.name).tags
         except AudioError as error:
             return error.reason

@@ -103,4 +103,4 @@ def prepare(audio: Audio, spec: RepresentationSpec) -> np.ndarray:
     samples = audio.samples
     if spec.trim_silence:
         samples = trim_silence(samples)
-    return normalize(samples, spec.normalize)
+    return normalize(samples, spec.normalize, audio.sample_rate)

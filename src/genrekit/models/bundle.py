@@ -105,12 +105,14 @@ def save_bundle(
     metrics: dict[str, Any],
     description: str = "",
     reference_features: np.ndarray | None = None,
+    calibration: dict[str, dict[str, Any]] | None = None,
 ) -> Path:
     """Write weights and manifest into ``directory`` (created if needed).
 
     scikit-learn models: skops weights, plus (given ``reference_features``, the training
     features) an ONNX copy kept if it reproduces the estimator's probabilities on them. Neural
-    nets: safetensors weights with their input normalization.
+    nets: safetensors weights with their input normalization. ``calibration`` adds the
+    manifest's ``calibration`` (temperature) and ``rejector`` (threshold) sections.
     """
     from genrekit import __version__
 
@@ -132,6 +134,7 @@ def save_bundle(
         "model": {**model_entry, "classes": [str(c) for c in estimator.classes_]},
         "training": training,
         "metrics": metrics,
+        **(calibration or {}),
     }
     if representation.name.startswith("musicnn"):  # built on pretrained weights: say which
         from genrekit.pretrained.musicnn import provenance

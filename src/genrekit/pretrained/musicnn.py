@@ -121,9 +121,7 @@ def _session(model: str) -> Any:
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = options.inter_op_num_threads = 1
     options.log_severity_level = 3
-    return onnxruntime.InferenceSession(
-        str(graph), options, providers=["CPUExecutionProvider"]
-    )
+    return onnxruntime.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
 
 
 def run(model: str, batch: np.ndarray, batch_size: int = 32) -> dict[str, np.ndarray]:
