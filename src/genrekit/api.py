@@ -57,7 +57,15 @@ class FileError(BaseModel):
 
 class FileResult(BaseModel):
     filename: str
-    label: str | None = None
+    label: str | None = Field(
+        None, description="the most probable genre, or 'unknown' when the model is not confident"
+    )
+    confidence: float | None = Field(
+        None, description="calibrated probability of the most probable genre"
+    )
+    known: bool | None = Field(
+        None, description="false when the confidence is under the threshold: label is 'unknown'"
+    )
     probabilities: dict[str, float] | None = Field(None, description="every genre, highest first")
     top_k: list[tuple[str, float]] | None = None
     duration: float | None = Field(None, description="seconds analysed")
@@ -255,12 +263,20 @@ def create_app(
         files: Annotated[list[UploadFile], File(description="audio files")],
         top_k: Annotated[int, Query(ge=1, le=50)] = 3,
         timeline: bool = True,
+        reject: Annotated[
+            bool, Query(description="say 'unknown' under the confidence threshold")
+        ] = True,
+        threshold: Annotated[
+            float | None,
+            Query(ge=0.0, le=1.0, description="confidence threshold; default: the model's own"),
+        ] = None,
     ) -> PredictResponse:
         """Classify each uploaded file."""
         outcomes = await _analyse_uploads(
             files, lambda path: predict_or_error(classifier, path, timeline, max_duration)
         )
-        results = [_result(name, outcome, top_k) for name, outcome in outcomes]
+        chosen = (threshold if threshold is not None else classifier.threshold) if reject else None
+        results = [_result(name, outcome, top_k, chosen) for name, outcome in outcomes]
         return _answer(PredictResponse(model=classifier.bundle.model_id, results=results))
 
     @app.post(
@@ -375,12 +391,17 @@ def _tag_result(name: str, outcome: TagResult | AudioError, top_k: int) -> TagFi
     )
 
 
-def _result(name: str, prediction: Prediction | AudioError, top_k: int) -> FileResult:
+def _result(
+    name: str, prediction: Prediction | AudioError, top_k: int, threshold: float | None
+) -> FileResult:
     if isinstance(prediction, AudioError):
         return FileResult(filename=name, error=_file_error(prediction))
+    prediction = prediction.judged(threshold)
     return FileResult(
         filename=name,
         label=prediction.label,
+        confidence=prediction.confidence,
+        known=prediction.known,
         probabilities=prediction.probabilities,
         top_k=prediction.top(top_k),
         duration=prediction.duration,

@@ -81,6 +81,17 @@ def predict(
     workers: Annotated[
         int | None, typer.Option("--workers", "-j", min=1, help="Worker processes")
     ] = None,
+    reject: Annotated[
+        bool,
+        typer.Option(
+            help="Say 'unknown' when the model's confidence is under its threshold "
+            "(music unlike anything it was taught, noise)"
+        ),
+    ] = True,
+    threshold: Annotated[
+        float | None,
+        typer.Option(min=0.0, max=1.0, help="Confidence threshold (default: the model's own)"),
+    ] = None,
 ) -> None:
     """Predict the genre of audio files (one line each; bad files get a one-line error)."""
     from tqdm import tqdm
@@ -94,7 +105,7 @@ def predict(
     if out is not None and out.suffix not in (".csv", ".json"):
         _fail(f"{out}: --out must end in .csv or .json")
     try:
-        classifier = Classifier.load(model)
+        classifier = Classifier.load(model, reject=reject, threshold=threshold)
     except GenrekitError as error:
         _fail(str(error))
     results = predict_many(
@@ -124,7 +135,8 @@ def predict(
         if not as_json:
             note = f"  (first {result.duration:.0f} s analysed)" if result.truncated else ""
             ranked = "  ".join(f"{label} {p:.2f}" for label, p in result.top(top_k))
-            bar.write(f"{result.path}: {ranked}{note}")
+            verdict = "" if result.known else f"unknown (closest: {ranked})"
+            bar.write(f"{result.path}: {verdict or ranked}{note}")
     if as_json:
         typer.echo(json.dumps(records, indent=2))
     if out is not None:
@@ -147,9 +159,12 @@ def _write_results(records: list[dict], out: Path, labels: list[str]) -> None:
         row = {
             "path": record["path"],
             "label": record.get("label", ""),
+            "confidence": record.get("confidence"),
+            "known": record.get("known"),
             "error": record.get("error", ""),
         }
         row["duration"] = record.get("duration")
+        row["truncated"] = record.get("truncated")
         row.update({f"p_{label}": record.get("probabilities", {}).get(label) for label in labels})
         rows.append(row)
     pd.DataFrame(rows).to_csv(out, index=False)
@@ -290,6 +305,42 @@ def train(
         typer.echo(f"error: {error}", err=True)
     typer.echo(result.summary())
     typer.echo(f"report: {report_dir}/report.md\nmodel: {bundle}")
+
+
+@app.command()
+def learn(
+    folder: Annotated[
+        Path | None, typer.Argument(help="Folder with one subfolder of audio per label")
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Bundle folder to write")] = Path(
+        "mymodel"
+    ),
+    playlist: Annotated[
+        list[str] | None,
+        typer.Option(help="LABEL=playlist.m3u: a label's examples as a playlist (repeatable)"),
+    ] = None,
+    workers: WorkersOption = 2,
+) -> None:
+    """Learn your own genres from a few examples each (3 or more per label)."""
+    from genrekit.errors import GenrekitError
+    from genrekit.learn import learn as run_learn
+
+    playlists = {}
+    for entry in playlist or []:
+        label, _, file = entry.partition("=")
+        if not label or not file:
+            _fail(f"--playlist {entry!r}: write it as LABEL=playlist.m3u")
+        playlists[label] = Path(file)
+    if folder is None and not playlists:
+        _fail("give a folder of labelled audio or --playlist LABEL=file.m3u")
+    try:
+        result = run_learn(folder, out, playlists=playlists, workers=workers)
+    except GenrekitError as error:
+        _fail(str(error))
+    for error in result.errors:
+        typer.echo(f"error: {error} (skipped)", err=True)
+    typer.echo(result.summary())
+    typer.echo(f"model: {result.bundle}  (use it: genrekit predict --model {result.bundle} SONG)")
 
 
 @app.command(name="compare")

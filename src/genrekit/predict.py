@@ -61,6 +61,13 @@ class Prediction:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def judged(self, threshold: float | None) -> Prediction:
+        """This prediction with ``known`` and ``label`` decided by ``threshold`` on the
+        confidence (None: never unknown); the one place that decides "unknown"."""
+        best = next(iter(self.probabilities))
+        known = threshold is None or self.confidence >= threshold
+        return replace(self, label=best if known else UNKNOWN, known=known)
+
 
 class Classifier:
     """A loaded model bundle that classifies files.
@@ -157,19 +164,17 @@ class Classifier:
                 )
         scores = ranked(self.labels, track)
         best, confidence = next(iter(scores.items()))
-        known = self.threshold is None or confidence >= self.threshold
         prediction = Prediction(
             path=audio.path,
             model=self.bundle.model_id,
-            label=best if known else UNKNOWN,
+            label=best,
             probabilities=scores,
             duration=round(len(samples) / rate, 3),
             truncated=audio.truncated,
             confidence=confidence,
-            known=known,
             segments=segments,
         )
-        return prediction, clip_features.mean(axis=0)
+        return prediction.judged(self.threshold), clip_features.mean(axis=0)
 
     def _features(self, pieces: list[np.ndarray]) -> np.ndarray:
         from genrekit.features.windows import stack_windows
