@@ -96,6 +96,8 @@ def test_request_errors():
     assert too_big.status_code == 413 and too_big.json()["error"]["type"] == "too_large"
     bad_param = client.post("/v1/predict", params={"top_k": 0}, files={"files": ("a", b"x")})
     assert bad_param.status_code == 422
+    many = upload(*[(f"{n}.wav", b"x") for n in range(17)])
+    assert many.status_code == 413 and many.json()["error"]["type"] == "too_many_files"
 
 
 def test_streamed_body_over_the_limit_is_413():

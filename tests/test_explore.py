@@ -32,7 +32,7 @@ def test_every_view_renders_with_labelled_axes(kind, tmp_path):
     assert (tmp_path / "view.png").read_bytes().startswith(PNG)
 
 
-def test_plot_cli_png_svg_and_errors(tmp_path, broken):
+def test_plot_cli_png_svg_and_errors(tmp_path, broken, monkeypatch):
     song = tmp_path / "song.wav"
     soundfile.write(song, music_like(4.0), 22050)
     result = runner.invoke(
@@ -41,8 +41,12 @@ def test_plot_cli_png_svg_and_errors(tmp_path, broken):
     assert result.exit_code == 0, result.output
     root = ET.parse(tmp_path / "v.svg").getroot()
     assert root.tag.endswith("svg")
+    elsewhere = tmp_path / "here"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # without -o: the current folder, never beside the music
     result = runner.invoke(app, ["plot", str(song), "-k", "tempogram"])
-    assert result.exit_code == 0 and (tmp_path / "song-tempogram.png").read_bytes().startswith(PNG)
+    assert result.exit_code == 0 and (elsewhere / "song-tempogram.png").read_bytes().startswith(PNG)
+    assert not (tmp_path / "song-tempogram.png").exists()
     result = runner.invoke(app, ["plot", str(song), "-k", "rainbow"])
     assert result.exit_code == 2 and "unknown plot kind" in result.stderr
     result = runner.invoke(app, ["plot", str(broken["silent"])])

@@ -55,3 +55,33 @@ def test_learn_refuses_unusable_folders_in_one_line(tmp_path, layout, message):
     result = runner.invoke(app, ["learn", str(root), "-o", str(tmp_path / "model")])
     assert result.exit_code == 2
     assert message in result.stderr and "Traceback" not in result.output
+
+
+@pytest.mark.data
+def test_suggest_picks_uncertain_unlabelled_library_tracks(tmp_path):
+    from genrekit.library import index_folder
+
+    music = _examples(tmp_path / "mine", per_label=3)
+    result = runner.invoke(app, ["learn", str(music), "-o", str(tmp_path / "model"), "-j", "1"])
+    assert result.exit_code == 0, result.output
+    library = tmp_path / "library"
+    library.mkdir()
+    for label in ("classical", "metal", "jazz", "disco"):
+        for clip in sorted((DATA / "gtzan" / label).glob("*.flac"))[:4]:
+            (library / clip.name).symlink_to(clip)
+    for example in music.rglob("*.flac"):  # the examples are in the library too
+        assert (library / example.name).exists()
+    db = tmp_path / "lib.sqlite"
+    index_folder(library, db, progress=False)
+    result = runner.invoke(
+        app, ["suggest", "--db", str(db), "--model", str(tmp_path / "model"), "-n", "4", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    import json
+
+    suggested = json.loads(result.stdout)
+    names = [s["path"].rsplit("/", 1)[-1] for s in suggested]
+    examples = {p.name for p in music.rglob("*.flac")}
+    assert len(names) == 4 == len(set(names)) and not set(names) & examples
+    # jazz and disco were never taught: the model should be least sure about them
+    assert sum(name.startswith(("jazz", "disco")) for name in names) >= 3

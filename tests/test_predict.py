@@ -36,8 +36,11 @@ def test_default_model_ships_with_its_manifest():
     """The default: transfer from the shipped musicnn weights, trained on the 208 audio clips."""
     assert DEFAULT_MODEL in bundled_models()
     manifest = json.loads((bundled_models()[DEFAULT_MODEL] / "manifest.json").read_text())
-    assert manifest["training"]["protocol"]["name"] == "track"
-    assert manifest["training"]["data"]["items"] == 208
+    assert manifest["training"]["protocol"]["name"] == "group"  # artist-disjoint folds
+    assert manifest["training"]["data"]["tracks"] == 208
+    assert manifest["representation"]["normalize"] == "loudness"
+    assert manifest["calibration"]["temperature"] >= 1 and 0 < manifest["rejector"]["threshold"] < 1
+    assert 0 <= manifest["metrics"]["ece"] < 0.2
     assert manifest["representation"]["name"] == "musicnn"
     assert manifest["pretrained"]["wheel"] == "musicnn-0.1.0-py3-none-any.whl"
     assert 0.5 < manifest["metrics"]["accuracy_mean"] <= 1.0
@@ -74,6 +77,41 @@ def test_track_features_match_the_table_so_predictions_match_the_training_rows()
     prediction = classifier.predict(DATA / "gtzan" / "blues" / "blues.00000.flac", timeline=False)
     ours = np.array([prediction.probabilities[label] for label in classifier.labels])
     np.testing.assert_allclose(ours, from_table, atol=0.02)
+
+
+SHARED_CLIPS = (
+    "blues/blues.00000.flac",
+    "metal/metal.00069.flac",
+    "classical/classical.00004.flac",
+)
+
+
+@pytest.mark.data
+@pytest.mark.parametrize("clip", SHARED_CLIPS)
+def test_quiet_dc_shifted_and_clipped_copies_keep_their_genre(classifier, clip):
+    from dataclasses import replace
+
+    from genrekit.degrade import CONDITIONS
+
+    audio = classifier.load_audio(DATA / "gtzan" / clip)
+    clean = classifier.predict_audio(audio, timeline=False)
+    assert clean.label == clip.split("/")[0]
+    for name in ("dc offset +0.1", "hard clip (x8 gain)", "-30 dB gain"):
+        degraded = replace(audio, samples=CONDITIONS[name](audio.samples, audio.sample_rate))
+        assert classifier.predict_audio(degraded, timeline=False).label == clean.label, name
+
+
+@pytest.mark.data
+def test_rejector_says_unknown_for_noise_and_keeps_a_real_clip(classifier, tmp_path):
+    noise = np.random.default_rng(0).standard_normal(30 * 22050).astype(np.float32) * 0.1
+    soundfile.write(tmp_path / "noise.wav", noise, 22050)
+    heard = classifier.predict(tmp_path / "noise.wav", timeline=False)
+    assert not heard.known and heard.label == "unknown"
+    assert heard.confidence < classifier.threshold and len(heard.probabilities) == 10
+    real = classifier.predict(DATA / "gtzan" / "blues" / "blues.00000.flac", timeline=False)
+    assert real.known and real.label == "blues"
+    result = runner.invoke(app, ["predict", str(tmp_path / "noise.wav"), "--no-reject"])
+    assert "unknown" not in result.stdout
 
 
 @pytest.mark.data

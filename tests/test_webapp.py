@@ -138,3 +138,71 @@ def test_upload_in_a_real_browser():
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+@pytest.fixture
+def teach_setup(tmp_path):
+    """Examples (3 classical, 3 metal) and a small indexed library holding other clips."""
+    from genrekit.library import index_folder
+
+    examples, library = tmp_path / "examples", tmp_path / "library"
+    for label in ("classical", "metal"):
+        (examples / label).mkdir(parents=True)
+        clips = sorted((DATA / "gtzan" / label).glob("*.flac"))
+        for clip in clips[:3]:
+            (examples / label / clip.name).symlink_to(clip)
+        library.mkdir(exist_ok=True)
+        (library / clips[3].name).symlink_to(clips[3])
+    for label in ("jazz", "disco"):
+        for clip in sorted((DATA / "gtzan" / label).glob("*.flac"))[:2]:
+            (library / clip.name).symlink_to(clip)
+    db = tmp_path / "library.sqlite"
+    index_folder(library, db, progress=False)
+    return examples, tmp_path / "mymodel", db
+
+
+@pytest.mark.data
+@pytest.mark.skipif(
+    not os.path.exists(CHROMIUM) and os.environ.get("GENREKIT_REQUIRE_BROWSER") != "1",
+    reason="Debian chromium is not installed",
+)
+def test_teach_page_in_a_real_browser(teach_setup):
+    """Learn from examples, get suggestions, label one with a click, retrain, see accuracy."""
+    from playwright.sync_api import sync_playwright
+
+    examples, model, db = teach_setup
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless=true",
+         f"--server.port={port}", "--server.address=127.0.0.1",
+         "--browser.gatherUsageStats=false"],
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "GENREKIT_LIBRARY": str(db)},
+    )  # fmt: skip
+    try:
+        _wait_until_up(f"http://127.0.0.1:{port}/_stcore/health")
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
+            )
+            page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
+            page.goto(f"http://127.0.0.1:{port}", timeout=60_000)
+            page.get_by_text("Teach", exact=True).click()
+            page.get_by_label("Your examples folder").fill(str(examples))
+            page.get_by_label("Your examples folder").press("Enter")
+            page.get_by_label("Model folder to write").fill(str(model))
+            page.get_by_label("Model folder to write").press("Enter")
+            page.get_by_role("button", name="Learn from my examples").click()
+            page.get_by_text("Estimated accuracy:").wait_for(timeout=180_000)
+            page.get_by_text("Label these next").wait_for(timeout=120_000)
+            page.get_by_role("button", name="metal").first.click()
+            page.get_by_text("Added to metal").wait_for(timeout=60_000)
+            assert len(list((examples / "metal").iterdir())) == 4
+            page.get_by_role("button", name="Learn from my examples").click()
+            page.get_by_text("→").wait_for(timeout=180_000)
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "webapp-teach.png"), full_page=True)
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

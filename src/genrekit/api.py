@@ -40,6 +40,8 @@ from genrekit.predict import Classifier, Prediction, predict_or_error
 from genrekit.tagging import TagResult, tag_or_error
 
 DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+DEFAULT_MAX_FILES = 16
+"""Files one request may carry: bounds the work a single small request can buy."""
 _COPY_CHUNK = 1024 * 1024
 
 
@@ -55,6 +57,12 @@ class FileError(BaseModel):
     reason: str
 
 
+class StyleScore(BaseModel):
+    tag: str
+    parent: str
+    score: float = Field(description="independent 0-1 score of the tag")
+
+
 class FileResult(BaseModel):
     filename: str
     label: str | None = Field(
@@ -67,6 +75,11 @@ class FileResult(BaseModel):
         None, description="false when the confidence is under the threshold: label is 'unknown'"
     )
     probabilities: dict[str, float] | None = Field(None, description="every genre, highest first")
+    styles: dict[str, list[StyleScore]] | None = Field(
+        None,
+        description="styles beyond the genres, per parent genre or group (moods, instruments, "
+        "eras): independent 0-1 tag scores at or above their thresholds",
+    )
     top_k: list[tuple[str, float]] | None = None
     duration: float | None = Field(None, description="seconds analysed")
     truncated: bool | None = None
@@ -191,6 +204,12 @@ class _BodyTooLarge(Exception):
     pass
 
 
+class _TooManyFiles(Exception):
+    def __init__(self, count: int) -> None:
+        super().__init__(count)
+        self.count = count
+
+
 def create_app(
     model: str | Path | None = None,
     *,
@@ -198,6 +217,7 @@ def create_app(
     max_duration: float = DEFAULT_MAX_DURATION,
     max_concurrent: int = 2,
     library: str | Path | None = None,
+    max_files: int = DEFAULT_MAX_FILES,
 ) -> FastAPI:
     """The API over one model bundle (None: the shipped default), loaded now, once, and
     optionally a library catalog for ``/v1/similar`` (also loaded once)."""
@@ -221,6 +241,12 @@ def create_app(
             for e in error.errors()
         )
         return _error_response(422, "invalid_request", problems)
+
+    @app.exception_handler(_TooManyFiles)
+    async def too_many_files(request: Request, error: _TooManyFiles) -> JSONResponse:
+        return _error_response(
+            413, "too_many_files", f"{error.count} files in one request; at most {max_files}"
+        )
 
     @app.get("/health")
     async def health() -> dict[str, str]:
@@ -254,12 +280,13 @@ def create_app(
     @app.post(
         "/v1/predict",
         responses={
-            413: {"model": ErrorBody, "description": "upload too large"},
+            413: {"model": ErrorBody, "description": "upload too large or too many files"},
             415: {"model": PredictResponse, "description": "no file is decodable audio"},
             422: {"model": PredictResponse, "description": "audio too short or silent"},
         },
     )
     async def predict(
+        request: Request,
         files: Annotated[list[UploadFile], File(description="audio files")],
         top_k: Annotated[int, Query(ge=1, le=50)] = 3,
         timeline: bool = True,
@@ -273,7 +300,7 @@ def create_app(
     ) -> PredictResponse:
         """Classify each uploaded file."""
         outcomes = await _analyse_uploads(
-            files, lambda path: predict_or_error(classifier, path, timeline, max_duration)
+            files, lambda path: predict_or_error(classifier, path, timeline, max_duration), request
         )
         chosen = (threshold if threshold is not None else classifier.threshold) if reject else None
         results = [_result(name, outcome, top_k, chosen) for name, outcome in outcomes]
@@ -282,19 +309,20 @@ def create_app(
     @app.post(
         "/v1/tag",
         responses={
-            413: {"model": ErrorBody, "description": "upload too large"},
+            413: {"model": ErrorBody, "description": "upload too large or too many files"},
             415: {"model": TagResponse, "description": "no file is decodable audio"},
             422: {"model": TagResponse, "description": "audio too short or silent"},
         },
     )
     async def tag(
+        request: Request,
         files: Annotated[list[UploadFile], File(description="audio files")],
         model: Literal["MSD_musicnn", "MTT_musicnn", "MSD_vgg", "MTT_vgg"] = "MSD_musicnn",
         top_k: Annotated[int, Query(ge=1, le=50)] = 5,
     ) -> TagResponse:
         """Tag each uploaded file with a pretrained musicnn model."""
         outcomes = await _analyse_uploads(
-            files, lambda path: tag_or_error(path, model, max_duration)
+            files, lambda path: tag_or_error(path, model, max_duration), request
         )
         results = [_tag_result(name, outcome, top_k) for name, outcome in outcomes]
         return _answer(TagResponse(model=model, results=results))
@@ -328,11 +356,16 @@ def create_app(
         return SimilarResponse(query=name, neighbours=[SimilarTrack(**vars(n)) for n in neighbours])
 
     async def _analyse_uploads(
-        files: list[UploadFile], analyse: Callable[[Path], Any]
+        files: list[UploadFile], analyse: Callable[[Path], Any], request: Request
     ) -> list[tuple[str, Any]]:
-        """(client's file name, ``analyse`` of the saved upload) per file, in worker threads."""
+        """(client's file name, ``analyse`` of the saved upload) per file, in worker threads;
+        at most ``max_files`` files, and no further file once the client has gone."""
+        if len(files) > max_files:
+            raise _TooManyFiles(len(files))
         outcomes = []
         for upload in files:
+            if await request.is_disconnected():
+                break
             name = upload.filename or "upload"
             try:
                 async with _saved(upload, name) as path:
@@ -402,6 +435,9 @@ def _result(
         label=prediction.label,
         confidence=prediction.confidence,
         known=prediction.known,
+        styles={
+            p: [StyleScore(**vars(s)) for s in found] for p, found in prediction.styles.items()
+        },
         probabilities=prediction.probabilities,
         top_k=prediction.top(top_k),
         duration=prediction.duration,

@@ -92,6 +92,12 @@ def predict(
         float | None,
         typer.Option(min=0.0, max=1.0, help="Confidence threshold (default: the model's own)"),
     ] = None,
+    styles: Annotated[
+        bool,
+        typer.Option(
+            help="Also print styles beyond the genres (punk, house, …), moods, instruments and eras"
+        ),
+    ] = False,
 ) -> None:
     """Predict the genre of audio files (one line each; bad files get a one-line error)."""
     from tqdm import tqdm
@@ -137,6 +143,12 @@ def predict(
             ranked = "  ".join(f"{label} {p:.2f}" for label, p in result.top(top_k))
             verdict = "" if result.known else f"unknown (closest: {ranked})"
             bar.write(f"{result.path}: {verdict or ranked}{note}")
+            if styles:
+                for parent, found in result.styles.items():
+                    listed = ", ".join(f"{s.tag} {s.score:.2f}" for s in found)
+                    bar.write(f"  {parent}: {listed}")
+                if not result.styles:
+                    bar.write("  no style tag above its threshold")
     if as_json:
         typer.echo(json.dumps(records, indent=2))
     if out is not None:
@@ -216,6 +228,8 @@ def tag(
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(records, indent=2) + "\n")
+    if len(paths) > 1:
+        typer.echo(f"{len(paths) - failures} tagged, {failures} failed", err=True)
     if failures == len(paths):
         raise typer.Exit(1)
 
@@ -343,6 +357,32 @@ def learn(
     typer.echo(f"model: {result.bundle}  (use it: genrekit predict --model {result.bundle} SONG)")
 
 
+@app.command()
+def suggest(
+    db: Annotated[Path, typer.Option(help="Library catalog (genrekit index)")],
+    model: Annotated[Path, typer.Option("--model", "-m", help="Your model (genrekit learn)")],
+    count: Annotated[int, typer.Option("-n", min=1, help="How many tracks to suggest")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """The library tracks whose labels would teach your model most (label these next)."""
+    from dataclasses import asdict
+
+    from genrekit.errors import GenrekitError
+    from genrekit.learn import suggest as run_suggest
+
+    try:
+        found = run_suggest(db, model, count)
+    except GenrekitError as error:
+        _fail(str(error))
+    if as_json:
+        typer.echo(json.dumps([asdict(s) for s in found], indent=2))
+        return
+    for s in found:
+        typer.echo(f"{s.id}\t{s.path}\t(guess: {s.guess} {s.confidence:.2f})")
+    if not found:
+        typer.echo("nothing to suggest: every indexed track is already an example", err=True)
+
+
 @app.command(name="compare")
 def compare_models(
     configs: Annotated[list[Path], typer.Argument(help="Experiment configs (TOML)")],
@@ -431,7 +471,7 @@ def plot(
     from genrekit.errors import GenrekitError
     from genrekit.plots import audio_figure
 
-    out = out or song.with_suffix(".png").with_name(f"{song.stem}-{'-'.join(kind)}.png")
+    out = out or Path(f"{song.stem}-{'-'.join(kind)}.png")  # here, never beside the user's music
     if out.suffix not in (".png", ".svg"):
         _fail(f"{out}: --out must end in .png or .svg")
     try:

@@ -166,7 +166,11 @@ def learn(
         description=f"Learned from your examples ({', '.join(labels)}) on {spec.name} embeddings",
         labels=labels,
         representation=spec,
-        training={"data": featured.describe(), "protocol": {"description": protocol}},
+        training={
+            "data": featured.describe(),
+            "protocol": {"description": protocol},
+            "examples": sorted({str(Path(item.path).resolve()) for item in featured.items}),
+        },
         metrics={"accuracy": result.accuracy, "protocol": protocol, "n": len(track_truth)},
         reference_features=x,
         calibration={
@@ -228,3 +232,90 @@ def _one_per_track(dataset: Dataset) -> Dataset:
     for item in dataset.items:
         seen.setdefault(item.track, replace(item))
     return Dataset(list(seen.values()), dataset.source)
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A library track worth labelling next."""
+
+    id: int
+    path: str
+    guess: str
+    """The model's current best label for it."""
+    confidence: float
+    uncertainty: float
+    """1 − (best − second-best calibrated probability): 1 when the model cannot tell."""
+
+
+def suggest(db: str | Path, model: str | Path, n: int = 20) -> list[Suggestion]:
+    """The ``n`` catalog tracks whose labels would teach ``model`` most: the most uncertain
+    ones (smallest margin between its two best labels), spread out by farthest-first selection
+    in the embedding space so that the list does not repeat one kind of music; tracks the model
+    learned from are left out."""
+    from genrekit.library import Catalog, open_catalog
+    from genrekit.predict import Classifier
+
+    classifier = Classifier.load(model)
+    catalog = Catalog.load(db, ann=False)
+    if catalog.model.split("/")[-1] != classifier.spec.name:
+        raise ConfigError(
+            f"{db}: indexed with {catalog.model}, but {model} reads {classifier.spec.name} "
+            "features; index the library with the model your examples were learned on"
+        )
+    connection = open_catalog(db)
+    stored = dict(connection.execute(
+        "SELECT id, embedding FROM tracks WHERE status = 'ok'"
+    ).fetchall())  # fmt: skip
+    connection.close()
+    learned = set(classifier.bundle.manifest.get("training", {}).get("examples", []))
+    rows = [i for i, path in enumerate(catalog.paths) if str(Path(path).resolve()) not in learned]
+    if not rows:
+        return []
+    raw = np.stack([np.frombuffer(stored[int(catalog.ids[i])], np.float32) for i in rows])
+    probabilities = classifier._probabilities(raw.astype(np.float64))
+    uncertainty = margin_uncertainty(probabilities)
+    picked = most_informative(probabilities, catalog.vectors[rows], n)
+    labels = classifier.labels
+    return [
+        Suggestion(
+            int(catalog.ids[rows[p]]),
+            catalog.paths[rows[p]],
+            labels[int(probabilities[p].argmax())],
+            round(float(probabilities[p].max()), 4),
+            round(float(uncertainty[p]), 4),
+        )
+        for p in picked
+    ]
+
+
+CANDIDATE_FACTOR = 5
+"""Suggestions are spread over the ``CANDIDATE_FACTOR × n`` most uncertain tracks."""
+
+
+def margin_uncertainty(probabilities: np.ndarray) -> np.ndarray:
+    """1 − (best − second-best probability) per row: 1 when two labels tie."""
+    ordered = np.sort(probabilities, axis=1)
+    return 1.0 - (ordered[:, -1] - ordered[:, -2])
+
+
+def most_informative(probabilities: np.ndarray, vectors: np.ndarray, n: int) -> list[int]:
+    """Rows to label next: among the most uncertain, spread out by farthest-first selection on
+    unit-length ``vectors`` (uncertainty plus diversity)."""
+    uncertainty = margin_uncertainty(probabilities)
+    candidates = np.argsort(-uncertainty, kind="stable")[: CANDIDATE_FACTOR * n]
+    picked = _farthest_first(vectors[candidates], uncertainty[candidates], n)
+    return [int(candidates[p]) for p in picked]
+
+
+def _farthest_first(vectors: np.ndarray, weights: np.ndarray, n: int) -> list[int]:
+    """Greedy selection: start at the heaviest row, then repeatedly the row whose weight times
+    cosine distance to the nearest picked row is largest (uncertain and unlike the picks)."""
+    picked = [int(np.argmax(weights))]
+    distance = 1.0 - vectors @ vectors[picked[0]]
+    while len(picked) < min(n, len(vectors)):
+        gain = weights * distance
+        gain[picked] = -np.inf
+        best = int(np.argmax(gain))
+        picked.append(best)
+        distance = np.minimum(distance, 1.0 - vectors @ vectors[best])
+    return picked

@@ -19,6 +19,7 @@ from genrekit.audio import DEFAULT_MAX_DURATION, Audio, load_audio, segment, spl
 from genrekit.errors import AudioError
 from genrekit.features import feature_set, prepare
 from genrekit.models.bundle import ModelBundle, load_bundle
+from genrekit.styles import Style, styles_from_features
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,10 @@ class Prediction:
     known: bool = True
     """False when ``confidence`` is under the bundle's rejection threshold."""
     segments: list[SegmentPrediction] = field(default_factory=list)
+    styles: dict[str, list[Style]] = field(default_factory=dict)
+    """Styles beyond the genres (``genrekit.styles``): per parent genre, or per group (moods,
+    instruments, eras), the pretrained tags at or above their thresholds; empty for models not
+    built on musicnn embeddings."""
 
     def top(self, k: int = 3) -> list[tuple[str, float]]:
         return list(self.probabilities.items())[:k]
@@ -164,6 +169,7 @@ class Classifier:
                 )
         scores = ranked(self.labels, track)
         best, confidence = next(iter(scores.items()))
+        embedding = clip_features.mean(axis=0)
         prediction = Prediction(
             path=audio.path,
             model=self.bundle.model_id,
@@ -173,8 +179,15 @@ class Classifier:
             truncated=audio.truncated,
             confidence=confidence,
             segments=segments,
+            styles=self._styles(embedding),
         )
-        return prediction.judged(self.threshold), clip_features.mean(axis=0)
+        return prediction.judged(self.threshold), embedding
+
+    def _styles(self, embedding: np.ndarray) -> dict[str, list[Style]]:
+        """Styles from the musicnn tag scores inside the features (no extra network pass)."""
+        if not self.spec.name.startswith("musicnn") or not self.features.is_vector:
+            return {}
+        return styles_from_features(embedding, self.features.columns)
 
     def _features(self, pieces: list[np.ndarray]) -> np.ndarray:
         from genrekit.features.windows import stack_windows

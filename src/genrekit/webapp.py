@@ -88,7 +88,14 @@ def show(name: str, data: bytes, model: str, top_k: int, catalog: Catalog | None
     prediction, embedding, samples, rate, tags = result
     st.audio(data)
     label, probability = prediction.top(1)[0]
-    st.subheader(f"Predicted genre: {label} ({probability:.0%})")
+    if prediction.known:
+        st.subheader(f"Predicted genre: {label} ({probability:.0%} sure)")
+    else:
+        st.subheader("Genre: unknown — this sounds unlike the genres the model knows")
+        st.caption(f"Closest: {label} ({probability:.0%} sure, under the model's threshold)")
+    for parent, found in prediction.styles.items():
+        chips = " · ".join(f"{s.tag} {s.score:.2f}" for s in found)
+        st.markdown(f"**{parent.capitalize()}**: {chips}")
     if prediction.truncated:
         st.info(f"Only the first {prediction.duration:.0f} s were analysed.")
     left, right = st.columns([2, 3])
@@ -110,8 +117,80 @@ def show(name: str, data: bytes, model: str, top_k: int, catalog: Catalog | None
     show_similar(embedding, catalog)
 
 
+def teach() -> None:
+    """Teach genrekit your own labels: examples in folders, suggestions from your library,
+    one click to label, retrain, and watch the accuracy estimate move."""
+    from genrekit.learn import learn, suggest
+
+    st.title("Teach genrekit your own genres")
+    st.write(
+        "Put a few songs of each of your labels in a folder, one subfolder per label "
+        "(3 or more songs each). genrekit learns them in seconds; with a library it then "
+        "suggests the songs whose labels would teach it most."
+    )
+    folder = Path(st.text_input("Your examples folder", key="teach_examples").strip() or ".")
+    model = Path(st.text_input("Model folder to write", "mymodel", key="teach_model").strip())
+    library = st.text_input(
+        "Library catalog (for suggestions)", os.environ.get("GENREKIT_LIBRARY", ""),
+        key="teach_library",
+    ).strip()  # fmt: skip
+    history = st.session_state.setdefault("teach_history", [])
+    if st.button("Learn from my examples", key="teach_learn"):
+        try:
+            with st.spinner("Learning…"):
+                result = learn(folder, model, progress=False)
+        except GenrekitError as error:
+            st.error(str(error))
+        else:
+            history.append(result.accuracy)
+            for problem in result.errors:
+                st.warning(f"Skipped {problem}")
+    if history:
+        trend = " → ".join(f"{a:.0%}" for a in history)
+        st.subheader(f"Estimated accuracy: {history[-1]:.0%}")
+        st.caption(
+            f"After each training: {trend} (each song predicted by a model that never saw it)"
+        )
+    if not library or not (model / "manifest.json").is_file():
+        return
+    labels = sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+    try:
+        suggestions = suggest(library, model, n=5)
+    except GenrekitError as error:
+        st.error(str(error))
+        return
+    st.subheader("Label these next")
+    for s in suggestions:
+        st.write(f"**{Path(s.path).name}** — genrekit's guess: {s.guess} ({s.confidence:.0%})")
+        if Path(s.path).is_file():
+            st.audio(Path(s.path).read_bytes())
+        columns = st.columns(len(labels) or 1)
+        for column, label in zip(columns, labels):
+            if column.button(label, key=f"teach_{s.id}_{label}"):
+                _add_example(Path(s.path), folder / label)
+                st.success(f"Added to {label}; press Learn to retrain.")
+
+
+def _add_example(song: Path, label_folder: Path) -> None:
+    """Link (or, where links are not allowed, copy) a song into a label's folder; the user's
+    file itself is never touched."""
+    import shutil
+
+    target = label_folder / song.name
+    if target.exists():
+        return
+    try:
+        target.symlink_to(song.resolve())
+    except OSError:
+        shutil.copy2(song, target)
+
+
 def main() -> None:
     st.set_page_config(page_title="genrekit", page_icon="🎵", layout="wide")
+    page = st.sidebar.radio("Page", ["Classify", "Teach"], key="page", horizontal=True)
+    if page == "Teach":
+        teach()
+        return
     st.title("genrekit — what genre is this song?")
     models = list(bundled_models())
     model = st.sidebar.selectbox(

@@ -26,6 +26,11 @@ def _slug(tag: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", tag.lower()).strip("_")
 
 
+def tag_column(source: str, tag: str) -> str:
+    """The column of a tag's mean score over the clip's patches; ``source`` is MSD or MTT."""
+    return f"{source.lower()}_tag_{_slug(tag)}_mean"
+
+
 def _columns() -> tuple[str, ...]:
     names = []
     for model in MODELS:
