@@ -319,3 +319,16 @@ def test_label_maps_for_coarse_groups_and_one_vs_rest(tmp_path):
     report, bundle, _ = train(config, tmp_path / "model", None, progress=False)
     assert report.labels == ["jazz", "other"]
     assert json.loads((bundle / "manifest.json").read_text())["labels"] == ["jazz", "other"]
+
+
+def test_lda_bundle_drops_its_covariance_and_predicts_the_same(tmp_path):
+    x, y = blobs(n_per_class=20, n_features=300)
+    estimator = build_pipeline("lda").fit(x, y)
+    path = save_bundle(
+        tmp_path / "lda", estimator, name="lda", labels=["blues", "jazz", "rock"],
+        representation=RepresentationSpec(), training={}, metrics={},
+    )  # fmt: skip
+    assert (path / "model.skops").stat().st_size < 300 * 300 * 8 / 2  # no 300 × 300 covariance
+    assert hasattr(estimator[-1], "covariance_")  # the caller's estimator is untouched
+    loaded = load_bundle(path, backend="scikit-learn")
+    np.testing.assert_allclose(loaded.predict_proba(x), estimator.predict_proba(x), atol=1e-12)

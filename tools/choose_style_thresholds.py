@@ -1,7 +1,7 @@
 """Choose each style tag's threshold on the shared GTZAN clips; write style_thresholds.json.
 
-Genre-like tags (``[genre.*]`` in ``src/genrekit/data/styles.toml``): the score that at most 5 %
-of the clips of *unrelated* GTZAN genres reach (a 5 % false-positive rate on music that is
+Genre-like tags (``[genre.*]`` in ``src/genrekit/data/styles.toml``): the score that at most 2 %
+of the clips of *unrelated* GTZAN genres reach (a 2 % false-positive rate on music that is
 clearly not that style; ``related`` lists the genres that may honestly carry it). Moods,
 instruments and eras, which no genre label speaks for: the score that 10 % of all clips reach
 (shown when unusually strong). For tags with a GTZAN genre of their own, precision and recall of
@@ -25,7 +25,7 @@ from genrekit.paths import data_dir
 from genrekit.styles import GROUPS, THRESHOLDS_FILE, hierarchy, tag_columns
 from genrekit.train import featurize
 
-UNRELATED_FALSE_POSITIVE_RATE = 0.05
+UNRELATED_FALSE_POSITIVE_RATE = 0.02
 GROUP_SHOWN_SHARE = 0.10
 OWN_GENRE = {
     "MSD:rock": "rock", "MTT:rock": "rock", "MSD:metal": "metal", "MSD:heavy metal": "metal",

@@ -223,7 +223,7 @@ def featurize(
     copies = [(item, copy) for copy in range(augment_copies + 1) for item in sources]
     jobs = [
         TableJob(item.path, item.label, clip_seconds=spec.clip_seconds, spec=spec,
-                 augment_seed=_augment_seed(item.id, copy) if copy else None)
+                 augment_copy=copy, augment_seed=_augment_seed(item.id, copy))
         for item, copy in copies
     ]  # fmt: skip
     items, rows, errors = [], [], []

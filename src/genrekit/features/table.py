@@ -39,8 +39,9 @@ class TableJob:
     """Without ``segment_seconds``: cut into about this long equal clips (None: the whole file)."""
     last: LastWindowPolicy = "drop"
     spec: RepresentationSpec = field(default_factory=RepresentationSpec)
-    augment_seed: int | None = None
-    """When set, a randomly degraded copy (``genrekit.degrade.random_degradation``) is analysed."""
+    augment_copy: int = 0
+    """When > 0, that degraded training copy (``genrekit.degrade.training_copy``) is analysed."""
+    augment_seed: int = 0
 
 
 CACHE_VERSION = 1
@@ -61,7 +62,7 @@ def _cache_file(job: TableJob, suffix: str = ".json") -> Path | None:
         return None
     settings = json.dumps(
         [CACHE_VERSION, job.segment_seconds, job.hop_seconds, job.clip_seconds, job.last,
-         job.spec.to_dict(), job.augment_seed],
+         job.spec.to_dict(), job.augment_copy, job.augment_seed],
         sort_keys=True,
     )  # fmt: skip
     digest = hashlib.sha256(settings.encode())
@@ -124,12 +125,14 @@ def extract_pieces(job: TableJob) -> list[tuple[str, int, np.ndarray]] | AudioEr
         audio = load_audio(job.path, sample_rate=job.spec.sample_rate)
     except AudioError as error:
         return error
-    if job.augment_seed is not None:
+    if job.augment_copy:
         from dataclasses import replace
 
-        from genrekit.degrade import random_degradation
+        from genrekit.degrade import training_copy
 
-        degraded = random_degradation(audio.samples, audio.sample_rate, job.augment_seed)
+        degraded = training_copy(
+            audio.samples, audio.sample_rate, job.augment_copy, job.augment_seed
+        )
         audio = replace(audio, samples=degraded)
     samples = prepare(audio, job.spec)
     extract = feature_set(job.spec.name).extract

@@ -28,7 +28,7 @@ ONNX_WEIGHTS = "model.onnx"
 NET_WEIGHTS = "model.safetensors"
 FORMAT = "genrekit-bundle"
 FORMAT_VERSION = 1
-DEFAULT_MODEL = "musicnn-logreg"
+DEFAULT_MODEL = "musicnn-lda"
 """The bundle under ``genrekit/bundled/`` that ``load_model()`` uses when given no path."""
 
 TRUSTED_TYPES = frozenset(
@@ -169,7 +169,7 @@ def _save_sklearn(
     from genrekit.models.onnx_export import export_verified
 
     weights = directory / WEIGHTS
-    skops.io.dump(estimator, weights)
+    skops.io.dump(_prediction_state(estimator), weights)
     onnx_path = directory / ONNX_WEIGHTS
     onnx_path.unlink(missing_ok=True)
     onnx = (
@@ -186,6 +186,27 @@ def _save_sklearn(
         "estimator": _describe_estimator(estimator),
         "onnx": onnx,
     }
+
+
+_TRAINING_ONLY_STATE = {"LinearDiscriminantAnalysis": ("covariance_",)}
+"""Fitted attributes that prediction never reads but that would bloat a bundle (LDA's
+features × features covariance is 8 MB for the 1000 musicnn features; ``coef_`` holds what
+``predict_proba`` needs)."""
+
+
+def _prediction_state(estimator: Any) -> Any:
+    """A copy of ``estimator`` without ``_TRAINING_ONLY_STATE`` (the original is untouched)."""
+    import copy
+
+    steps = getattr(estimator, "steps", [("model", estimator)])
+    if not any(type(step).__name__ in _TRAINING_ONLY_STATE for _, step in steps):
+        return estimator
+    slim = copy.deepcopy(estimator)
+    for _, step in getattr(slim, "steps", [("model", slim)]):
+        for attribute in _TRAINING_ONLY_STATE.get(type(step).__name__, ()):
+            if hasattr(step, attribute):
+                delattr(step, attribute)
+    return slim
 
 
 def _save_net(directory: Path, net: Any) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from sklearn.base import ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
 from sklearn.decomposition import PCA
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
@@ -48,6 +49,12 @@ def _svm(seed: int) -> ClassifierMixin:
     )
 
 
+def _lda(seed: int) -> ClassifierMixin:
+    # Shrinkage LDA: one shared, shrunk covariance; suits many correlated features (embeddings)
+    # and few examples per class.
+    return LinearDiscriminantAnalysis(solver="lsqr", shrinkage=0.9)
+
+
 def _gradient_boosting(seed: int) -> ClassifierMixin:
     return HistGradientBoostingClassifier(
         learning_rate=0.1, max_iter=300, class_weight="balanced", random_state=seed
@@ -73,6 +80,7 @@ def _gaussian_knn(seed: int) -> ClassifierMixin:
 MODELS: dict[str, Callable[[int], ClassifierMixin]] = {
     "knn": _knn,
     "logreg": _logreg,
+    "lda": _lda,
     "random_forest": _random_forest,
     "svm": _svm,
     "gradient_boosting": _gradient_boosting,
