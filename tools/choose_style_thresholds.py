@@ -62,11 +62,12 @@ def main() -> None:
             chosen[tag] = round(float(np.quantile(scores, 1 - GROUP_SHOWN_SHARE)), 4)
     record = {
         "method": (
-            f"genre-like tags: the score at most {UNRELATED_FALSE_POSITIVE_RATE:.0%} of GTZAN clips "
-            f"of unrelated genres reach; moods, instruments, eras: the score {GROUP_SHOWN_SHARE:.0%} "
-            "of all GTZAN clips reach"
+            f"genre-like tags: the score at most {UNRELATED_FALSE_POSITIVE_RATE:.0%} of GTZAN "
+            "clips of unrelated genres reach; moods, instruments, eras: the score "
+            f"{GROUP_SHOWN_SHARE:.0%} of all GTZAN clips reach"
         ),
-        "data": f"{len(genres)} GTZAN clips ({dataset.fingerprint()[:16]}), representation {spec.to_dict()}",
+        "data": f"{len(genres)} GTZAN clips ({dataset.fingerprint()[:16]}), "
+        f"representation {spec.to_dict()}",
         "command": "python tools/choose_style_thresholds.py",
         "thresholds": chosen,
         "checks_against_gtzan_genres": checks,
@@ -74,7 +75,8 @@ def main() -> None:
     THRESHOLDS_FILE.write_text(json.dumps(record, indent=2) + "\n")
     for tag, check in checks.items():
         print(
-            f"{tag:18s} ≥ {chosen[tag]:.3f}: precision {check['precision']:.2f} recall {check['recall']:.2f}"
+            f"{tag:18s} ≥ {chosen[tag]:.3f}: "
+            f"precision {check['precision']:.2f} recall {check['recall']:.2f}"
         )
 
 
