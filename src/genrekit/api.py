@@ -71,8 +71,13 @@ class FileResult(BaseModel):
     confidence: float | None = Field(
         None, description="calibrated probability of the most probable genre"
     )
+    typicality: float | None = Field(
+        None,
+        description="0-1: how much the track sounds like the model's training music (share of "
+        "training tracks that look at least as unusual)",
+    )
     known: bool | None = Field(
-        None, description="false when the confidence is under the threshold: label is 'unknown'"
+        None, description="false when the typicality is under the threshold: label is 'unknown'"
     )
     probabilities: dict[str, float] | None = Field(None, description="every genre, highest first")
     styles: dict[str, list[StyleScore]] | None = Field(
@@ -291,11 +296,11 @@ def create_app(
         top_k: Annotated[int, Query(ge=1, le=50)] = 3,
         timeline: bool = True,
         reject: Annotated[
-            bool, Query(description="say 'unknown' under the confidence threshold")
+            bool, Query(description="say 'unknown' for music unlike the model's training music")
         ] = True,
         threshold: Annotated[
             float | None,
-            Query(ge=0.0, le=1.0, description="confidence threshold; default: the model's own"),
+            Query(ge=0.0, le=1.0, description="typicality threshold; default: the model's own"),
         ] = None,
     ) -> PredictResponse:
         """Classify each uploaded file."""
@@ -434,6 +439,7 @@ def _result(
         filename=name,
         label=prediction.label,
         confidence=prediction.confidence,
+        typicality=prediction.typicality,
         known=prediction.known,
         styles={
             p: [StyleScore(**vars(s)) for s in found] for p, found in prediction.styles.items()

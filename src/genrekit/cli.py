@@ -84,13 +84,14 @@ def predict(
     reject: Annotated[
         bool,
         typer.Option(
-            help="Say 'unknown' when the model's confidence is under its threshold "
-            "(music unlike anything it was taught, noise)"
+            help="Say 'unknown' for music unlike anything the model was taught (and noise)"
         ),
     ] = True,
     threshold: Annotated[
         float | None,
-        typer.Option(min=0.0, max=1.0, help="Confidence threshold (default: the model's own)"),
+        typer.Option(
+            min=0.0, max=1.0, help="Typicality under which a song is unknown (default: the model's)"
+        ),
     ] = None,
     styles: Annotated[
         bool,
@@ -172,6 +173,7 @@ def _write_results(records: list[dict], out: Path, labels: list[str]) -> None:
             "path": record["path"],
             "label": record.get("label", ""),
             "confidence": record.get("confidence"),
+            "typicality": record.get("typicality"),
             "known": record.get("known"),
             "error": record.get("error", ""),
         }

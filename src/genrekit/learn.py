@@ -153,12 +153,16 @@ def learn(
     if out is None:
         return result
     from genrekit.calibration import expected_calibration_error, fit_temperature
+    from genrekit.datasets import rows_by_track
+    from genrekit.novelty import NoveltyScore
     from genrekit.predict import calibrate
 
     temperature = fit_temperature(per_track, track_truth)
-    confidence = calibrate(per_track, temperature).max(1)
-    threshold = float(np.quantile(confidence, 0.05))
     estimator = _model().fit(x, y)
+    by_track = list(rows_by_track(featured.tracks).values())
+    track_keys = np.array([keys[r[0]] for r in by_track])
+    track_features = np.stack([x[r].mean(axis=0) for r in by_track])
+    ece = expected_calibration_error(calibrate(per_track, temperature), track_truth)
     result.bundle = save_bundle(
         out,
         estimator,
@@ -178,17 +182,10 @@ def learn(
                 "method": "temperature scaling",
                 "temperature": round(temperature, 4),
                 "fitted": f"on {protocol} held-out probabilities",
-                "ece_held_out": round(
-                    expected_calibration_error(calibrate(per_track, temperature), track_truth), 4
-                ),
-            },
-            "rejector": {
-                "score": "calibrated probability of the most probable label",
-                "threshold": round(threshold, 4),
-                "keep_share": 0.95,
-                "chosen": f"keeps 95% of {protocol} held-out tracks",
-            },
+                "ece_held_out": round(ece, 4),
+            }
         },
+        novelty=NoveltyScore.fit(track_features, track_keys),
     )
     return result
 

@@ -52,8 +52,12 @@ class Prediction:
     """True when the file was longer than the analysed duration."""
     confidence: float = 1.0
     """The calibrated probability of the most probable genre."""
+    typicality: float | None = None
+    """How much the track sounds like the model's training music (``genrekit.novelty``): the
+    share of training tracks, each measured against other artists, that look at least as
+    unusual; None for bundles without a rejector."""
     known: bool = True
-    """False when ``confidence`` is under the bundle's rejection threshold."""
+    """False when ``typicality`` is under the rejection threshold: label is ``unknown``."""
     segments: list[SegmentPrediction] = field(default_factory=list)
     styles: dict[str, list[Style]] = field(default_factory=dict)
     """Styles beyond the genres (``genrekit.styles``): per parent genre, or per group (moods,
@@ -68,9 +72,9 @@ class Prediction:
 
     def judged(self, threshold: float | None) -> Prediction:
         """This prediction with ``known`` and ``label`` decided by ``threshold`` on the
-        confidence (None: never unknown); the one place that decides "unknown"."""
+        typicality (None: never unknown); the one place that decides "unknown"."""
         best = next(iter(self.probabilities))
-        known = threshold is None or self.confidence >= threshold
+        known = threshold is None or self.typicality is None or self.typicality >= threshold
         return replace(self, label=best if known else UNKNOWN, known=known)
 
 
@@ -79,8 +83,9 @@ class Classifier:
 
     It owns its input format (as audiocraft's models own their sample rate): ``load_audio``
     decodes at the bundle's rate, and audio at any other rate is converted on the way in.
-    Probabilities are calibrated with the bundle's temperature; ``threshold`` (the bundle's
-    rejection threshold unless overridden, None = never reject) decides ``known``.
+    Probabilities are calibrated with the bundle's temperature; the bundle's novelty rejector
+    gives each track a typicality, and ``threshold`` (the bundle's unless overridden; ``reject``
+    False: never) decides ``known``.
     """
 
     def __init__(
@@ -90,9 +95,11 @@ class Classifier:
         self.spec = bundle.representation
         self.features = feature_set(self.spec.name)
         self.temperature = float(bundle.manifest.get("calibration", {}).get("temperature", 1.0))
+        self.novelty = bundle.novelty
         stored = bundle.manifest.get("rejector", {}).get("threshold")
         chosen = threshold if threshold is not None else stored
-        self.threshold: float | None = float(chosen) if reject and chosen is not None else None
+        usable = reject and chosen is not None and self.novelty is not None
+        self.threshold: float | None = float(chosen) if usable else None
 
     @classmethod
     def load(
@@ -178,10 +185,17 @@ class Classifier:
             duration=round(len(samples) / rate, 3),
             truncated=audio.truncated,
             confidence=confidence,
+            typicality=self._typicality(clip_features),
             segments=segments,
             styles=self._styles(embedding),
         )
         return prediction.judged(self.threshold), embedding
+
+    def _typicality(self, clip_features: np.ndarray) -> float | None:
+        """The track's typicality (its clips' mean features), or None without a rejector."""
+        if self.novelty is None or clip_features.ndim != 2:
+            return None
+        return round(float(self.novelty.typicality(clip_features.mean(axis=0))[0]), 4)
 
     def _styles(self, embedding: np.ndarray) -> dict[str, list[Style]]:
         """Styles from the musicnn tag scores inside the features (no extra network pass)."""

@@ -351,18 +351,15 @@ class Calibration:
 
     temperature: float
     """Temperature scaling fitted on inner-fold out-of-fold probabilities."""
-    threshold: float
-    """Calibrated confidence under which a track is called unknown: keeps ``keep_share`` of
-    the inner folds' held-out tracks."""
     inner_ece: float
 
 
 def _calibration(
     config: ExperimentConfig, dataset: Dataset, rows: np.ndarray, estimator: Any
 ) -> Calibration | None:
-    """Temperature and rejection threshold from out-of-fold probabilities of ``estimator``'s
-    settings on inner folds of ``rows`` (never the rows being tested); None for nets and for
-    data too small for inner folds (the model then never says unknown)."""
+    """The temperature from out-of-fold probabilities of ``estimator``'s settings on inner folds
+    of ``rows`` (never the rows being tested); None for nets and for data too small for inner
+    folds (probabilities then stay as the model gives them)."""
     from genrekit.calibration import expected_calibration_error, fit_temperature
     from genrekit.predict import calibrate
 
@@ -386,10 +383,25 @@ def _calibration(
         truth += [labels.index(dataset.y[test][r[0]]) for r in by_track]
     probabilities, truth_array = np.vstack(held_out), np.array(truth)
     temperature = fit_temperature(probabilities, truth_array)
-    calibrated = calibrate(probabilities, temperature)
-    threshold = float(np.quantile(calibrated.max(axis=1), 1.0 - config.keep_share))
-    ece = expected_calibration_error(calibrated, truth_array)
-    return Calibration(temperature, threshold, ece)
+    ece = expected_calibration_error(calibrate(probabilities, temperature), truth_array)
+    return Calibration(temperature, ece)
+
+
+def novelty_for(config: ExperimentConfig, dataset: Dataset, rows: np.ndarray) -> Any:
+    """The novelty rejector of a model trained on ``rows``: one row per original track (its
+    clips' mean), grouped by artist under the ``group`` protocol, else by track; None for
+    window representations."""
+    from genrekit.novelty import NoveltyScore
+
+    if dataset.features is None or dataset.features.ndim != 2:
+        return None
+    rows = rows[~dataset.augmented[rows]]
+    by_track = list(rows_by_track(dataset.tracks[rows]).values())
+    features = np.stack([dataset.features[rows[r]].mean(axis=0) for r in by_track])
+    keys = dataset.groups if config.protocol == "group" and dataset.groups is not None else None
+    group_of = keys if keys is not None else dataset.tracks
+    groups = np.array([group_of[rows[r[0]]] for r in by_track])
+    return NoveltyScore.fit(features, groups)
 
 
 _NET_SCORES = {
@@ -461,6 +473,7 @@ def cross_validate(config: ExperimentConfig, dataset: Dataset) -> EvaluationRepo
     calibrated = np.zeros((len(y), len(labels)))
     fold_of = np.full(len(y), -1)
     chosen, calibrations, fit_seconds, predict_seconds, history = [], [], 0.0, 0.0, None
+    kept: list[float | None] = []
     for index, split in enumerate(splits):
         start = time.perf_counter()
         estimator, best = _search(config, dataset, split.train)
@@ -472,6 +485,7 @@ def cross_validate(config: ExperimentConfig, dataset: Dataset) -> EvaluationRepo
         probabilities[split.test] = scores[:, columns]
         calibration = _calibration(config, dataset, split.train, estimator)
         temperature = calibration.temperature if calibration else 1.0
+        kept.append(_kept_share(config, dataset, split))
         calibrated[split.test] = calibrate(scores[:, columns], temperature)
         fold_of[split.test] = index
         chosen.append(best)
@@ -504,7 +518,17 @@ def cross_validate(config: ExperimentConfig, dataset: Dataset) -> EvaluationRepo
     track_calibrated = track_probabilities(calibrated, rows_of)
     track_folds = np.array([fold_of[r[0]] for r in rows_of])
     if all(calibrations):
-        extra["calibration"] = _calibration_record(calibrations, track_calibrated, track_folds)
+        extra["calibration"] = {
+            "method": "temperature scaling on inner-fold out-of-fold track probabilities",
+            "temperature_per_fold": [round(c.temperature, 4) for c in calibrations if c],
+        }
+    if all(k is not None for k in kept):
+        extra["rejection"] = {
+            "method": "novelty (distance to the nearest training tracks), threshold "
+            f"{1 - config.keep_share:.2f} typicality",
+            "held_out_known_kept_per_fold": kept,
+            "held_out_known_kept_mean": round(float(np.mean(kept)), 4),  # type: ignore[arg-type]
+        }
     if history:
         extra["history"] = history  # learning curves of the first fold
     extra["model_bytes"] = weights_size(estimator)  # the last fold's model, as a bundle stores it
@@ -520,22 +544,16 @@ def cross_validate(config: ExperimentConfig, dataset: Dataset) -> EvaluationRepo
     )
 
 
-def _calibration_record(
-    calibrations: list[Any], calibrated: np.ndarray, folds: np.ndarray
-) -> dict[str, Any]:
-    """Per outer fold: the temperature and threshold chosen on its training side, and the share
-    of its held-out (in-taxonomy) tracks that the threshold keeps."""
-    kept = [
-        float((calibrated[folds == fold].max(axis=1) >= c.threshold).mean())
-        for fold, c in enumerate(calibrations)
-    ]
-    return {
-        "method": "temperature scaling on inner-fold out-of-fold track probabilities",
-        "temperature_per_fold": [round(c.temperature, 4) for c in calibrations],
-        "threshold_per_fold": [round(c.threshold, 4) for c in calibrations],
-        "held_out_kept_per_fold": [round(k, 4) for k in kept],
-        "held_out_kept_mean": round(float(np.mean(kept)), 4),
-    }
+def _kept_share(config: ExperimentConfig, dataset: Dataset, split: Split) -> float | None:
+    """Share of a fold's held-out tracks (all in the taxonomy) that the rejector fitted on its
+    training side keeps: should be close to ``keep_share``."""
+    novelty = novelty_for(config, dataset, split.train)
+    if novelty is None:
+        return None
+    test = split.test[~dataset.augmented[split.test]]
+    by_track = rows_by_track(dataset.tracks[test]).values()
+    features = np.stack([dataset.features[test[r]].mean(axis=0) for r in by_track])
+    return round(float((novelty.typicality(features) >= 1 - config.keep_share).mean()), 4)
 
 
 def train(
@@ -564,6 +582,7 @@ def train(
     metrics.pop("folds", None)
     metrics.pop("reliability", None)
     calibration = _calibration(config, dataset, everything, estimator)
+    novelty = novelty_for(config, dataset, everything)
     bundle = save_bundle(
         out,
         estimator,
@@ -580,6 +599,8 @@ def train(
         metrics=metrics,
         reference_features=dataset.features[~dataset.augmented],
         calibration=None if calibration is None else _calibration_manifest(config, calibration),
+        novelty=novelty,
+        keep_share=config.keep_share,
     )
     return report, bundle, errors
 
@@ -587,7 +608,7 @@ def train(
 def _calibration_manifest(
     config: ExperimentConfig, calibration: Calibration
 ) -> dict[str, dict[str, Any]]:
-    """The manifest's ``calibration`` and ``rejector`` sections for the final model."""
+    """The manifest's ``calibration`` section for the final model."""
     how = (
         f"on {config.inner_folds}-fold {config.protocol} out-of-fold track probabilities "
         "of all training data"
@@ -598,13 +619,7 @@ def _calibration_manifest(
             "temperature": round(calibration.temperature, 4),
             "fitted": how,
             "ece_held_out": round(calibration.inner_ece, 4),
-        },
-        "rejector": {
-            "score": "calibrated probability of the most probable genre",
-            "threshold": round(calibration.threshold, 4),
-            "keep_share": config.keep_share,
-            "chosen": f"keeps {config.keep_share:.0%} of held-out in-taxonomy tracks, {how}",
-        },
+        }
     }
 
 

@@ -92,7 +92,10 @@ def show(name: str, data: bytes, model: str, top_k: int, catalog: Catalog | None
         st.subheader(f"Predicted genre: {label} ({probability:.0%} sure)")
     else:
         st.subheader("Genre: unknown — this sounds unlike the genres the model knows")
-        st.caption(f"Closest: {label} ({probability:.0%} sure, under the model's threshold)")
+        st.caption(
+            f"Closest genre: {label} ({probability:.0%}). Less typical than "
+            f"{1 - (prediction.typicality or 0):.0%} of the music the model learned from."
+        )
     for parent, found in prediction.styles.items():
         chips = " · ".join(f"{s.tag} {s.score:.2f}" for s in found)
         st.markdown(f"**{parent.capitalize()}**: {chips}")

@@ -58,6 +58,8 @@ class ModelBundle:
     representation: RepresentationSpec
     manifest: dict[str, Any]
     path: Path | None = None
+    novelty: Any = None
+    """The ``NoveltyScore`` rejector (``genrekit.novelty``), when the bundle has one."""
 
     @property
     def model_id(self) -> str:
@@ -106,6 +108,8 @@ def save_bundle(
     description: str = "",
     reference_features: np.ndarray | None = None,
     calibration: dict[str, dict[str, Any]] | None = None,
+    novelty: Any = None,
+    keep_share: float = 0.95,
 ) -> Path:
     """Write weights and manifest into ``directory`` (created if needed).
 
@@ -136,6 +140,24 @@ def save_bundle(
         "metrics": metrics,
         **(calibration or {}),
     }
+    if novelty is not None:
+        from genrekit.novelty import FILE, NEIGHBOURS
+
+        novelty.save(directory / FILE)
+        manifest["rejector"] = {
+            "score": "typicality: share of training tracks' held-out neighbour distances at "
+            f"least as large as the track's (mean distance to the {NEIGHBOURS} nearest training "
+            "tracks, standardized features)",
+            "file": FILE,
+            "sha256": file_sha256(directory / FILE),
+            "threshold": round(1.0 - keep_share, 4),
+            "chosen": f"keeps {keep_share:.0%} of training tracks measured against other "
+            "artists (or other tracks), as unheard in-taxonomy music would be",
+        }
+    else:
+        from genrekit.novelty import FILE
+
+        (directory / FILE).unlink(missing_ok=True)
     if representation.name.startswith("musicnn"):  # built on pretrained weights: say which
         from genrekit.pretrained.musicnn import provenance
 
@@ -281,7 +303,21 @@ def load_bundle(model: str | Path | None = None, *, backend: str = "auto") -> Mo
         RepresentationSpec.from_dict(manifest["representation"]),
         manifest,
         path,
+        _load_novelty(path, manifest),
     )
+
+
+def _load_novelty(path: Path, manifest: dict[str, Any]) -> Any:
+    """The bundle's novelty rejector (checksum-checked plain arrays), or None."""
+    entry = manifest.get("rejector")
+    if not isinstance(entry, dict) or "file" not in entry:
+        return None
+    from genrekit.novelty import NoveltyScore
+
+    try:
+        return NoveltyScore.load(_checked(path, entry["file"], entry.get("sha256")))
+    except (OSError, ValueError, KeyError) as error:
+        raise BundleError(f"{path}: the rejector file could not be read ({error})") from None
 
 
 _REQUIRED_MODEL_KEYS = {"framework": str, "weights": str, "weights_sha256": str, "classes": list}
