@@ -31,10 +31,10 @@ from robustness import CACHE, GRIDS, features_for, gtzan
 from genrekit.audio import Audio, load_audio, split_evenly
 from genrekit.calibration import expected_calibration_error, fit_temperature
 from genrekit.features import RepresentationSpec, feature_set, prepare
+from genrekit.novelty import NEIGHBOURS, NoveltyScore
 from genrekit.predict import calibrate, resample_audio
 
 FOLDS, INNER_FOLDS, SEED, KEEP = 5, 3, 0, 0.95
-NEIGHBOURS = 10
 SCORES = ("msp", "knn", "combined")
 
 
@@ -122,11 +122,11 @@ class Model:
         truth = np.searchsorted(self.labels, y)
         self.temperature = fit_temperature(held_out, truth)
         self.pipeline = self._fit(x, y, augmented, np.arange(len(y)), self.params)
-        self.train = self._standardize(x)
+        self.novelty = NoveltyScore.fit(x, groups)  # exactly what genrekit train ships
         # held-out score distributions of the training side (for thresholds and percentiles)
         self.reference = {
             "msp": calibrate(held_out, self.temperature).max(1),
-            "knn": self._knn(self.train, groups, groups),
+            "knn": self.novelty.held_out,
         }
 
     def _fit(self, x, y, augmented, rows, params):
@@ -136,24 +136,6 @@ class Model:
         labels = np.tile(y[rows], len(blocks))
         return build_pipeline(self.model, params, seed=SEED).fit(np.vstack(blocks), labels)
 
-    def _standardize(self, x):
-        return self.pipeline[0].transform(x)
-
-    def _knn(self, queries, query_groups=None, train_groups=None):
-        """Mean Euclidean distance to the nearest training clips (of other artists when groups
-        are given: the held-out distance a new artist's clip would get). Higher = stranger."""
-        distances = np.sqrt(
-            np.maximum(
-                (queries**2).sum(1)[:, None]
-                + (self.train**2).sum(1)[None]
-                - 2 * queries @ self.train.T,
-                0,
-            )
-        )
-        if query_groups is not None:
-            distances[query_groups[:, None] == train_groups[None, :]] = np.inf
-        return np.sort(distances, axis=1)[:, :NEIGHBOURS].mean(1)
-
     def probabilities(self, clips: list[np.ndarray]) -> np.ndarray:
         """Track probabilities (mean over each file's clips), calibrated."""
         raw = np.stack([self.pipeline.predict_proba(c).mean(0) for c in clips])
@@ -162,7 +144,7 @@ class Model:
     def knownness(self, clips: list[np.ndarray]) -> dict[str, np.ndarray]:
         """Per score: higher = more like the training music."""
         msp = self.probabilities(clips).max(1)
-        knn = -self._knn(self._standardize(np.stack([c.mean(0) for c in clips])))
+        knn = -self.novelty.distance(np.stack([c.mean(0) for c in clips]))
         msp_pct = np.searchsorted(np.sort(self.reference["msp"]), msp) / len(self.reference["msp"])
         ref_knn = np.sort(-self.reference["knn"])
         knn_pct = np.searchsorted(ref_knn, knn) / len(ref_knn)
@@ -306,8 +288,8 @@ def main() -> None:
         "protocol": (
             f"{FOLDS}-fold stratified group k-fold by artist; the classifier's parameter, the "
             f"temperature and the thresholds ({KEEP:.0%} of known kept) from {INNER_FOLDS}-fold "
-            f"inner group folds of each training side; kNN: mean distance to the {NEIGHBOURS} "
-            "nearest training clips (standardized features)"
+            f"inner group folds of each training side; kNN: genrekit.novelty (mean distance to the "
+            f"{NEIGHBOURS} nearest training clips, standardized features), as shipped"
         ),
         "variants": {},
     }

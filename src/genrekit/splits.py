@@ -21,8 +21,9 @@ Protocol = Literal["track", "group", "segment-random"]
 PROTOCOLS: tuple[str, ...] = get_args(Protocol)
 
 PROTOCOL_DESCRIPTIONS = {
-    "track": "stratified k-fold by track (no track on both sides of a split)",
-    "group": "stratified k-fold by group (no group, e.g. artist, on both sides of a split)",
+    "track": "stratified k-fold by track (no track on both sides of a split; optimistic when "
+    "one artist's songs fall on both sides)",
+    "group": "stratified k-fold by group, e.g. artist (no group on both sides of a split)",
     "segment-random": "LEAKY: stratified k-fold over segments, windows of one track on both sides",
 }
 
