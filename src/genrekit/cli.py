@@ -5,14 +5,18 @@ Heavy modules are imported inside commands so that ``genrekit --help`` and start
 
 from __future__ import annotations
 
+import functools
 import glob
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+
+from genrekit.errors import GenrekitError
 
 app = typer.Typer(
     help="Music genre classification: audio file in, genre out.",
@@ -35,6 +39,23 @@ ProtocolOption = Annotated[
         "artist's songs on both sides), segment-random (leaky)"
     ),
 ]
+
+
+def _command(*args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``app.command`` whose command reports any ``GenrekitError`` (bad input, config, bundle)
+    as one plain line on stderr and exit status 2, never a traceback."""
+
+    def register(function: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(function)
+        def reporting(*call_args: Any, **call_kwargs: Any) -> Any:
+            try:
+                return function(*call_args, **call_kwargs)
+            except GenrekitError as error:
+                _fail(str(error))
+
+        return app.command(*args, **kwargs)(reporting)
+
+    return register
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -61,7 +82,7 @@ def _default_workers(n_files: int) -> int:
     return 1 if n_files < 4 else min(2, os.cpu_count() or 1)
 
 
-@app.command()
+@_command()
 def predict(
     files: Annotated[list[str], typer.Argument(help="Audio files, folders or globs")],
     model: ModelOption = None,
@@ -103,7 +124,7 @@ def predict(
     """Predict the genre of audio files (one line each; bad files get a one-line error)."""
     from tqdm import tqdm
 
-    from genrekit.errors import AudioError, GenrekitError
+    from genrekit.errors import AudioError
     from genrekit.predict import Classifier, predict_many
 
     paths = _expand(files)
@@ -111,10 +132,7 @@ def predict(
         _fail("no audio files given")
     if out is not None and out.suffix not in (".csv", ".json"):
         _fail(f"{out}: --out must end in .csv or .json")
-    try:
-        classifier = Classifier.load(model, reject=reject, threshold=threshold)
-    except GenrekitError as error:
-        _fail(str(error))
+    classifier = Classifier.load(model, reject=reject, threshold=threshold)
     results = predict_many(
         classifier,
         paths,
@@ -184,7 +202,7 @@ def _write_results(records: list[dict], out: Path, labels: list[str]) -> None:
     pd.DataFrame(rows).to_csv(out, index=False)
 
 
-@app.command()
+@_command()
 def tag(
     files: Annotated[list[str], typer.Argument(help="Audio files, folders or globs")],
     model: Annotated[
@@ -203,7 +221,7 @@ def tag(
     ] = 600.0,
 ) -> None:
     """Tag audio with a pretrained musicnn model: genres, moods, instruments, eras."""
-    from genrekit.errors import AudioError, GenrekitError
+    from genrekit.errors import AudioError
     from genrekit.tagging import tag_many
 
     paths = _expand(files)
@@ -212,19 +230,16 @@ def tag(
     if out is not None and out.suffix != ".json":
         _fail(f"{out}: --out must end in .json")
     records, failures = [], 0
-    try:
-        for result in tag_many(paths, model, max_duration=max_duration):
-            if isinstance(result, AudioError):
-                failures += 1
-                typer.echo(f"error: {result}", err=True)
-                records.append({"path": result.path, "error": result.reason})
-                continue
-            records.append(result.to_dict())
-            if not as_json:
-                ranked = "  ".join(f"{name} {score:.2f}" for name, score in result.top(top_k))
-                typer.echo(f"{result.path}: {ranked}")
-    except GenrekitError as error:
-        _fail(str(error))
+    for result in tag_many(paths, model, max_duration=max_duration):
+        if isinstance(result, AudioError):
+            failures += 1
+            typer.echo(f"error: {result}", err=True)
+            records.append({"path": result.path, "error": result.reason})
+            continue
+        records.append(result.to_dict())
+        if not as_json:
+            ranked = "  ".join(f"{name} {score:.2f}" for name, score in result.top(top_k))
+            typer.echo(f"{result.path}: {ranked}")
     if as_json:
         typer.echo(json.dumps(records, indent=2))
     if out is not None:
@@ -236,7 +251,7 @@ def tag(
         raise typer.Exit(1)
 
 
-@app.command()
+@_command()
 def features(
     folder: Annotated[Path, typer.Argument(help="Folder of audio (label = subfolder name)")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Table to write (.csv or .parquet)")],
@@ -252,15 +267,12 @@ def features(
     from tqdm import tqdm
 
     from genrekit.datasets import from_audio_folder
-    from genrekit.errors import AudioError, GenrekitError
+    from genrekit.errors import AudioError
     from genrekit.features.table import TableJob, extract_rows, rows_to_table, write_table
 
     if out.suffix not in (".csv", ".parquet"):
         _fail(f"{out}: --out must end in .csv or .parquet")
-    try:
-        dataset = from_audio_folder(folder)
-    except GenrekitError as error:
-        _fail(str(error))
+    dataset = from_audio_folder(folder)
     jobs = [TableJob(item.path, item.label, segment, hop) for item in dataset.items]
     rows, failures = [], 0
     bar = tqdm(
@@ -285,7 +297,7 @@ def features(
         raise typer.Exit(1)
 
 
-@app.command()
+@_command()
 def train(
     config: Annotated[Path, typer.Argument(help="Experiment config (TOML)")],
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Bundle folder to write")] = None,
@@ -300,7 +312,6 @@ def train(
     workers: WorkersOption = 2,
 ) -> None:
     """Cross-validate a configured model, write its report, and save the final bundle."""
-    from genrekit.errors import GenrekitError
     from genrekit.train import load_config
     from genrekit.train import train as run_training
 
@@ -313,8 +324,6 @@ def train(
             report_dir,
             workers=workers,
         )
-    except GenrekitError as error:
-        _fail(str(error))
     except ValueError as error:  # e.g. fewer tracks per genre than the folds asked for
         _fail(f"{config}: training failed: {error}")
     for error in errors:
@@ -323,7 +332,7 @@ def train(
     typer.echo(f"report: {report_dir}/report.md\nmodel: {bundle}")
 
 
-@app.command()
+@_command()
 def learn(
     folder: Annotated[
         Path | None, typer.Argument(help="Folder with one subfolder of audio per label")
@@ -338,7 +347,6 @@ def learn(
     workers: WorkersOption = 2,
 ) -> None:
     """Learn your own genres from a few examples each (3 or more per label)."""
-    from genrekit.errors import GenrekitError
     from genrekit.learn import learn as run_learn
 
     playlists = {}
@@ -349,17 +357,14 @@ def learn(
         playlists[label] = Path(file)
     if folder is None and not playlists:
         _fail("give a folder of labelled audio or --playlist LABEL=file.m3u")
-    try:
-        result = run_learn(folder, out, playlists=playlists, workers=workers)
-    except GenrekitError as error:
-        _fail(str(error))
+    result = run_learn(folder, out, playlists=playlists, workers=workers)
     for error in result.errors:
         typer.echo(f"error: {error} (skipped)", err=True)
     typer.echo(result.summary())
     typer.echo(f"model: {result.bundle}  (use it: genrekit predict --model {result.bundle} SONG)")
 
 
-@app.command()
+@_command()
 def suggest(
     db: Annotated[Path, typer.Option(help="Library catalog (genrekit index)")],
     model: Annotated[Path, typer.Option("--model", "-m", help="Your model (genrekit learn)")],
@@ -369,13 +374,9 @@ def suggest(
     """The library tracks whose labels would teach your model most (label these next)."""
     from dataclasses import asdict
 
-    from genrekit.errors import GenrekitError
     from genrekit.learn import suggest as run_suggest
 
-    try:
-        found = run_suggest(db, model, count)
-    except GenrekitError as error:
-        _fail(str(error))
+    found = run_suggest(db, model, count)
     if as_json:
         typer.echo(json.dumps([asdict(s) for s in found], indent=2))
         return
@@ -385,7 +386,7 @@ def suggest(
         typer.echo("nothing to suggest: every indexed track is already an example", err=True)
 
 
-@app.command(name="compare")
+@_command(name="compare")
 def compare_models(
     configs: Annotated[list[Path], typer.Argument(help="Experiment configs (TOML)")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder")] = Path("runs/compare"),
@@ -394,21 +395,18 @@ def compare_models(
     workers: WorkersOption = 2,
 ) -> None:
     """Cross-validate several models under the same folds; write one comparison table."""
-    from genrekit.errors import GenrekitError
     from genrekit.train import compare, load_config
 
     try:
         overrides = {"folds": folds, "protocol": protocol}
         compare([load_config(c, overrides) for c in configs], out, workers=workers)
-    except GenrekitError as error:
-        _fail(str(error))
     except ValueError as error:
         _fail(f"comparison failed: {error}")
     typer.echo((out / "comparison.md").read_text())
     typer.echo(f"{out}/comparison.html", err=True)
 
 
-@app.command()
+@_command()
 def evaluate(
     data: Annotated[Path, typer.Argument(help="Labelled features table or audio folder")],
     model: ModelOption = None,
@@ -419,13 +417,9 @@ def evaluate(
     workers: WorkersOption = 2,
 ) -> None:
     """Score a trained model on labelled data (one prediction per track) and write a report."""
-    from genrekit.errors import GenrekitError
     from genrekit.evaluate import evaluate_bundle
 
-    try:
-        result, errors = evaluate_bundle(model, data, workers=workers, label_map=label_map)
-    except GenrekitError as error:
-        _fail(str(error))
+    result, errors = evaluate_bundle(model, data, workers=workers, label_map=label_map)
     for error in errors:
         typer.echo(f"error: {error}", err=True)
     if len(result.y_true) == 0:
@@ -435,7 +429,7 @@ def evaluate(
     typer.echo(f"report: {report}/report.md")
 
 
-@app.command()
+@_command()
 def models() -> None:
     """List the shipped models with their measured accuracy and protocol."""
     from genrekit.models.bundle import DEFAULT_MODEL, bundled_models, read_manifest
@@ -451,7 +445,7 @@ def models() -> None:
         )
 
 
-@app.command()
+@_command()
 def plot(
     song: Annotated[Path, typer.Argument(help="Audio file")],
     kind: Annotated[
@@ -470,7 +464,6 @@ def plot(
 ) -> None:
     """Draw audio views of a song to a PNG or SVG file."""
     from genrekit.audio import load_audio
-    from genrekit.errors import GenrekitError
     from genrekit.plots import audio_figure
 
     out = out or Path(f"{song.stem}-{'-'.join(kind)}.png")  # here, never beside the user's music
@@ -479,8 +472,6 @@ def plot(
     try:
         audio = load_audio(song, max_duration=max_duration)
         figure = audio_figure(audio.samples, audio.sample_rate, kind)
-    except GenrekitError as error:
-        _fail(str(error))
     except ValueError as error:
         _fail(str(error))
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -488,7 +479,7 @@ def plot(
     typer.echo(str(out))
 
 
-@app.command()
+@_command()
 def explore(
     data: Annotated[Path, typer.Argument(help="Audio folder or features table")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Report folder")] = Path("report"),
@@ -498,36 +489,28 @@ def explore(
     workers: WorkersOption = 2,
 ) -> None:
     """Write a self-contained HTML report about a dataset (and a model on it)."""
-    from genrekit.errors import GenrekitError
     from genrekit.explore import explore as write_exploration
 
-    try:
-        page = write_exploration(data, out, model=model, workers=workers)
-    except GenrekitError as error:
-        _fail(str(error))
+    page = write_exploration(data, out, model=model, workers=workers)
     typer.echo(str(page))
 
 
-@app.command()
+@_command()
 def report(
     results: Annotated[list[Path], typer.Argument(help="report.json files or their folders")],
     out: Annotated[Path, typer.Option("--out", "-o", help="HTML file")] = Path("results.html"),
 ) -> None:
     """Render saved results (from train, evaluate or compare) side by side as HTML."""
-    from genrekit.errors import GenrekitError
     from genrekit.evaluate import comparison_page
 
-    try:
-        page = comparison_page(results)
-    except GenrekitError as error:
-        _fail(str(error))
+    page = comparison_page(results)
     typer.echo(str(page.write(out)))
 
 
 DbOption = Annotated[Path, typer.Option("--db", help="Library catalog (SQLite)")]
 
 
-@app.command()
+@_command()
 def index(
     folder: Annotated[Path, typer.Argument(help="Music folder to index")],
     db: DbOption = Path("library.sqlite"),
@@ -535,13 +518,9 @@ def index(
     workers: WorkersOption = 2,
 ) -> None:
     """Index a music folder: genre, embedding and metadata of every track (resumable)."""
-    from genrekit.errors import GenrekitError
     from genrekit.library import index_folder
 
-    try:
-        summary = index_folder(folder, db, model=model, workers=workers)
-    except GenrekitError as error:
-        _fail(str(error))
+    summary = index_folder(folder, db, model=model, workers=workers)
     typer.echo(
         f"{db}: {summary.indexed} indexed, {summary.skipped} unchanged, {summary.failed} failed"
     )
@@ -557,7 +536,7 @@ def _print_neighbours(neighbours: list, as_json: bool) -> None:
         typer.echo(f"{n.score:6.3f}  {n.genre or '?':10s}  {n.path}  (#{n.id})")
 
 
-@app.command()
+@_command()
 def similar(
     query: Annotated[str, typer.Argument(help="Audio file, or a catalog track id or path")],
     db: DbOption = Path("library.sqlite"),
@@ -570,17 +549,13 @@ def similar(
     ] = None,
 ) -> None:
     """Songs most like QUERY, by cosine similarity of their embeddings."""
-    from genrekit.errors import GenrekitError
     from genrekit.library import similar as find_similar
 
-    try:
-        neighbours = find_similar(db, query, k=k, genre=genre, ann=ann)
-    except GenrekitError as error:
-        _fail(str(error))
+    neighbours = find_similar(db, query, k=k, genre=genre, ann=ann)
     _print_neighbours(neighbours, as_json)
 
 
-@app.command()
+@_command()
 def recommend(
     seeds: Annotated[list[str], typer.Argument(help="Catalog tracks (ids or paths) you like")],
     db: DbOption = Path("library.sqlite"),
@@ -591,17 +566,13 @@ def recommend(
     as_json: Annotated[bool, typer.Option("--json", help="JSON output")] = False,
 ) -> None:
     """Suggestions from a playlist: tracks like the seeds, in the seeds' genres."""
-    from genrekit.errors import GenrekitError
     from genrekit.library import recommend as suggest
 
-    try:
-        neighbours = suggest(db, seeds, k=k, match_genres=not any_genre)
-    except GenrekitError as error:
-        _fail(str(error))
+    neighbours = suggest(db, seeds, k=k, match_genres=not any_genre)
     _print_neighbours(neighbours, as_json)
 
 
-@app.command()
+@_command()
 def serve(
     model: ModelOption = None,
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
@@ -614,22 +585,18 @@ def serve(
     import uvicorn
 
     from genrekit.api import create_app
-    from genrekit.errors import GenrekitError
 
-    try:
-        api = create_app(
-            model,
-            max_upload_bytes=int(max_upload_mb * 1024 * 1024),
-            max_duration=max_duration,
-            library=db,
-        )
-    except GenrekitError as error:
-        _fail(str(error))
+    api = create_app(
+        model,
+        max_upload_bytes=int(max_upload_mb * 1024 * 1024),
+        max_duration=max_duration,
+        library=db,
+    )
     typer.echo(f"genrekit API on http://{host}:{port} (docs: http://{host}:{port}/docs)", err=True)
     uvicorn.run(api, host=host, port=port, log_level="warning")
 
 
-@app.command(name="app")
+@_command(name="app")
 def web_app(
     port: Annotated[int, typer.Option(help="Port")] = 8501,
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",

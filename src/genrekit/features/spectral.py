@@ -60,11 +60,3 @@ def harmonic_mask(magnitude: np.ndarray, kernel_size: int = HPSS_KERNEL) -> np.n
     total = harmonic + percussive
     silent = total < np.finfo(magnitude.dtype).tiny
     return np.where(silent, 0.5, harmonic / np.where(silent, 1.0, total)).astype(magnitude.dtype)
-
-
-def harmonic_percussive(
-    spectrum: np.ndarray, kernel_size: int = HPSS_KERNEL
-) -> tuple[np.ndarray, np.ndarray]:
-    """Split a complex STFT into harmonic and percussive STFTs, like ``librosa.decompose.hpss``."""
-    mask = harmonic_mask(np.abs(spectrum), kernel_size)
-    return spectrum * mask, spectrum * (1 - mask)

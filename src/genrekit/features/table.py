@@ -201,8 +201,3 @@ def write_table(table: pd.DataFrame, out: str | Path) -> Path:
     else:
         raise ValueError(f"{out}: write .csv or .parquet")
     return out
-
-
-def features_matrix(table: pd.DataFrame, spec_name: str = "gtzan57") -> np.ndarray:
-    """The feature columns of a table as float64, in the feature set's order."""
-    return table[list(feature_set(spec_name).columns)].to_numpy(dtype=np.float64)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import librosa
 import numpy as np
 
-from genrekit.features.spectral import HOP_LENGTH, stft
+from genrekit.features.spectral import stft
 
 N_MELS = 128
 
@@ -37,6 +37,3 @@ def stack_windows(windows: list[np.ndarray]) -> np.ndarray:
     """One array from windows that may differ by a frame or two (cropped to the shortest)."""
     frames = min(w.shape[-1] for w in windows)
     return np.stack([w[..., :frames] for w in windows])
-
-
-FRAMES_PER_SECOND = 22050 / HOP_LENGTH
