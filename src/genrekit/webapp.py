@@ -190,7 +190,9 @@ def _add_example(song: Path, label_folder: Path) -> None:
 
 def main() -> None:
     st.set_page_config(page_title="genrekit", page_icon="🎵", layout="wide")
-    page = st.sidebar.radio("Page", ["Classify", "Teach"], key="page", horizontal=True)
+    page = st.radio(  # in the page, not the sidebar: a phone hides the sidebar
+        "Page", ["Classify", "Teach"], key="page", horizontal=True, label_visibility="collapsed"
+    )
     if page == "Teach":
         teach()
         return
