@@ -5,8 +5,8 @@ BIN := $(VENV)/bin
 
 .PHONY: setup test run lint format benchmarks clean
 
-# Every audio model under one track-level 5-fold run; the musicnn fine-tuning config runs on its
-# own (about 50 minutes on 2 CPU cores, see BENCHMARKS.md).
+# Every audio model under one artist-disjoint 5-fold run; the musicnn fine-tuning config runs on
+# its own (about 50 minutes on 2 CPU cores, see BENCHMARKS.md).
 AUDIO_CONFIGS := $(filter-out %/musicnn-finetune.toml,$(wildcard configs/gtzan-audio/*.toml))
 
 $(VENV)/.installed: pyproject.toml
@@ -39,6 +39,9 @@ benchmarks: setup
 	$(BIN)/python benchmarks/ann_recall.py
 	$(BIN)/python benchmarks/index_throughput.py
 	$(BIN)/python benchmarks/musicnn_speed.py --clips 20
+	$(BIN)/python benchmarks/robustness.py
+	$(BIN)/python benchmarks/open_world.py
+	$(BIN)/python benchmarks/few_shot.py
 	$(BIN)/genrekit compare $(AUDIO_CONFIGS) -o benchmarks/results/audio
 	$(BIN)/genrekit compare configs/gtzan-audio-leaky/logmel-cnn-segment-random.toml -o benchmarks/results/audio-leaky
 	$(BIN)/genrekit compare configs/gtzan-audio/musicnn-finetune.toml -o benchmarks/results/audio-finetune

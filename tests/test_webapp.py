@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -82,62 +83,57 @@ def _wait_until_up(url: str, seconds: float = 90.0) -> None:
     raise TimeoutError(f"{url} did not answer within {seconds:.0f} s")
 
 
-@pytest.mark.data
-@pytest.mark.skipif(
+needs_browser = pytest.mark.skipif(
     not os.path.exists(CHROMIUM) and os.environ.get("GENREKIT_REQUIRE_BROWSER") != "1",
     reason="Debian chromium is not installed",
 )
-def test_upload_in_a_real_browser():
+
+
+@contextlib.contextmanager
+def app_in_chromium(width: int, height: int, env: dict[str, str] | None = None):
+    """The web app served on a free loopback port, and a Chromium page open on it."""
     from playwright.sync_api import sync_playwright
 
     port = _free_port()
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(APP),
-            "--server.headless=true",
-            f"--server.port={port}",
-            "--server.address=127.0.0.1",
-            "--browser.gatherUsageStats=false",
-        ],
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+        [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless=true",
+         f"--server.port={port}", "--server.address=127.0.0.1",
+         "--browser.gatherUsageStats=false"],
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, **(env or {})},
+    )  # fmt: skip
     try:
         _wait_until_up(f"http://127.0.0.1:{port}/_stcore/health")
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(
                 executable_path=CHROMIUM,
-                args=[
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-quic",
-                    "--no-first-run",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--disable-sync",
-                ],
-            )
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                      "--disable-background-networking", "--disable-component-update",
+                      "--disable-sync"],
+            )  # fmt: skip
+            page = browser.new_page(viewport={"width": width, "height": height})
             page.goto(f"http://127.0.0.1:{port}", timeout=60_000)
-            page.locator('input[type="file"]').set_input_files(
-                str(DATA / "gtzan" / "classical" / "classical.00041.flac")
-            )
-            verdict = page.get_by_text("Predicted genre:")
-            verdict.wait_for(timeout=120_000)
-            assert verdict.inner_text().startswith("Predicted genre: classical")
-            page.get_by_role("tab", name="Mel spectrogram").wait_for(timeout=60_000)
-            page.wait_for_function("document.querySelectorAll('img').length >= 3", timeout=60_000)
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "webapp-upload.png"), full_page=True)
+            yield page
             browser.close()
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+@pytest.mark.data
+@needs_browser
+def test_upload_in_a_real_browser():
+    with app_in_chromium(1400, 1000) as page:
+        page.locator('input[type="file"]').set_input_files(
+            str(DATA / "gtzan" / "classical" / "classical.00041.flac")
+        )
+        verdict = page.get_by_text("Predicted genre:")
+        verdict.wait_for(timeout=120_000)
+        assert verdict.inner_text().startswith("Predicted genre: classical")
+        page.get_by_role("tab", name="Mel spectrogram").wait_for(timeout=60_000)
+        page.wait_for_function("document.querySelectorAll('img').length >= 3", timeout=60_000)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "webapp-upload.png"), full_page=True)
 
 
 @pytest.fixture
@@ -162,47 +158,23 @@ def teach_setup(tmp_path):
 
 
 @pytest.mark.data
-@pytest.mark.skipif(
-    not os.path.exists(CHROMIUM) and os.environ.get("GENREKIT_REQUIRE_BROWSER") != "1",
-    reason="Debian chromium is not installed",
-)
+@needs_browser
 def test_teach_page_in_a_real_browser(teach_setup):
     """Learn from examples, get suggestions, label one with a click, retrain, see accuracy."""
-    from playwright.sync_api import sync_playwright
-
     examples, model, db = teach_setup
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless=true",
-         f"--server.port={port}", "--server.address=127.0.0.1",
-         "--browser.gatherUsageStats=false"],
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        env={**os.environ, "GENREKIT_LIBRARY": str(db)},
-    )  # fmt: skip
-    try:
-        _wait_until_up(f"http://127.0.0.1:{port}/_stcore/health")
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
-            )
-            page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
-            page.goto(f"http://127.0.0.1:{port}", timeout=60_000)
-            page.get_by_text("Teach", exact=True).click()
-            page.get_by_label("Your examples folder").fill(str(examples))
-            page.get_by_label("Your examples folder").press("Enter")
-            page.get_by_label("Model folder to write").fill(str(model))
-            page.get_by_label("Model folder to write").press("Enter")
-            page.get_by_role("button", name="Learn from my examples").click()
-            page.get_by_text("Estimated accuracy:").wait_for(timeout=180_000)
-            page.get_by_text("Label these next").wait_for(timeout=120_000)
-            page.get_by_role("button", name="metal").first.click()
-            page.get_by_text("Added to metal").wait_for(timeout=60_000)
-            assert len(list((examples / "metal").iterdir())) == 4
-            page.get_by_role("button", name="Learn from my examples").click()
-            page.get_by_text("→").wait_for(timeout=180_000)
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "webapp-teach.png"), full_page=True)
-            browser.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with app_in_chromium(390, 844, {"GENREKIT_LIBRARY": str(db)}) as page:  # a phone
+        page.get_by_text("Teach", exact=True).click()
+        page.get_by_label("Your examples folder").fill(str(examples))
+        page.get_by_label("Your examples folder").press("Enter")
+        page.get_by_label("Model folder to write").fill(str(model))
+        page.get_by_label("Model folder to write").press("Enter")
+        page.get_by_role("button", name="Learn from my examples").click()
+        page.get_by_text("Estimated accuracy:").wait_for(timeout=180_000)
+        page.get_by_text("Label these next").wait_for(timeout=120_000)
+        page.get_by_role("button", name="metal").first.click()
+        page.get_by_text("Added to metal").wait_for(timeout=60_000)
+        assert len(list((examples / "metal").iterdir())) == 4
+        page.get_by_role("button", name="Learn from my examples").click()
+        page.get_by_text("→").wait_for(timeout=180_000)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "webapp-teach.png"), full_page=True)
