@@ -164,8 +164,17 @@ def test_recommend_from_a_playlist(library):
     assert len(suggestions) <= 3 and not {n.path for n in suggestions} & set(seeds)
     seed_genres = {g for p, _, g in rows(db) if p in seeds}
     assert {n.genre for n in suggestions} <= seed_genres
-    with pytest.raises(ConfigError, match="not in the catalog"):
+    with pytest.raises(ConfigError, match="neither in the catalog nor an audio file"):
         recommend(db, ["/nowhere.wav"])
+
+
+def test_recommend_starts_from_a_new_song(library, tmp_path):
+    """The seed projects' flow: upload a song that is not in the library, get suggestions."""
+    music, db = library
+    new_song = tmp_path / "new.wav"
+    shutil.copy(music / "beats" / "beats0.wav", new_song)
+    suggestions = recommend(db, [str(new_song)], k=2, match_genres=False)
+    assert suggestions[0].path == str((music / "beats" / "beats0.wav").resolve())
 
 
 def test_cli_similar_json_and_errors(library, broken):
@@ -177,6 +186,10 @@ def test_cli_similar_json_and_errors(library, broken):
     assert len(json.loads(result.stdout)) == 2
     result = runner.invoke(app, ["similar", str(broken["silent"]), "--db", str(db)])
     assert result.exit_code == 2 and "silent" in result.stderr
+    result = runner.invoke(app, ["similar", "999", "--db", str(db)])
+    assert result.exit_code == 2 and "no track with id 999" in result.stderr
+    result = runner.invoke(app, ["similar", "1", "--db", str(db), "--genre", "Polka"])
+    assert result.exit_code == 2 and "no track of genre 'Polka'" in result.stderr
 
 
 def test_catalog_versions_and_models_are_checked(tmp_path, library):

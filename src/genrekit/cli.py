@@ -557,7 +557,10 @@ def similar(
 
 @_command()
 def recommend(
-    seeds: Annotated[list[str], typer.Argument(help="Catalog tracks (ids or paths) you like")],
+    seeds: Annotated[
+        list[str],
+        typer.Argument(help="Songs you like: catalog track ids or paths, or any audio files"),
+    ],
     db: DbOption = Path("library.sqlite"),
     k: Annotated[int, typer.Option("-k", min=1, help="How many")] = 10,
     any_genre: Annotated[

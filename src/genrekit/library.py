@@ -382,6 +382,17 @@ class Catalog:
                 break
         return found
 
+    def genre_named(self, genre: str | None) -> str | None:
+        """The catalog's spelling of ``genre`` (any case), or a ConfigError naming the genres
+        it holds (a typo must not silently find nothing)."""
+        if genre is None:
+            return None
+        known = sorted({g for g in self.genres if g})
+        for name in known:
+            if name.lower() == genre.strip().lower():
+                return name
+        raise ConfigError(f"no track of genre {genre!r} in the catalog; genres: {', '.join(known)}")
+
     def position(self, track: int | str) -> int | None:
         """Row of a track given by id or path, if it is in the catalog."""
         if isinstance(track, int) or str(track).isdigit():
@@ -427,7 +438,10 @@ def similar(
 ) -> list[Neighbour]:
     """Tracks most like ``query``: a catalog track id or path, or any audio file."""
     catalog = Catalog.load(db, ann=ann)
+    genre = catalog.genre_named(genre)
     row = catalog.position(query)
+    if row is None and str(query).isdigit() and not Path(str(query)).exists():
+        raise ConfigError(f"{db}: no track with id {query}")
     if row is not None:
         return catalog.nearest(
             catalog.vectors[row], k, genre=genre, exclude={int(catalog.ids[row])}
@@ -448,19 +462,43 @@ def similar_to_file(
 
 
 def recommend(
-    db: str | Path, seeds: list[str | int], *, k: int = 10, match_genres: bool = True
+    db: str | Path,
+    seeds: list[str | int],
+    *,
+    k: int = 10,
+    match_genres: bool = True,
+    model: str | Path | None = None,
 ) -> list[Neighbour]:
-    """Suggestions for someone who likes the catalog tracks ``seeds``: ranked by similarity to
-    the seeds' mean embedding and, by default, limited to the genres predicted for the seeds."""
+    """Suggestions for someone who likes ``seeds``: catalog tracks (ids or paths) or any audio
+    files (analysed now, e.g. songs just uploaded); ranked by similarity to the seeds' mean
+    embedding and, by default, limited to the genres predicted for the seeds."""
     catalog = Catalog.load(db)
-    rows = [catalog.position(seed) for seed in seeds]
-    missing = [seed for seed, row in zip(seeds, rows) if row is None]
+    vectors, genres, exclude, missing = [], set(), set(), []
+    classifier = None
+    for seed in seeds:
+        row = catalog.position(seed)
+        if row is not None:
+            vectors.append(catalog.vectors[row])
+            genres.add(catalog.genres[row])
+            exclude.add(int(catalog.ids[row]))
+        elif Path(str(seed)).is_file():
+            if classifier is None:
+                from genrekit.predict import Classifier
+
+                classifier = Classifier.load(model)
+                if model_key(classifier) != catalog.model:
+                    raise ConfigError(f"{db}: indexed with {catalog.model}; use that model")
+            prediction, embedding = classifier.analyse_file(Path(str(seed)), timeline=False)
+            vectors.append(catalog.standardize(embedding)[0])
+            genres.add(prediction.label)
+        else:
+            missing.append(seed)
     if missing:
-        raise ConfigError(f"{db}: not in the catalog: {', '.join(map(str, missing))}")
-    centre = catalog.vectors[rows].mean(axis=0)
+        raise ConfigError(
+            f"{db}: neither in the catalog nor an audio file: {', '.join(map(str, missing))}"
+        )
+    centre = np.mean(vectors, axis=0)
     centre /= max(np.linalg.norm(centre), 1e-12)
-    genres = {catalog.genres[r] for r in rows}
-    exclude = {int(catalog.ids[r]) for r in rows}
     candidates = catalog.nearest(centre, len(catalog.ids), exclude=exclude)
     if match_genres:
         candidates = [c for c in candidates if c.genre in genres]
