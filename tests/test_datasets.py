@@ -9,7 +9,7 @@ import pytest
 from genrekit.datasets import from_audio_folder, from_features_table, load_dataset, with_groups
 from genrekit.errors import ConfigError
 from genrekit.features import gtzan57
-from genrekit.splits import Split, assert_disjoint, holdout, kfold
+from genrekit.splits import Split, SplitLeakError, assert_disjoint, holdout, kfold
 
 
 def touch_tree(root, relative_paths):
@@ -145,7 +145,14 @@ def test_segment_random_protocol_does_leak():
 
 def test_leak_detector_and_missing_groups():
     keys = np.array(["a", "b", "a"])
-    with pytest.raises(AssertionError, match="leak"):
+    with pytest.raises(SplitLeakError, match="leak"):
         assert_disjoint(Split(np.array([0, 1]), np.array([2])), keys)
     with pytest.raises(ConfigError, match="needs a group"):
         kfold(np.array(["x", "y"] * 5), np.arange(10).astype(str), protocol="group")
+
+
+def test_too_little_data_for_the_folds_is_said_in_plain_words():
+    labels = np.array(["jazz", "jazz", "rock", "rock"])
+    tracks = np.array(["a", "b", "c", "d"])
+    with pytest.raises(ConfigError, match="every label has fewer than 3 tracks .jazz 2, rock 2."):
+        kfold(labels, tracks, n_splits=3)

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import warnings
+from collections import Counter
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -63,6 +64,7 @@ def kfold(
     """Stratified k-fold splits under ``protocol``; verifies that no key crosses a split."""
     keys = split_keys(protocol, tracks, groups)
     placeholder = np.zeros(len(labels))
+    _check_enough(labels, keys, n_splits, protocol)
     if keys is None:
         splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
         folds = splitter.split(placeholder, labels)
@@ -100,8 +102,30 @@ def holdout(
                      seed=seed)[0]  # fmt: skip
 
 
+def _check_enough(
+    labels: np.ndarray, keys: np.ndarray | None, n_splits: int, protocol: str
+) -> None:
+    """A plain-words ``ConfigError`` when no label has ``n_splits`` tracks (groups) to spread
+    over the folds (scikit-learn's own message names ``n_splits`` and "members")."""
+    if keys is None:
+        per_label = Counter(map(str, labels))
+    else:
+        per_label = Counter(str(label) for label, _ in set(zip(labels, keys)))
+    if max(per_label.values(), default=0) < n_splits:
+        what = "rows" if keys is None else f"{protocol}s"
+        counts = ", ".join(f"{label} {n}" for label, n in sorted(per_label.items()))
+        raise ConfigError(
+            f"too little data for {n_splits} folds: every label has fewer than {n_splits} {what} "
+            f"({counts}); add data or lower the number of folds"
+        )
+
+
+class SplitLeakError(RuntimeError):
+    """A split put the same track or group on both sides: a bug, never a user's mistake."""
+
+
 def assert_disjoint(split: Split, keys: np.ndarray) -> None:
-    """Raise if any track/group id is on both sides of ``split``."""
+    """Raise ``SplitLeakError`` if any track/group id is on both sides of ``split``."""
     shared = set(keys[split.train]) & set(keys[split.test])
     if shared:
-        raise AssertionError(f"leak: {len(shared)} ids on both sides, e.g. {sorted(shared)[:3]}")
+        raise SplitLeakError(f"leak: {len(shared)} ids on both sides, e.g. {sorted(shared)[:3]}")
