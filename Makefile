@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml
 setup: $(VENV)/.installed
 
 test: setup lint
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=15
 
 run: setup
 	$(BIN)/genrekit app
@@ -26,6 +26,7 @@ run: setup
 lint: setup
 	$(BIN)/ruff check src tests benchmarks tools
 	$(BIN)/ruff format --check src tests benchmarks tools
+	$(BIN)/mypy src/genrekit
 
 format: setup
 	$(BIN)/ruff check --fix src tests benchmarks tools

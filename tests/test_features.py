@@ -35,6 +35,7 @@ def _clip_features(path: str) -> np.ndarray:
 
 
 @pytest.mark.data
+@pytest.mark.slow
 def test_parity_with_the_kaggle_table_on_every_native_rate_clip():
     table = pd.read_csv(DATA / "gtzan_features_30_sec.csv").set_index("filename")
     manifest = pd.read_csv(DATA / "gtzan" / "manifest.csv")

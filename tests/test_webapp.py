@@ -121,6 +121,7 @@ def app_in_chromium(width: int, height: int, env: dict[str, str] | None = None):
 
 
 @pytest.mark.data
+@pytest.mark.slow
 @needs_browser
 def test_upload_in_a_real_browser():
     with app_in_chromium(1400, 1000) as page:
@@ -158,6 +159,7 @@ def teach_setup(tmp_path):
 
 
 @pytest.mark.data
+@pytest.mark.slow
 @needs_browser
 def test_teach_page_in_a_real_browser(teach_setup):
     """Learn from examples, get suggestions, label one with a click, retrain, see accuracy."""

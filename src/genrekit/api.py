@@ -334,6 +334,7 @@ def create_app(
 
     @app.post(
         "/v1/similar",
+        response_model=SimilarResponse,
         responses={
             404: {"model": ErrorBody, "description": "no library on this server"},
             415: {"model": ErrorBody, "description": "not decodable audio"},
@@ -344,7 +345,7 @@ def create_app(
         file: Annotated[UploadFile, File(description="audio file")],
         k: Annotated[int, Query(ge=1, le=100)] = 10,
         genre: str | None = None,
-    ) -> SimilarResponse:
+    ) -> Any:
         """Library tracks most like the uploaded song."""
         if catalog is None:
             return _error_response(404, "no_library", "this server was started without --db")

@@ -199,7 +199,8 @@ def _decode_with_ffmpeg(path: Path, sample_rate: int, max_duration: float | None
 
         samples, frames_read = _mix_and_resample(blocks(), source_rate, sample_rate)
 
-    declared = int(stream.duration * stream.time_base * source_rate) if stream.duration else 0
+    duration, time_base = stream.duration, stream.time_base
+    declared = int(duration * time_base * source_rate) if duration and time_base else 0
     truncated = cap is not None and frames_read >= cap and declared > cap
     return Audio(samples, sample_rate, str(path), source_rate, channels, truncated)
 

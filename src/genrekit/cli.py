@@ -273,7 +273,9 @@ def features(
     if out.suffix not in (".csv", ".parquet"):
         _fail(f"{out}: --out must end in .csv or .parquet")
     dataset = from_audio_folder(folder)
-    jobs = [TableJob(item.path, item.label, segment, hop) for item in dataset.items]
+    jobs = [
+        TableJob(path, item.label, segment, hop) for item, path in zip(dataset.items, dataset.paths)
+    ]
     rows, failures = [], 0
     bar = tqdm(
         extract_rows(jobs, workers),
@@ -326,8 +328,8 @@ def train(
         )
     except ValueError as error:  # e.g. fewer tracks per genre than the folds asked for
         _fail(f"{config}: training failed: {error}")
-    for error in errors:
-        typer.echo(f"error: {error}", err=True)
+    for problem in errors:
+        typer.echo(f"error: {problem}", err=True)
     typer.echo(result.summary())
     typer.echo(f"report: {report_dir}/report.md\nmodel: {bundle}")
 

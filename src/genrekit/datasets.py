@@ -84,6 +84,21 @@ class Dataset:
         return np.array([item.track for item in self.items])
 
     @property
+    def paths(self) -> list[Path]:
+        """The audio file of every item (an audio dataset; table rows have none)."""
+        missing = [item.id for item in self.items if item.path is None]
+        if missing:
+            raise ConfigError(f"{self.source}: no audio file for {', '.join(missing[:3])}")
+        return [item.path for item in self.items if item.path is not None]
+
+    @property
+    def matrix(self) -> np.ndarray:
+        """The feature matrix, which training needs (an audio dataset has one once featurized)."""
+        if self.features is None:
+            raise ConfigError(f"{self.source}: features were not extracted")
+        return self.features
+
+    @property
     def augmented(self) -> np.ndarray:
         """True for rows that are training-only degraded copies."""
         return np.array([item.augmented for item in self.items], dtype=bool)
@@ -153,6 +168,12 @@ def load_dataset(
     return dataset
 
 
+def _segment_track(segment_id: str) -> str:
+    """``blues.00000.3`` → ``blues.00000`` (the id itself when it has no segment suffix)."""
+    match = _SEGMENT_SUFFIX.match(segment_id)
+    return match["track"] if match else segment_id
+
+
 def label_root(root: Path) -> Path:
     """The folder whose subfolders are the labels.
 
@@ -216,7 +237,7 @@ def from_features_table(path: str | Path, *, segments: bool | None = None) -> Da
             and table["length"].median() <= _LONGEST_SEGMENT_SAMPLES
             and all(_SEGMENT_SUFFIX.match(i) for i in ids)
         )
-    tracks = [_SEGMENT_SUFFIX.match(i)["track"] if segments else i for i in ids]
+    tracks = [_segment_track(i) if segments else i for i in ids]
     group_column = next((c for c in ("group", "artist") if c in table.columns), None)
     labels = table["label"].astype(str).tolist()
     groups = table[group_column].astype(str).tolist() if group_column else [None] * len(ids)

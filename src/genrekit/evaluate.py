@@ -7,6 +7,7 @@ figures so that a single lucky split cannot pass for a result.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -232,9 +233,7 @@ def evaluate_bundle(
         y_pred = verdicts(classifier.labels, per_track)
         probabilities_by_track = per_track.tolist()
     else:
-        results = predict_many(
-            classifier, [item.path for item in dataset.items], timeline=False, workers=workers
-        )
+        results = predict_many(classifier, dataset.paths, timeline=False, workers=workers)
         y_true_list, y_pred_list, unique, probabilities_by_track = [], [], [], []
         for item, result in tqdm(
             zip(dataset.items, results),
@@ -278,7 +277,7 @@ def evaluate_bundle(
     return report, errors
 
 
-def comparison_page(results: list[str | Path], title: str = "genrekit results"):
+def comparison_page(results: Sequence[str | Path], title: str = "genrekit results"):
     """An HTML page comparing saved reports (``report.json`` files or folders holding one):
     a table of the headline figures with their protocols, then each confusion matrix and, for
     results that recorded a training history, its loss/accuracy curves."""

@@ -58,7 +58,7 @@ def describe_tracks(dataset: Dataset, workers: int = 1) -> tuple[pd.DataFrame, l
         frame["duration"] = np.nan
         frame["sample_rate"] = np.nan
         return frame, []
-    paths = [item.path for item in dataset.items]
+    paths = dataset.paths
     if workers > 1:
         with ProcessPoolExecutor(workers) as pool:
             results = list(pool.map(_analyse_file, paths, chunksize=2))

@@ -133,7 +133,7 @@ def learn(
     spec = load_bundle().representation
     featured, errors = featurize(dataset, spec, workers, progress)
     check_examples(_one_per_track(featured))
-    x, y = featured.features, featured.y
+    x, y = featured.matrix, featured.y
     artists = [item.group for item in featured.items]
     by_artist = all(artists) and len(set(artists)) > 1
     keys = np.array(artists if by_artist else featured.tracks)
@@ -148,7 +148,7 @@ def learn(
         confusion[t, p] += 1
     protocol = "leave-one-artist-out" if by_artist else "leave-one-track-out (no artist tags)"
     result = LearnResult(
-        None, labels, dict(Counter(item.label for item in _one_per_track(featured).items)),
+        None, labels, dict(Counter(str(item.label) for item in _one_per_track(featured).items)),
         protocol, float((predicted == track_truth).mean()), confusion.tolist(), errors,
     )  # fmt: skip
     if out is None:
@@ -174,7 +174,7 @@ def learn(
         training={
             "data": featured.describe(),
             "protocol": {"description": protocol},
-            "examples": sorted({str(Path(item.path).resolve()) for item in featured.items}),
+            "examples": sorted({str(path.resolve()) for path in featured.paths}),
         },
         metrics={"accuracy": result.accuracy, "protocol": protocol, "n": len(track_truth)},
         reference_features=x,

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -393,12 +393,12 @@ class Catalog:
                 return name
         raise ConfigError(f"no track of genre {genre!r} in the catalog; genres: {', '.join(known)}")
 
-    def position(self, track: int | str) -> int | None:
+    def position(self, track: int | str | Path) -> int | None:
         """Row of a track given by id or path, if it is in the catalog."""
         if isinstance(track, int) or str(track).isdigit():
-            hits = np.flatnonzero(self.ids == int(track))
+            hits = np.flatnonzero(self.ids == int(str(track)))
             return int(hits[0]) if len(hits) else None
-        path = str(Path(track).absolute())
+        path = str(Path(track).resolve())  # the catalog stores resolved paths
         return self.paths.index(path) if path in self.paths else None
 
 
@@ -415,7 +415,7 @@ def hnsw_index(vectors: np.ndarray, path: Path) -> Any:
         and sidecar.is_file()
         and json.loads(sidecar.read_text()).get("sha256") == checksum
     ):
-        index = faiss.read_index(str(path))
+        index: Any = faiss.read_index(str(path))  # an IndexHNSWFlat, as written below
         index.hnsw.efSearch = 128
         return index
     index = faiss.IndexHNSWFlat(data.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
@@ -448,7 +448,7 @@ def similar(
         )
     from genrekit.predict import Classifier
 
-    return similar_to_file(catalog, Classifier.load(model), Path(query), k=k, genre=genre)
+    return similar_to_file(catalog, Classifier.load(model), Path(str(query)), k=k, genre=genre)
 
 
 def similar_to_file(
@@ -463,7 +463,7 @@ def similar_to_file(
 
 def recommend(
     db: str | Path,
-    seeds: list[str | int],
+    seeds: Sequence[str | int],
     *,
     k: int = 10,
     match_genres: bool = True,

@@ -81,8 +81,10 @@ class NoveltyScore:
     @classmethod
     def load(cls, path: Path) -> NoveltyScore:
         with np.load(path, allow_pickle=False) as stored:
-            arrays = (stored[name].astype(np.float64) for name in _STORE_DTYPES)
-            return cls(*arrays, int(stored["neighbours"]))
+            centre, scale, reference, held_out = (
+                stored[name].astype(np.float64) for name in _STORE_DTYPES
+            )
+            return cls(centre, scale, reference, held_out, int(stored["neighbours"]))
 
 
 def _pairwise(a: np.ndarray, b: np.ndarray) -> np.ndarray:

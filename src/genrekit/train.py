@@ -222,7 +222,7 @@ def featurize(
     sources = [item for item in dataset.items if item.path is not None]
     copies = [(item, copy) for copy in range(augment_copies + 1) for item in sources]
     jobs = [
-        TableJob(item.path, item.label, clip_seconds=spec.clip_seconds, spec=spec,
+        TableJob(_path(item), item.label, clip_seconds=spec.clip_seconds, spec=spec,
                  augment_copy=copy, augment_seed=_augment_seed(item.id, copy))
         for item, copy in copies
     ]  # fmt: skip
@@ -249,6 +249,13 @@ def featurize(
     return Dataset(items, dataset.source, matrix, columns), errors
 
 
+def _path(item: Item) -> Path:
+    """The audio file of an item (table rows have none: they never reach audio extraction)."""
+    if item.path is None:
+        raise ConfigError(f"{item.id}: no audio file to extract features from")
+    return item.path
+
+
 def _augment_seed(item_id: str, copy: int) -> int:
     """A seed that names one degraded copy of one file, the same in every run and process."""
     import zlib
@@ -267,7 +274,7 @@ def _featurize_windows(
     from genrekit.features.windows import stack_windows
 
     jobs = [
-        TableJob(item.path, item.label, clip_seconds=spec.clip_seconds, spec=spec)
+        TableJob(_path(item), item.label, clip_seconds=spec.clip_seconds, spec=spec)
         for item in dataset.items
     ]
     results = (result for _, result in map_jobs(windows_for_file, jobs, workers))
@@ -310,7 +317,7 @@ def _search(
         pca_block=block_columns(config) or None,
         seed=config.seed,
     )
-    x, y = dataset.features[rows], dataset.y[rows]
+    x, y = dataset.matrix[rows], dataset.y[rows]
     if not isinstance(pipeline, Pipeline):  # a neural net: validation split by track
         return _search_net(config, dataset, rows)
     if not config.grid:
@@ -373,10 +380,10 @@ def _calibration(
     held_out, truth = [], []
     for split in inner:
         fitted = clone(estimator).fit(
-            dataset.features[rows[split.train]], dataset.y[rows[split.train]]
+            dataset.matrix[rows[split.train]], dataset.y[rows[split.train]]
         )
         test = rows[split.test]
-        scores = fitted.predict_proba(dataset.features[test])
+        scores = fitted.predict_proba(dataset.matrix[test])
         columns = [list(fitted.classes_).index(label) for label in labels]
         by_track = rows_by_track(dataset.tracks[test]).values()
         held_out.append(track_probabilities(scores[:, columns], by_track))
@@ -397,7 +404,7 @@ def novelty_for(config: ExperimentConfig, dataset: Dataset, rows: np.ndarray) ->
         return None
     rows = rows[~dataset.augmented[rows]]
     by_track = list(rows_by_track(dataset.tracks[rows]).values())
-    features = np.stack([dataset.features[rows[r]].mean(axis=0) for r in by_track])
+    features = np.stack([dataset.matrix[rows[r]].mean(axis=0) for r in by_track])
     keys = dataset.groups if config.protocol == "group" and dataset.groups is not None else None
     group_of = keys if keys is not None else dataset.tracks
     groups = np.array([group_of[rows[r[0]]] for r in by_track])
@@ -419,7 +426,7 @@ def _search_net(
 
     def fit(candidate: dict[str, Any], fit_rows: np.ndarray) -> Any:
         net = build_pipeline(config.model, {**config.params, **candidate}, seed=config.seed)
-        x, y = dataset.features[fit_rows], dataset.y[fit_rows]
+        x, y = dataset.matrix[fit_rows], dataset.y[fit_rows]
         return net.fit(x, y, groups=dataset.tracks[fit_rows])
 
     if not config.grid:
@@ -443,7 +450,7 @@ def _search_net(
 
 def _per_track(net: Any, dataset: Dataset, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """True and predicted label per track of ``rows`` (window probabilities averaged)."""
-    probabilities = net.predict_proba(dataset.features[rows])
+    probabilities = net.predict_proba(dataset.matrix[rows])
     groups = list(rows_by_track(dataset.tracks[rows]).values())
     truth = np.array([dataset.y[rows][r[0]] for r in groups])
     return truth, verdicts(net.classes_, track_probabilities(probabilities, groups))
@@ -479,7 +486,7 @@ def cross_validate(config: ExperimentConfig, dataset: Dataset) -> EvaluationRepo
         estimator, best = _search(config, dataset, split.train)
         fit_seconds += time.perf_counter() - start
         start = time.perf_counter()
-        scores = estimator.predict_proba(dataset.features[split.test])
+        scores = estimator.predict_proba(dataset.matrix[split.test])
         predict_seconds += time.perf_counter() - start
         columns = [list(estimator.classes_).index(label) for label in labels]
         probabilities[split.test] = scores[:, columns]
@@ -497,13 +504,7 @@ def cross_validate(config: ExperimentConfig, dataset: Dataset) -> EvaluationRepo
     keys = (f"{fold}/{track}" for fold, track in zip(fold_of, tracks))
     rows_of = list(rows_by_track(keys).values())
     window_votes = verdicts(labels, probabilities)
-    majority = [
-        max(
-            labels,
-            key=lambda label, r=r: (list(window_votes[r]).count(label), -labels.index(label)),
-        )
-        for r in rows_of
-    ]
+    majority = [_majority(labels, list(window_votes[r])) for r in rows_of]
     track_truth = np.array([y[r[0]] for r in rows_of])
     extra: dict[str, Any] = {
         "config": config.to_dict(),  # with the protocol's data fingerprint: reproducible
@@ -544,6 +545,11 @@ def cross_validate(config: ExperimentConfig, dataset: Dataset) -> EvaluationRepo
     )
 
 
+def _majority(labels: list[str], votes: list[str]) -> str:
+    """The most voted label (ties: the first in ``labels``)."""
+    return max(labels, key=lambda label: (votes.count(label), -labels.index(label)))
+
+
 def _kept_share(config: ExperimentConfig, dataset: Dataset, split: Split) -> float | None:
     """Share of a fold's held-out tracks (all in the taxonomy) that the rejector fitted on its
     training side keeps: should be close to ``keep_share``."""
@@ -552,7 +558,7 @@ def _kept_share(config: ExperimentConfig, dataset: Dataset, split: Split) -> flo
         return None
     test = split.test[~dataset.augmented[split.test]]
     by_track = rows_by_track(dataset.tracks[test]).values()
-    features = np.stack([dataset.features[test[r]].mean(axis=0) for r in by_track])
+    features = np.stack([dataset.matrix[test[r]].mean(axis=0) for r in by_track])
     return round(float((novelty.typicality(features) >= 1 - config.keep_share).mean()), 4)
 
 
@@ -597,7 +603,7 @@ def train(
             "protocol": report.protocol,
         },
         metrics=metrics,
-        reference_features=dataset.features[~dataset.augmented],
+        reference_features=dataset.matrix[~dataset.augmented],
         calibration=None if calibration is None else _calibration_manifest(config, calibration),
         novelty=novelty,
         keep_share=config.keep_share,

@@ -44,7 +44,7 @@ class TableJob:
     augment_seed: int = 0
 
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 """Bump when feature extraction changes, so cached rows from older code are not reused."""
 
 
@@ -105,7 +105,7 @@ def windows_for_file(job: TableJob) -> list[np.ndarray] | AudioError:
     cached = _cache_file(job, ".npz") if job.path.is_file() else None
     if cached is not None and cached.is_file():
         with np.load(cached) as stored:
-            return [stored[f"w{n}"] for n in range(len(stored.files))]
+            return [stored[f"arr_{n}"] for n in range(len(stored.files))]
     extracted = extract_pieces(job)
     if isinstance(extracted, AudioError):
         return extracted
@@ -113,7 +113,7 @@ def windows_for_file(job: TableJob) -> list[np.ndarray] | AudioError:
     if cached is not None:
         cached.parent.mkdir(parents=True, exist_ok=True)
         temporary = cached.with_suffix(f".{os.getpid()}.tmp.npz")
-        np.savez(temporary, **{f"w{n}": window for n, window in enumerate(windows)})
+        np.savez(temporary, *windows)  # stored as arr_0, arr_1, … in order
         temporary.replace(cached)
     return windows
 

@@ -144,7 +144,7 @@ class NetClassifier:
     gain: float = 0.0
     """Random gain of up to ± this many dB per training window (0: off; for dB inputs: logmel)."""
     seed: int = 0
-    classes_: np.ndarray = field(default=None, repr=False)
+    classes_: np.ndarray | None = field(default=None, repr=False)
     history: dict[str, list[float]] = field(default_factory=dict, repr=False)
     model: nn.Module | None = field(default=None, repr=False)
     mean: np.ndarray | None = field(default=None, repr=False)
@@ -211,18 +211,28 @@ class NetClassifier:
         self.model.eval()
         return self
 
+    def _fitted(self) -> nn.Module:
+        """The trained network, or scikit-learn's ``NotFittedError``."""
+        if self.model is None or self.classes_ is None:
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError(f"this {self.architecture} is not fitted yet: call fit first")
+        return self.model
+
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
-        assert self.model is not None, "fit the classifier first"
-        self.model.eval()
+        model = self._fitted()
+        model.eval()
         with torch.no_grad():
             chunks = [
-                torch.softmax(self.model(self._tensor(x[i : i + 256])), dim=1).numpy()
+                torch.softmax(model(self._tensor(x[i : i + 256])), dim=1).numpy()
                 for i in range(0, len(x), 256)
             ]
         return np.concatenate(chunks).astype(np.float64)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        return self.classes_[self.predict_proba(x).argmax(axis=1)]
+        probabilities = self.predict_proba(x)
+        assert self.classes_ is not None  # predict_proba checked it
+        return self.classes_[probabilities.argmax(axis=1)]
 
     def _tensor(self, x: np.ndarray) -> torch.Tensor:
         return torch.tensor((x - self.mean) / self.std, dtype=torch.float32)
@@ -263,9 +273,10 @@ class NetClassifier:
         return logits, loss
 
     def _evaluate(self, x, y, loss_function) -> tuple[float, float]:
-        self.model.eval()
+        model = self._fitted()
+        model.eval()
         with torch.no_grad():
-            logits = self.model(x)
+            logits = model(x)
             return float(loss_function(logits, y)), float((logits.argmax(1) == y).float().mean())
 
 

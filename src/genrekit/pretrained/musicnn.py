@@ -63,7 +63,7 @@ def tags(model: str) -> tuple[str, ...]:
     return MSD_TAGS if model.startswith("MSD") else MTT_TAGS
 
 
-def provenance() -> dict[str, object]:
+def provenance() -> dict[str, Any]:
     """Where the weights come from (wheel, version, sha256) and their licence."""
     return json.loads((WEIGHTS_DIR / "PROVENANCE.json").read_text())
 
