@@ -154,5 +154,7 @@ def test_leak_detector_and_missing_groups():
 def test_too_little_data_for_the_folds_is_said_in_plain_words():
     labels = np.array(["jazz", "jazz", "rock", "rock"])
     tracks = np.array(["a", "b", "c", "d"])
-    with pytest.raises(ConfigError, match=r"every label has fewer than 3 tracks \(jazz 2, rock 2\)"):
+    with pytest.raises(
+        ConfigError, match=r"every label has fewer than 3 tracks \(jazz 2, rock 2\)"
+    ):
         kfold(labels, tracks, n_splits=3)
