@@ -302,3 +302,28 @@ def test_approximate_index_agrees_with_exact_and_is_reused(library):
         assert index_file.stat().st_mtime_ns != built  # catalog changed: index rebuilt
     finally:
         index_folder(music, db, progress=False)  # restore the deleted track for other tests
+
+
+def test_catalog_records_confidence_typicality_and_styles_and_upgrades_old_ones(tmp_path, library):
+    import genrekit.library as lib
+
+    music, db = library
+    with sqlite3.connect(db) as connection:
+        stored = connection.execute(
+            "SELECT genre, confidence, typicality, known, styles FROM tracks WHERE status = 'ok'"
+        ).fetchall()
+    for genre, confidence, typicality, known, styles in stored:
+        assert 0 < confidence <= 1 and 0 <= typicality <= 1 and known in (0, 1)
+        assert (genre == "unknown") == (known == 0) and isinstance(json.loads(styles), dict)
+    old = tmp_path / "v1.sqlite"
+    v1_schema = lib._SCHEMA
+    for column in lib._ADDED_IN_2:
+        v1_schema = v1_schema.replace(f"    {column} ", f"    -- {column} ")
+    with sqlite3.connect(old) as connection:
+        connection.executescript(v1_schema)
+        connection.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+    upgraded = lib.open_catalog(old)
+    columns = {row[1] for row in upgraded.execute("PRAGMA table_info(tracks)")}
+    version = upgraded.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0]
+    upgraded.close()
+    assert set(lib._ADDED_IN_2) <= columns and version == str(lib.SCHEMA_VERSION)

@@ -78,14 +78,18 @@ def test_train_writes_report_and_a_loadable_bundle(tmp_path):
     assert errors == []
     metrics = report.metrics()
     assert metrics["accuracy_mean"] > 0.9 and len(metrics["folds"]) == 3
-    for name in ("report.md", "report.json", "confusion.csv", "confusion.png"):
+    for name in ("report.md", "report.json", "confusion.csv", "confusion.png", "reliability.png"):
         assert (tmp_path / "report" / name).stat().st_size > 0
-    assert "stratified k-fold by track" in (tmp_path / "report" / "report.md").read_text()
+    text = (tmp_path / "report" / "report.md").read_text()
+    assert "stratified k-fold by track" in text and "expected calibration error" in text
+    assert 0 <= metrics["ece"] <= 1 and sum(b["count"] for b in metrics["reliability"]) == 36
     manifest = json.loads((bundle_dir / "manifest.json").read_text())
     assert manifest["labels"] == ["blues", "jazz", "rock"]
     assert manifest["training"]["protocol"]["folds"] == 3
     assert manifest["training"]["chosen_params"]["C"] in (0.1, 1.0)
+    assert manifest["calibration"]["temperature"] > 0 and manifest["rejector"]["threshold"] == 0.05
     bundle = load_bundle(bundle_dir)
+    assert bundle.novelty is not None and (bundle_dir / "novelty.npz").is_file()
     x, _ = blobs(n_per_class=12)
     np.testing.assert_allclose(bundle.predict_proba(x).sum(axis=1), 1.0, rtol=1e-6)
     assert bundle.representation == RepresentationSpec()

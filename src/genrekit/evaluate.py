@@ -172,9 +172,15 @@ class EvaluationReport:
         return "\n".join(lines) + "\n"
 
     def write(self, directory: str | Path) -> Path:
-        """report.md, report.json, confusion.csv and confusion.png into ``directory``, and
-        curves.png (loss and accuracy per epoch) when the report carries a net's history."""
-        from genrekit.plots import close_figure, confusion_matrix_figure, curves_figure
+        """report.md, report.json, confusion.csv and confusion.png into ``directory``;
+        reliability.png when the report has calibrated probabilities, and curves.png (loss and
+        accuracy per epoch) when it carries a net's history."""
+        from genrekit.plots import (
+            close_figure,
+            confusion_matrix_figure,
+            curves_figure,
+            reliability_figure,
+        )
 
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
@@ -187,6 +193,11 @@ class EvaluationReport:
         figure = confusion_matrix_figure(matrix, self.labels, self.title)
         figure.savefig(directory / "confusion.png", dpi=120)
         close_figure(figure)
+        metrics = self.metrics()
+        if "reliability" in metrics:
+            figure = reliability_figure(metrics["reliability"], metrics["ece"], self.title)
+            figure.savefig(directory / "reliability.png", dpi=120)
+            close_figure(figure)
         if self.extra.get("history"):
             figure = curves_figure(self.extra["history"], f"{self.title}: first fold")
             figure.savefig(directory / "curves.png", dpi=120)

@@ -33,7 +33,9 @@ from genrekit.datasets import audio_files
 from genrekit.errors import AudioError, ConfigError
 from genrekit.integrity import file_sha256
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+_ADDED_IN_2 = {"confidence": "REAL", "typicality": "REAL", "known": "INTEGER", "styles": "TEXT"}
+"""Columns schema 2 added (a version-1 catalog gains them, empty, when opened)."""
 ANN_THRESHOLD = 50_000
 """Catalogs with at least this many tracks are searched through an approximate (HNSW) index."""
 
@@ -54,6 +56,10 @@ CREATE TABLE IF NOT EXISTS tracks (
     genre TEXT,
     probabilities TEXT,
     tags TEXT,
+    confidence REAL,
+    typicality REAL,
+    known INTEGER,
+    styles TEXT,
     embedding BLOB,
     indexed_at TEXT NOT NULL
 );
@@ -91,7 +97,21 @@ def open_catalog(db: str | Path) -> sqlite3.Connection:
             )
     elif int(row[0]) > SCHEMA_VERSION:
         raise ConfigError(f"{db}: catalog schema {row[0]} is newer than this genrekit's")
+    elif int(row[0]) < SCHEMA_VERSION:
+        _upgrade(connection)
     return connection
+
+
+def _upgrade(connection: sqlite3.Connection) -> None:
+    """Bring a version-1 catalog to schema 2 in one transaction (new columns, empty)."""
+    present = {row[1] for row in connection.execute("PRAGMA table_info(tracks)")}
+    with connection:
+        for column, kind in _ADDED_IN_2.items():
+            if column not in present:
+                connection.execute(f"ALTER TABLE tracks ADD COLUMN {column} {kind}")
+        connection.execute(
+            "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
+        )
 
 
 def model_key(classifier: Any) -> str:
@@ -140,6 +160,12 @@ def analyse_file(path: Path, classifier: Any) -> dict[str, Any]:
         "sample_rate": audio.source_sample_rate,
         "channels": audio.source_channels,
         "genre": prediction.label,
+        "confidence": prediction.confidence,
+        "typicality": prediction.typicality,
+        "known": int(prediction.known),
+        "styles": json.dumps(
+            {parent: [s.tag for s in found] for parent, found in prediction.styles.items()}
+        ),
         "probabilities": json.dumps(prediction.probabilities),
         "embedding": np.asarray(embedding, dtype=np.float32).tobytes(),
     }
@@ -196,6 +222,10 @@ def _write(connection: sqlite3.Connection, record: dict[str, Any], path: Path) -
         "sample_rate",
         "channels",
         "genre",
+        "confidence",
+        "typicality",
+        "known",
+        "styles",
         "probabilities",
         "embedding",
         "indexed_at",

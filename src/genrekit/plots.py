@@ -223,3 +223,26 @@ def curves_figure(history: dict[str, list[float]], title: str = "Training curves
             ax.legend(fontsize="small")
     fig.tight_layout()
     return fig
+
+
+def reliability_figure(bins: list[dict[str, float]], ece: float, title: str = "Calibration"):
+    """Reliability diagram: accuracy against mean confidence per confidence bin (bars, width
+    by bin), with the diagonal of perfect calibration and the share of predictions per bin."""
+    plt = _pyplot()
+    fig, (diagram, counts) = plt.subplots(
+        2, 1, figsize=(4.8, 5.2), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
+    )
+    lows = [b["low"] for b in bins]
+    widths = [b["high"] - b["low"] for b in bins]
+    diagram.bar(lows, [b["accuracy"] for b in bins], widths, align="edge", alpha=0.7,
+                edgecolor="black", label="accuracy in the bin")  # fmt: skip
+    diagram.plot([0, 1], [0, 1], "--", color="grey", label="perfect calibration")
+    diagram.plot([b["confidence"] for b in bins], [b["accuracy"] for b in bins], "o", color="C3",
+                 label="each bin: mean confidence, accuracy")  # fmt: skip
+    diagram.set(ylabel="accuracy", xlim=(0, 1), ylim=(0, 1), title=f"{title} (ECE {ece:.3f})")
+    diagram.legend(fontsize="small", loc="upper left")
+    total = sum(b["count"] for b in bins) or 1
+    counts.bar(lows, [b["count"] / total for b in bins], widths, align="edge", color="grey")
+    counts.set(xlabel="confidence of the predicted genre", ylabel="share")
+    fig.tight_layout()
+    return fig
