@@ -307,7 +307,7 @@ def test_approximate_index_agrees_with_exact_and_is_reused(library):
 def test_catalog_records_confidence_typicality_and_styles_and_upgrades_old_ones(tmp_path, library):
     import genrekit.library as lib
 
-    music, db = library
+    _, db = library
     with sqlite3.connect(db) as connection:
         stored = connection.execute(
             "SELECT genre, confidence, typicality, known, styles FROM tracks WHERE status = 'ok'"
