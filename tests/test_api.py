@@ -164,8 +164,14 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 
 @schema.parametrize()
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
-def test_fuzzed_requests_never_cause_a_server_error(case):
-    response = case.call()
+def test_fuzzed_requests_match_the_documented_schema(case):
+    """Every schemathesis check (status codes, content types, response bodies against the
+    OpenAPI schema, no 5xx, …) except one: ``positive_data_acceptance`` expects any
+    schema-valid upload to succeed, but the schema cannot say "decodable audio", and random
+    bytes are rightly answered 415."""
+    from schemathesis.checks import positive_data_acceptance
+
+    response = case.call_and_validate(excluded_checks=[positive_data_acceptance])
     assert response.status_code < 500, response.text
 
 

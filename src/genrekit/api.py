@@ -30,6 +30,7 @@ from fastapi import FastAPI, File, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from genrekit import __version__
@@ -129,6 +130,13 @@ class TagResponse(BaseModel):
 
 class ErrorBody(BaseModel):
     error: FileError
+
+
+_UPLOAD_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "malformed multipart body"},
+    413: {"model": ErrorBody, "description": "upload too large or too many files"},
+}
+"""Errors every upload endpoint may answer before looking at a file."""
 
 
 class SimilarTrack(BaseModel):
@@ -247,6 +255,14 @@ def create_app(
         )
         return _error_response(422, "invalid_request", problems)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        """Framework errors (e.g. a broken multipart body: 400) in the API's own error shape."""
+        kind = "invalid_request" if error.status_code < 500 else "server_error"
+        response = _error_response(error.status_code, kind, str(error.detail))
+        response.headers.update(error.headers or {})  # e.g. Allow on 405
+        return response
+
     @app.exception_handler(_TooManyFiles)
     async def too_many_files(request: Request, error: _TooManyFiles) -> JSONResponse:
         return _error_response(
@@ -285,14 +301,18 @@ def create_app(
     @app.post(
         "/v1/predict",
         responses={
-            413: {"model": ErrorBody, "description": "upload too large or too many files"},
+            **_UPLOAD_ERRORS,
             415: {"model": PredictResponse, "description": "no file is decodable audio"},
-            422: {"model": PredictResponse, "description": "audio too short or silent"},
+            422: {
+                "model": PredictResponse | ErrorBody,
+                "description": "every file too short or silent (per-file results), or an "
+                "invalid request (error)",
+            },
         },
     )
     async def predict(
         request: Request,
-        files: Annotated[list[UploadFile], File(description="audio files")],
+        files: Annotated[list[UploadFile], File(description="audio files", min_length=1)],
         top_k: Annotated[int, Query(ge=1, le=50)] = 3,
         timeline: bool = True,
         reject: Annotated[
@@ -314,14 +334,18 @@ def create_app(
     @app.post(
         "/v1/tag",
         responses={
-            413: {"model": ErrorBody, "description": "upload too large or too many files"},
+            **_UPLOAD_ERRORS,
             415: {"model": TagResponse, "description": "no file is decodable audio"},
-            422: {"model": TagResponse, "description": "audio too short or silent"},
+            422: {
+                "model": TagResponse | ErrorBody,
+                "description": "every file too short or silent (per-file results), or an "
+                "invalid request (error)",
+            },
         },
     )
     async def tag(
         request: Request,
-        files: Annotated[list[UploadFile], File(description="audio files")],
+        files: Annotated[list[UploadFile], File(description="audio files", min_length=1)],
         model: Literal["MSD_musicnn", "MTT_musicnn", "MSD_vgg", "MTT_vgg"] = "MSD_musicnn",
         top_k: Annotated[int, Query(ge=1, le=50)] = 5,
     ) -> TagResponse:
@@ -336,9 +360,10 @@ def create_app(
         "/v1/similar",
         response_model=SimilarResponse,
         responses={
+            **_UPLOAD_ERRORS,
             404: {"model": ErrorBody, "description": "no library on this server"},
             415: {"model": ErrorBody, "description": "not decodable audio"},
-            422: {"model": ErrorBody, "description": "audio too short or silent"},
+            422: {"model": ErrorBody, "description": "audio too short or silent, or invalid"},
         },
     )
     async def similar(
