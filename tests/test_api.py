@@ -213,3 +213,14 @@ def test_fifty_concurrent_requests_on_loopback(song_bytes):
             list(expected["probabilities"].values()),
             atol=1e-6,
         )
+
+
+def test_one_request_buys_a_bounded_number_of_audio_seconds(song_bytes):
+    small = TestClient(create_app(max_request_seconds=10.0))
+    files = [("files", (f"{n}.ogg", song_bytes, "audio/ogg")) for n in range(3)]
+    response = small.post("/v1/predict", files=files, params={"timeline": False})
+    assert response.status_code == 200
+    first, second, third = response.json()["results"]
+    assert first["duration"] == pytest.approx(8.0, abs=0.05) and not first["truncated"]
+    assert second["duration"] == pytest.approx(2.0, abs=0.05) and second["truncated"]
+    assert third["error"]["reason"].startswith("not analysed: this request's 10 s of audio")

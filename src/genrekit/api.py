@@ -34,7 +34,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from genrekit import __version__
-from genrekit.audio import DEFAULT_MAX_DURATION
+from genrekit.audio import DEFAULT_MAX_DURATION, MIN_DURATION
 from genrekit.errors import AudioError, AudioTooShortError, ConfigError, SilentAudioError
 from genrekit.models.bundle import bundled_models, read_manifest
 from genrekit.predict import Classifier, Prediction, predict_or_error
@@ -43,6 +43,9 @@ from genrekit.tagging import TagResult, tag_or_error
 DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 DEFAULT_MAX_FILES = 16
 """Files one request may carry: bounds the work a single small request can buy."""
+DEFAULT_MAX_REQUEST_SECONDS = 1200.0
+"""Seconds of audio one request may have analysed in all (a small, highly compressed upload can
+hold hours of audio)."""
 _COPY_CHUNK = 1024 * 1024
 
 
@@ -231,6 +234,7 @@ def create_app(
     max_concurrent: int = 2,
     library: str | Path | None = None,
     max_files: int = DEFAULT_MAX_FILES,
+    max_request_seconds: float = DEFAULT_MAX_REQUEST_SECONDS,
 ) -> FastAPI:
     """The API over one model bundle (None: the shipped default), loaded now, once, and
     optionally a library catalog for ``/v1/similar`` (also loaded once)."""
@@ -325,7 +329,9 @@ def create_app(
     ) -> PredictResponse:
         """Classify each uploaded file."""
         outcomes = await _analyse_uploads(
-            files, lambda path: predict_or_error(classifier, path, timeline, max_duration), request
+            files,
+            lambda path, seconds: predict_or_error(classifier, path, timeline, seconds),
+            request,
         )
         chosen = (threshold if threshold is not None else classifier.threshold) if reject else None
         results = [_result(name, outcome, top_k, chosen) for name, outcome in outcomes]
@@ -351,7 +357,7 @@ def create_app(
     ) -> TagResponse:
         """Tag each uploaded file with a pretrained musicnn model."""
         outcomes = await _analyse_uploads(
-            files, lambda path: tag_or_error(path, model, max_duration), request
+            files, lambda path, seconds: tag_or_error(path, model, seconds), request
         )
         results = [_tag_result(name, outcome, top_k) for name, outcome in outcomes]
         return _answer(TagResponse(model=model, results=results))
@@ -387,22 +393,37 @@ def create_app(
         return SimilarResponse(query=name, neighbours=[SimilarTrack(**vars(n)) for n in neighbours])
 
     async def _analyse_uploads(
-        files: list[UploadFile], analyse: Callable[[Path], Any], request: Request
+        files: list[UploadFile], analyse: Callable[[Path, float], Any], request: Request
     ) -> list[tuple[str, Any]]:
-        """(client's file name, ``analyse`` of the saved upload) per file, in worker threads;
-        at most ``max_files`` files, and no further file once the client has gone."""
+        """(client's file name, ``analyse(saved upload, seconds)``) per file, in worker threads.
+
+        Bounds what one request can cost: at most ``max_files`` files, at most
+        ``max_request_seconds`` of audio analysed in all (each file gets what is left, up to
+        ``max_duration``; files past the budget get an error), and no further file once the
+        client has gone."""
         if len(files) > max_files:
             raise _TooManyFiles(len(files))
-        outcomes = []
+        outcomes: list[tuple[str, Any]] = []
+        left = max_request_seconds
         for upload in files:
             if await request.is_disconnected():
                 break
             name = upload.filename or "upload"
             try:
-                async with _saved(upload, name) as path:
-                    outcome = await anyio.to_thread.run_sync(analyse, path, limiter=limiter)
+                if left < MIN_DURATION:
+                    outcome: Any = AudioError(
+                        name, f"not analysed: this request's {max_request_seconds:g} s of audio "
+                        "were used by the files before it; send it in another request",
+                    )  # fmt: skip
+                else:
+                    async with _saved(upload, name) as path:
+                        seconds = min(max_duration, left)
+                        outcome = await anyio.to_thread.run_sync(
+                            analyse, path, seconds, limiter=limiter
+                        )
             finally:
                 await upload.close()
+            left -= 0.0 if isinstance(outcome, AudioError) else float(outcome.duration)
             outcomes.append((name, outcome))
         return outcomes
 
