@@ -155,6 +155,6 @@ def test_too_little_data_for_the_folds_is_said_in_plain_words():
     labels = np.array(["jazz", "jazz", "rock", "rock"])
     tracks = np.array(["a", "b", "c", "d"])
     with pytest.raises(
-        ConfigError, match=r"every label has fewer than 3 tracks \(jazz 2, rock 2\)"
+        ConfigError, match=r"every label has fewer than 3 examples \(jazz 2, rock 2\)"
     ):
         kfold(labels, tracks, n_splits=3)

@@ -64,7 +64,7 @@ def kfold(
     """Stratified k-fold splits under ``protocol``; verifies that no key crosses a split."""
     keys = split_keys(protocol, tracks, groups)
     placeholder = np.zeros(len(labels))
-    _check_enough(labels, keys, n_splits, protocol)
+    _check_enough(labels, n_splits)
     if keys is None:
         splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
         folds = splitter.split(placeholder, labels)
@@ -102,21 +102,16 @@ def holdout(
                      seed=seed)[0]  # fmt: skip
 
 
-def _check_enough(
-    labels: np.ndarray, keys: np.ndarray | None, n_splits: int, protocol: str
-) -> None:
-    """A plain-words ``ConfigError`` when no label has ``n_splits`` tracks (groups) to spread
-    over the folds (scikit-learn's own message names ``n_splits`` and "members")."""
-    if keys is None:
-        per_label = Counter(map(str, labels))
-    else:
-        per_label = Counter(str(label) for label, _ in set(zip(labels, keys)))
+def _check_enough(labels: np.ndarray, n_splits: int) -> None:
+    """A plain-words ``ConfigError`` where scikit-learn would stop with its own message (naming
+    ``n_splits`` and "members"): when no label has ``n_splits`` examples to spread over the
+    folds."""
+    per_label = Counter(map(str, labels))
     if max(per_label.values(), default=0) < n_splits:
-        what = "rows" if keys is None else f"{protocol}s"
         counts = ", ".join(f"{label} {n}" for label, n in sorted(per_label.items()))
         raise ConfigError(
-            f"too little data for {n_splits} folds: every label has fewer than {n_splits} {what} "
-            f"({counts}); add data or lower the number of folds"
+            f"too little data for {n_splits} folds: every label has fewer than {n_splits} "
+            f"examples ({counts}); add data or lower the number of folds"
         )
 
 
