@@ -238,3 +238,19 @@ def test_train_from_an_audio_folder_skips_bad_files_and_predicts(tmp_path, broke
     assert len(report.y_true) == 8 and report.metrics()["accuracy"] == 1.0
     prediction = genrekit.load_model(bundle).predict(tmp_path / "music" / "beats" / "b0.wav")
     assert prediction.label == "beats"
+
+
+@pytest.mark.data
+def test_styles_name_the_music_beyond_its_genre(classifier):
+    metal = classifier.predict(DATA / "gtzan" / "metal" / "metal.00069.flac", timeline=False)
+    jazz = classifier.predict(DATA / "gtzan" / "jazz" / "jazz.00010.flac", timeline=False)
+    assert {"heavy metal", "metal"} <= {s.tag for s in metal.styles["metal"]}
+    assert "jazz" in {s.tag for s in jazz.styles["jazz"]} and "metal" not in jazz.styles
+    for found in [*metal.styles.values(), *jazz.styles.values()]:
+        names = [s.tag.lower() for s in found]
+        scores = [s.score for s in found]
+        assert len(names) == len(set(names)) and scores == sorted(scores, reverse=True)
+    result = runner.invoke(
+        app, ["predict", str(DATA / "gtzan" / "jazz" / "jazz.00010.flac"), "--styles"]
+    )
+    assert "  jazz: jazz 0." in result.stdout

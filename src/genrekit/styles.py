@@ -78,7 +78,18 @@ def styles_from_features(vector: np.ndarray, columns: tuple[str, ...]) -> dict[s
         if score >= limits[tag]:
             style = Style(tag.split(":", 1)[1], parent, round(score, 4))
             shown.setdefault(parent, []).append(style)
-    return {parent: sorted(found, key=lambda s: -s.score) for parent, found in shown.items()}
+    return {parent: _strongest_per_name(found) for parent, found in shown.items()}
+
+
+def _strongest_per_name(found: list[Style]) -> list[Style]:
+    """One entry per tag name (MSD and MTT both have "electronic", "dance", …): the higher
+    score, highest first."""
+    best: dict[str, Style] = {}
+    for style in found:
+        key = style.tag.lower()
+        if key not in best or style.score > best[key].score:
+            best[key] = style
+    return sorted(best.values(), key=lambda s: -s.score)
 
 
 def as_dicts(styles: dict[str, list[Style]]) -> dict[str, list[dict[str, Any]]]:
