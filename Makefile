@@ -40,6 +40,7 @@ benchmarks: setup
 	$(BIN)/python benchmarks/ann_recall.py
 	$(BIN)/python benchmarks/index_throughput.py
 	$(BIN)/python benchmarks/musicnn_speed.py --clips 20
+	$(BIN)/python benchmarks/predict_cost.py
 	$(BIN)/python benchmarks/robustness.py
 	$(BIN)/python benchmarks/open_world.py
 	$(BIN)/python benchmarks/few_shot.py
