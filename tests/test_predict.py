@@ -254,3 +254,30 @@ def test_styles_name_the_music_beyond_its_genre(classifier):
         app, ["predict", str(DATA / "gtzan" / "jazz" / "jazz.00010.flac"), "--styles"]
     )
     assert "  jazz: jazz 0." in result.stdout
+
+
+def test_cli_names_link_loops_and_folders_named_like_songs(song, tmp_path):
+    (tmp_path / "a.wav").symlink_to(tmp_path / "b.wav")
+    (tmp_path / "b.wav").symlink_to(tmp_path / "a.wav")
+    (tmp_path / "album.wav").mkdir()
+    result = runner.invoke(
+        app,
+        [
+            "predict",
+            str(tmp_path / "a.wav"),
+            str(tmp_path / "album.wav"),
+            str(song),
+            "--no-timeline",
+        ],
+    )
+    assert result.exit_code == 0
+    assert "a.wav: a broken link (or a loop of links)" in result.stderr
+    assert "album.wav: a folder with no audio files in it" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_models_lists_macro_f1_and_the_data_behind_each_figure():
+    result = runner.invoke(app, ["models"])
+    assert result.exit_code == 0
+    line = next(line for line in result.stdout.splitlines() if line.startswith(DEFAULT_MODEL))
+    assert "macro-F1" in line and "on 208 tracks of gtzan" in line and "by group" in line

@@ -78,6 +78,10 @@ def load_audio(
     ``AudioTooShortError``; each names the file and the reason.
     """
     path = Path(path)
+    if path.is_symlink() and not path.exists():
+        raise AudioDecodeError(path, "a broken link (or a loop of links): it leads to no file")
+    if path.is_dir():
+        raise AudioDecodeError(path, "a folder, not an audio file")
     if not path.is_file():
         raise AudioDecodeError(path, "no such file")
     if path.stat().st_size == 0:

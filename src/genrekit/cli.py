@@ -74,7 +74,10 @@ def _expand(inputs: list[str]) -> list[Path]:
             typer.echo(f"error: {text}: no file matches", err=True)
         for match in matches:
             path = Path(match)
-            paths.extend(audio_files(path) if path.is_dir() else [path])
+            found = audio_files(path) if path.is_dir() else [path]
+            if not found:  # a folder (even one named like a song) with no audio inside
+                typer.echo(f"error: {path}: a folder with no audio files in it", err=True)
+            paths.extend(found)
     return paths
 
 
@@ -440,9 +443,13 @@ def models() -> None:
         manifest = read_manifest(path)
         metrics = manifest.get("metrics", {})
         default = " (default)" if name == DEFAULT_MODEL else ""
+        data = manifest.get("training", {}).get("data", {})
         typer.echo(
             f"{name}{default}: accuracy {metrics.get('accuracy_mean', float('nan')):.3f} "
-            f"± {metrics.get('accuracy_std', float('nan')):.3f} — "
+            f"± {metrics.get('accuracy_std', float('nan')):.3f}, macro-F1 "
+            f"{metrics.get('macro_f1_mean', float('nan')):.3f} "
+            f"± {metrics.get('macro_f1_std', float('nan')):.3f} on {data.get('tracks', '?')} "
+            f"tracks of {Path(str(data.get('source', '?'))).name} — "
             f"{manifest['training']['protocol']['description']}"
         )
 
