@@ -180,3 +180,21 @@ def test_teach_page_in_a_real_browser(teach_setup):
         page.get_by_text("→").wait_for(timeout=180_000)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "webapp-teach.png"), full_page=True)
+
+
+def test_sigterm_to_genrekit_app_stops_the_server():
+    """`genrekit app` becomes the Streamlit server, so a terminated app leaves nothing running."""
+    port = _free_port()
+    app = subprocess.Popen(
+        [sys.executable, "-m", "genrekit.cli", "app", "--port", str(port)],
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        _wait_until_up(f"http://127.0.0.1:{port}/_stcore/health")
+        app.terminate()
+        app.wait(timeout=30)
+        with pytest.raises(OSError):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2)
+    finally:
+        if app.poll() is None:
+            app.kill()

@@ -614,7 +614,6 @@ def web_app(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
 ) -> None:
     """Start the web app (Streamlit) and print its URL."""
-    import subprocess
     from importlib import resources
 
     script = Path(str(resources.files("genrekit") / "webapp.py"))
@@ -630,7 +629,10 @@ def web_app(
         f"--server.address={host}",
         "--browser.gatherUsageStats=false",
     ]
-    raise typer.Exit(subprocess.call(command))
+    sys.stderr.flush()
+    # Become the Streamlit server (same process id): Ctrl-C and SIGTERM reach it directly and
+    # stop it, where a child process would outlive a terminated parent.
+    os.execv(sys.executable, command)
 
 
 if __name__ == "__main__":

@@ -265,9 +265,9 @@ def evaluate_bundle(
         from genrekit.datasets import map_label, read_label_map
 
         mapping = read_label_map(label_map)
-        y_true = np.array([map_label(t, mapping, label_map) for t in y_true])
-        y_pred = np.array([map_label(p, mapping, label_map) for p in y_pred])
-        labels = sorted(set(map_label(label, mapping, label_map) for label in labels))
+        y_true = np.array([str(map_label(t, mapping, label_map)) for t in y_true])
+        y_pred = np.array([str(map_label(p, mapping, label_map)) for p in y_pred])
+        labels = sorted({str(map_label(label, mapping, label_map)) for label in labels})
     training_source = classifier.bundle.manifest.get("training", {}).get("data", {}).get("source")
     report = EvaluationReport(
         title=f"{classifier.bundle.model_id} on {Path(data).name}",
