@@ -100,6 +100,30 @@ def test_paths_through_dot_dot_or_links_are_one_track(tmp_path):
     assert again.indexed == via_link.indexed == 0 and len(rows(db)) == 2
 
 
+def _indexed_so_far(db):
+    """Tracks in a catalog another process is writing (0 until its schema is committed)."""
+    try:
+        return len(rows(db))
+    except sqlite3.OperationalError:
+        return 0
+
+
+def test_two_indexers_creating_one_catalog_at_once_both_succeed(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from genrekit.library import open_catalog
+
+    def create_and_close(db):
+        open_catalog(db).close()
+
+    for attempt in range(20):
+        db = tmp_path / f"fresh{attempt}.sqlite"
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(create_and_close, [db] * 4))  # raises if any of them failed
+        with sqlite3.connect(db) as connection:
+            assert connection.execute("SELECT COUNT(*) FROM meta").fetchone() == (1,)
+
+
 def test_killed_run_resumes_without_duplicates(tmp_path):
     music = make_library(tmp_path / "music", per_genre=8, seconds=6.0)
     db = tmp_path / "lib.sqlite"
@@ -117,7 +141,7 @@ def test_killed_run_resumes_without_duplicates(tmp_path):
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
-        if db.exists() and len(rows(db)) >= 3:
+        if db.exists() and _indexed_so_far(db) >= 3:
             break
         time.sleep(0.2)
     assert process.poll() is None, "indexing finished before it could be interrupted"

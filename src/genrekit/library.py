@@ -88,14 +88,18 @@ def open_catalog(db: str | Path) -> sqlite3.Connection:
     connection = sqlite3.connect(db, timeout=30)
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=NORMAL")
-    connection.executescript(_SCHEMA)
+    # Schema and version in one write transaction: two indexers creating a catalog at once
+    # take turns instead of failing on each other's half-made tables.
+    connection.execute("BEGIN IMMEDIATE")
+    for statement in _SCHEMA.split(";"):
+        if statement.strip():
+            connection.execute(statement)
+    connection.execute(
+        "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+    )
+    connection.execute("COMMIT")
     row = connection.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-    if row is None:
-        with connection:
-            connection.execute(
-                "INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-            )
-    elif int(row[0]) > SCHEMA_VERSION:
+    if int(row[0]) > SCHEMA_VERSION:
         raise ConfigError(f"{db}: catalog schema {row[0]} is newer than this genrekit's")
     elif int(row[0]) < SCHEMA_VERSION:
         _upgrade(connection)
