@@ -85,8 +85,8 @@ class Neighbour:
 
 def open_catalog(db: str | Path) -> sqlite3.Connection:
     """Open (creating if needed) a catalog; refuses one written by a newer schema."""
-    connection = sqlite3.connect(db, timeout=30)
-    connection.execute("PRAGMA journal_mode=WAL")
+    connection = sqlite3.connect(db, timeout=_BUSY_SECONDS)
+    _write_ahead_logging(connection)
     connection.execute("PRAGMA synchronous=NORMAL")
     # Schema and version in one write transaction: two indexers creating a catalog at once
     # take turns instead of failing on each other's half-made tables.
@@ -104,6 +104,26 @@ def open_catalog(db: str | Path) -> sqlite3.Connection:
     elif int(row[0]) < SCHEMA_VERSION:
         _upgrade(connection)
     return connection
+
+
+_BUSY_SECONDS = 30.0
+"""How long a catalog writer waits for another one before giving up."""
+
+
+def _write_ahead_logging(connection: sqlite3.Connection) -> None:
+    """Switch to WAL, retrying while another process holds the lock: SQLite's busy timeout does
+    not cover a journal-mode change, which two indexers creating one catalog both attempt."""
+    import time
+
+    deadline = time.monotonic() + _BUSY_SECONDS
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _upgrade(connection: sqlite3.Connection) -> None:
