@@ -29,10 +29,10 @@ from _signals import GENERATORS
 from robustness import CACHE, GRIDS, features_for, gtzan
 
 from genrekit.audio import Audio, load_audio, split_evenly
-from genrekit.calibration import expected_calibration_error, fit_temperature
+from genrekit.calibration import calibrate, expected_calibration_error, fit_temperature
 from genrekit.features import RepresentationSpec, feature_set, prepare
 from genrekit.novelty import NEIGHBOURS, NoveltyScore
-from genrekit.predict import calibrate, resample_audio
+from genrekit.predict import resample_audio
 
 FOLDS, INNER_FOLDS, SEED, KEEP = 5, 3, 0, 0.95
 SCORES = ("msp", "knn", "combined")

@@ -29,11 +29,10 @@ import numpy as np
 from _common import REPO, RESULTS, data_dir, git_revision, machine
 
 from genrekit.audio import Audio, load_audio
-from genrekit.calibration import expected_calibration_error, fit_temperature
+from genrekit.calibration import calibrate, expected_calibration_error, fit_temperature
 from genrekit.degrade import CONDITIONS, training_copy
 from genrekit.features import RepresentationSpec, feature_set, prepare
 from genrekit.models.classical import build_pipeline
-from genrekit.predict import calibrate
 
 CACHE = REPO / "benchmarks" / "cache"
 COPIES = 2

@@ -333,7 +333,7 @@ def create_app(
             lambda path, seconds: predict_or_error(classifier, path, timeline, seconds),
             request,
         )
-        chosen = (threshold if threshold is not None else classifier.threshold) if reject else None
+        chosen = classifier.threshold_for(reject, threshold)
         results = [_result(name, outcome, top_k, chosen) for name, outcome in outcomes]
         return _answer(PredictResponse(model=classifier.bundle.model_id, results=results))
 

@@ -153,10 +153,9 @@ def learn(
     )  # fmt: skip
     if out is None:
         return result
-    from genrekit.calibration import expected_calibration_error, fit_temperature
+    from genrekit.calibration import calibrate, expected_calibration_error, fit_temperature
     from genrekit.datasets import rows_by_track
     from genrekit.novelty import NoveltyScore
-    from genrekit.predict import calibrate
 
     temperature = fit_temperature(per_track, track_truth)
     estimator = _model().fit(x, y)
@@ -265,7 +264,7 @@ def suggest(db: str | Path, model: str | Path, n: int = 20) -> list[Suggestion]:
     if not rows:
         return []
     raw = np.stack([np.frombuffer(stored[int(catalog.ids[i])], np.float32) for i in rows])
-    probabilities = classifier._probabilities(raw.astype(np.float64))
+    probabilities = classifier.probabilities(raw.astype(np.float64))
     uncertainty = margin_uncertainty(probabilities)
     picked = most_informative(probabilities, catalog.vectors[rows], n)
     labels = classifier.labels

@@ -16,6 +16,7 @@ import numpy as np
 
 from genrekit.aggregate import ranked, track_probabilities
 from genrekit.audio import DEFAULT_MAX_DURATION, Audio, load_audio, segment, split_evenly
+from genrekit.calibration import calibrate
 from genrekit.errors import AudioError
 from genrekit.features import feature_set, prepare
 from genrekit.models.bundle import ModelBundle, load_bundle
@@ -96,10 +97,7 @@ class Classifier:
         self.features = feature_set(self.spec.name)
         self.temperature = float(bundle.manifest.get("calibration", {}).get("temperature", 1.0))
         self.novelty = bundle.novelty
-        stored = bundle.manifest.get("rejector", {}).get("threshold")
-        chosen = threshold if threshold is not None else stored
-        usable = reject and chosen is not None and self.novelty is not None
-        self.threshold: float | None = float(chosen) if usable else None
+        self.threshold = self.threshold_for(reject, threshold)
 
     @classmethod
     def load(
@@ -110,6 +108,14 @@ class Classifier:
     @property
     def labels(self) -> list[str]:
         return self.bundle.labels
+
+    def threshold_for(self, reject: bool = True, threshold: float | None = None) -> float | None:
+        """The typicality threshold a caller asks for: ``threshold``, else the bundle's own;
+        None (never unknown) when rejecting is off or the bundle has no rejector."""
+        stored = self.bundle.manifest.get("rejector", {}).get("threshold")
+        chosen = threshold if threshold is not None else stored
+        usable = reject and chosen is not None and self.novelty is not None
+        return float(chosen) if usable else None
 
     @property
     def sample_rate(self) -> int:
@@ -162,12 +168,12 @@ class Classifier:
         rate = self.sample_rate
         clips = split_evenly(samples, rate, self.spec.clip_seconds)
         clip_features = self._features([clip.samples for clip in clips])
-        track = track_probabilities(self._probabilities(clip_features), [range(len(clips))])[0]
+        track = track_probabilities(self.probabilities(clip_features), [range(len(clips))])[0]
         segments = []
         if timeline:
             windows = segment(samples, rate, self.spec.window_seconds, self.spec.hop_seconds)
             window_features = self._features([w.samples for w in windows])
-            for window, probabilities in zip(windows, self._probabilities(window_features)):
+            for window, probabilities in zip(windows, self.probabilities(window_features)):
                 scores = ranked(self.labels, probabilities)
                 segments.append(
                     SegmentPrediction(
@@ -185,17 +191,17 @@ class Classifier:
             duration=round(len(samples) / rate, 3),
             truncated=audio.truncated,
             confidence=confidence,
-            typicality=self._typicality(clip_features),
+            typicality=self._typicality(embedding),
             segments=segments,
             styles=self._styles(embedding),
         )
         return prediction.judged(self.threshold), embedding
 
-    def _typicality(self, clip_features: np.ndarray) -> float | None:
-        """The track's typicality (its clips' mean features), or None without a rejector."""
-        if self.novelty is None or clip_features.ndim != 2:
+    def _typicality(self, embedding: np.ndarray) -> float | None:
+        """The track's typicality (from its clips' mean features), or None without a rejector."""
+        if self.novelty is None or embedding.ndim != 1:
             return None
-        return round(float(self.novelty.typicality(clip_features.mean(axis=0))[0]), 4)
+        return round(float(self.novelty.typicality(embedding)[0]), 4)
 
     def _styles(self, embedding: np.ndarray) -> dict[str, list[Style]]:
         """Styles from the musicnn tag scores inside the features (no extra network pass)."""
@@ -208,16 +214,9 @@ class Classifier:
 
         return stack_windows([self.features.extract(piece, self.sample_rate) for piece in pieces])
 
-    def _probabilities(self, features: np.ndarray) -> np.ndarray:
+    def probabilities(self, features: np.ndarray) -> np.ndarray:
         """Calibrated class probabilities of feature rows (the bundle's temperature)."""
         return calibrate(self.bundle.predict_proba(features), self.temperature)
-
-
-def calibrate(probabilities: np.ndarray, temperature: float) -> np.ndarray:
-    """Temperature scaling: softmax(log p / T); T > 1 softens over-confident probabilities."""
-    from genrekit.calibration import scaled
-
-    return probabilities if temperature == 1.0 else scaled(probabilities, temperature)
 
 
 def resample_audio(audio: Audio, sample_rate: int) -> Audio:

@@ -367,8 +367,7 @@ def _calibration(
     """The temperature from out-of-fold probabilities of ``estimator``'s settings on inner folds
     of ``rows`` (never the rows being tested); None for nets and for data too small for inner
     folds (probabilities then stay as the model gives them)."""
-    from genrekit.calibration import expected_calibration_error, fit_temperature
-    from genrekit.predict import calibrate
+    from genrekit.calibration import calibrate, expected_calibration_error, fit_temperature
 
     if not isinstance(estimator, Pipeline):
         return None
@@ -463,7 +462,7 @@ def cross_validate(config: ExperimentConfig, dataset: Dataset) -> EvaluationRepo
     averaged into one prediction per track and fold (song-level); the report also records the
     window-level accuracy and the majority vote over windows.
     """
-    from genrekit.predict import calibrate
+    from genrekit.calibration import calibrate
 
     labels = dataset.labels
     y = dataset.y
