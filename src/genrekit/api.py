@@ -35,7 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from genrekit import __version__
 from genrekit.audio import DEFAULT_MAX_DURATION, MIN_DURATION
-from genrekit.errors import AudioError, AudioTooShortError, ConfigError, SilentAudioError
+from genrekit.errors import AudioError, AudioTooShortError, SilentAudioError
 from genrekit.models.bundle import bundled_models, read_manifest
 from genrekit.predict import Classifier, Prediction, predict_or_error
 from genrekit.tagging import TagResult, tag_or_error
@@ -238,12 +238,12 @@ def create_app(
 ) -> FastAPI:
     """The API over one model bundle (None: the shipped default), loaded now, once, and
     optionally a library catalog for ``/v1/similar`` (also loaded once)."""
-    from genrekit.library import Catalog, model_key, similar_to_file
+    from genrekit.library import Catalog, similar_to_file
 
     classifier = Classifier.load(model)
     catalog = Catalog.load(library) if library is not None else None
-    if catalog is not None and catalog.model != model_key(classifier):
-        raise ConfigError(f"{library}: indexed with {catalog.model}, not {model_key(classifier)}")
+    if catalog is not None:
+        catalog.require_model(classifier)
     limiter = anyio.CapacityLimiter(max_concurrent)
     app = FastAPI(
         title="genrekit",

@@ -11,13 +11,13 @@ app load like any other.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from genrekit.datasets import Dataset, Item, audio_files
+from genrekit.datasets import Dataset, Item, audio_files, rows_by_track
 from genrekit.errors import AudioError, ConfigError
 
 MIN_EXAMPLES = 3
@@ -132,7 +132,8 @@ def learn(
     check_examples(dataset)  # before the slow part: a wrong folder fails at once
     spec = load_bundle().representation
     featured, errors = featurize(dataset, spec, workers, progress)
-    check_examples(_one_per_track(featured))
+    tracks = _one_per_track(featured)
+    check_examples(tracks)
     x, y = featured.matrix, featured.y
     artists = [item.group for item in featured.items]
     by_artist = all(artists) and len(set(artists)) > 1
@@ -148,20 +149,17 @@ def learn(
         confusion[t, p] += 1
     protocol = "leave-one-artist-out" if by_artist else "leave-one-track-out (no artist tags)"
     result = LearnResult(
-        None, labels, dict(Counter(str(item.label) for item in _one_per_track(featured).items)),
+        None, labels, dict(Counter(str(item.label) for item in tracks.items)),
         protocol, float((predicted == track_truth).mean()), confusion.tolist(), errors,
     )  # fmt: skip
     if out is None:
         return result
     from genrekit.calibration import calibrate, expected_calibration_error, fit_temperature
-    from genrekit.datasets import rows_by_track
     from genrekit.novelty import NoveltyScore
 
     temperature = fit_temperature(per_track, track_truth)
     estimator = _model().fit(x, y)
-    by_track = list(rows_by_track(featured.tracks).values())
-    track_keys = np.array([keys[r[0]] for r in by_track])
-    track_features = np.stack([x[r].mean(axis=0) for r in by_track])
+    first_rows = [r[0] for r in rows_by_track(featured.tracks).values()]
     ece = expected_calibration_error(calibrate(per_track, temperature), track_truth)
     result.bundle = save_bundle(
         out,
@@ -185,7 +183,7 @@ def learn(
                 "ece_held_out": round(ece, 4),
             }
         },
-        novelty=NoveltyScore.fit(track_features, track_keys),
+        novelty=NoveltyScore.fit(_mean_by(x, featured.tracks), keys[first_rows]),
     )
     return result
 
@@ -213,8 +211,8 @@ def _held_out_probabilities(x: np.ndarray, y: np.ndarray, keys: np.ndarray) -> n
 
 
 def _mean_by(values: np.ndarray, tracks: np.ndarray) -> np.ndarray:
+    """The mean of each track's rows, tracks in order of first appearance."""
     from genrekit.aggregate import track_probabilities
-    from genrekit.datasets import rows_by_track
 
     return track_probabilities(values, rows_by_track(tracks).values())
 
@@ -222,7 +220,7 @@ def _mean_by(values: np.ndarray, tracks: np.ndarray) -> np.ndarray:
 def _one_per_track(dataset: Dataset) -> Dataset:
     seen: dict[str, Item] = {}
     for item in dataset.items:
-        seen.setdefault(item.track, replace(item))
+        seen.setdefault(item.track, item)
     return Dataset(list(seen.values()), dataset.source)
 
 

@@ -231,7 +231,8 @@ def plan(connection: sqlite3.Connection, files: Iterable[Path]) -> tuple[list[Pa
 
 def _write(connection: sqlite3.Connection, record: dict[str, Any], path: Path) -> None:
     try:
-        size, mtime = path.stat().st_size, path.stat().st_mtime
+        stat = path.stat()
+        size, mtime = stat.st_size, stat.st_mtime
     except OSError:  # deleted since it was analysed: recorded, and looked at again next run
         size, mtime = -1, -1.0
     columns = [
@@ -436,6 +437,14 @@ class Catalog:
                 break
         return found
 
+    def require_model(self, classifier: Any) -> None:
+        """A ConfigError unless ``classifier`` makes the embeddings this catalog holds."""
+        if model_key(classifier) != self.model:
+            raise ConfigError(
+                f"the catalog was indexed with {self.model}, not {model_key(classifier)}; "
+                "use that model"
+            )
+
     def genre_named(self, genre: str | None) -> str | None:
         """The catalog's spelling of ``genre`` (any case), or a ConfigError naming the genres
         it holds (a typo must not silently find nothing)."""
@@ -509,8 +518,7 @@ def similar_to_file(
     catalog: Catalog, classifier: Any, path: Path, *, k: int = 10, genre: str | None = None
 ) -> list[Neighbour]:
     """Catalog tracks most like an audio file (which need not be in the catalog)."""
-    if model_key(classifier) != catalog.model:
-        raise ConfigError(f"the catalog was indexed with {catalog.model}; use that model")
+    catalog.require_model(classifier)
     _, embedding = classifier.analyse_file(path, timeline=False)
     return catalog.nearest(catalog.standardize(embedding), k, genre=genre)
 
@@ -540,8 +548,7 @@ def recommend(
                 from genrekit.predict import Classifier
 
                 classifier = Classifier.load(model)
-                if model_key(classifier) != catalog.model:
-                    raise ConfigError(f"{db}: indexed with {catalog.model}; use that model")
+                catalog.require_model(classifier)
             prediction, embedding = classifier.analyse_file(Path(str(seed)), timeline=False)
             vectors.append(catalog.standardize(embedding)[0])
             genres.add(prediction.label)

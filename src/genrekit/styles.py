@@ -48,6 +48,7 @@ def thresholds() -> dict[str, Any]:
     return json.loads(THRESHOLDS_FILE.read_text())
 
 
+@cache
 def parents() -> dict[str, str]:
     """Tag ("MSD:punk") → parent genre label or group name."""
     result = {}
@@ -60,6 +61,7 @@ def parents() -> dict[str, str]:
     return result
 
 
+@cache
 def tag_columns() -> dict[str, str]:
     """Tag ("MSD:punk") → the musicnn representation's column of its mean score."""
     from genrekit.features.musicnn import tag_column
@@ -71,10 +73,10 @@ def styles_from_features(vector: np.ndarray, columns: tuple[str, ...]) -> dict[s
     """The styles of a track from its musicnn feature vector: per parent genre or group, every
     tag at or above its threshold, highest score first; empty lists when none passes."""
     index = {name: i for i, name in enumerate(columns)}
-    limits = thresholds()["thresholds"]
+    limits, column_of = thresholds()["thresholds"], tag_columns()
     shown: dict[str, list[Style]] = {}
     for tag, parent in parents().items():
-        score = float(vector[index[tag_columns()[tag]]])
+        score = float(vector[index[column_of[tag]]])
         if score >= limits[tag]:
             style = Style(tag.split(":", 1)[1], parent, round(score, 4))
             shown.setdefault(parent, []).append(style)

@@ -77,8 +77,8 @@ class ExperimentConfig:
     scoring: str = "f1_macro"
     jobs: int = 1
     augment_copies: int = 0
-    """Randomly degraded copies of each training file (``genrekit.degrade``), trained on and
-    never scored: robustness to gain, clipping, band limits, noise, EQ and compression."""
+    """Degraded copies of each training file (``genrekit.degrade.training_copy``: band-limited,
+    clipped, then noise, EQ, saturation), trained on and never scored."""
     keep_share: float = DEFAULT_KEEP_SHARE
     """Share of held-out in-taxonomy tracks the rejection threshold keeps."""
 
@@ -219,16 +219,16 @@ def featurize(
     if not feature_set(spec.name).is_vector:
         return _featurize_windows(dataset, spec, workers, progress)
 
-    sources = [item for item in dataset.items if item.path is not None]
-    copies = [(item, copy) for copy in range(augment_copies + 1) for item in sources]
+    sources = list(zip(dataset.items, dataset.paths))
+    copies = [(item, path, copy) for copy in range(augment_copies + 1) for item, path in sources]
     jobs = [
-        TableJob(_path(item), item.label, clip_seconds=spec.clip_seconds, spec=spec,
+        TableJob(path, item.label, clip_seconds=spec.clip_seconds, spec=spec,
                  augment_copy=copy, augment_seed=_augment_seed(item.id, copy))
-        for item, copy in copies
+        for item, path, copy in copies
     ]  # fmt: skip
     items, rows, errors = [], [], []
     results = extract_rows(jobs, workers=workers)
-    for (item, copy), (_, result) in tqdm(
+    for (item, _, copy), (_, result) in tqdm(
         zip(copies, results),
         total=len(jobs),
         desc="features",
@@ -249,13 +249,6 @@ def featurize(
     return Dataset(items, dataset.source, matrix, columns), errors
 
 
-def _path(item: Item) -> Path:
-    """The audio file of an item (table rows have none: they never reach audio extraction)."""
-    if item.path is None:
-        raise ConfigError(f"{item.id}: no audio file to extract features from")
-    return item.path
-
-
 def _augment_seed(item_id: str, copy: int) -> int:
     """A seed that names one degraded copy of one file, the same in every run and process."""
     import zlib
@@ -274,8 +267,8 @@ def _featurize_windows(
     from genrekit.features.windows import stack_windows
 
     jobs = [
-        TableJob(_path(item), item.label, clip_seconds=spec.clip_seconds, spec=spec)
-        for item in dataset.items
+        TableJob(path, item.label, clip_seconds=spec.clip_seconds, spec=spec)
+        for item, path in zip(dataset.items, dataset.paths)
     ]
     results = (result for _, result in map_jobs(windows_for_file, jobs, workers))
     items, windows, errors = [], [], []
@@ -401,13 +394,19 @@ def novelty_for(config: ExperimentConfig, dataset: Dataset, rows: np.ndarray) ->
 
     if dataset.features is None or dataset.features.ndim != 2:
         return None
+    features, first_rows = _track_features(dataset, rows)
+    by_group = config.protocol == "group" and dataset.groups is not None
+    group_of = dataset.groups if by_group else dataset.tracks
+    return NoveltyScore.fit(features, np.asarray(group_of)[first_rows])
+
+
+def _track_features(dataset: Dataset, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One feature row per original track among ``rows`` (the mean of its clips; degraded
+    copies left out), and each track's first row."""
     rows = rows[~dataset.augmented[rows]]
     by_track = list(rows_by_track(dataset.tracks[rows]).values())
-    features = np.stack([dataset.matrix[rows[r]].mean(axis=0) for r in by_track])
-    keys = dataset.groups if config.protocol == "group" and dataset.groups is not None else None
-    group_of = keys if keys is not None else dataset.tracks
-    groups = np.array([group_of[rows[r[0]]] for r in by_track])
-    return NoveltyScore.fit(features, groups)
+    features = track_probabilities(dataset.matrix[rows], by_track)  # the mean of each track's rows
+    return features, rows[[r[0] for r in by_track]]
 
 
 _NET_SCORES = {
@@ -555,9 +554,7 @@ def _kept_share(config: ExperimentConfig, dataset: Dataset, split: Split) -> flo
     novelty = novelty_for(config, dataset, split.train)
     if novelty is None:
         return None
-    test = split.test[~dataset.augmented[split.test]]
-    by_track = rows_by_track(dataset.tracks[test]).values()
-    features = np.stack([dataset.matrix[test[r]].mean(axis=0) for r in by_track])
+    features, _ = _track_features(dataset, split.test)
     return round(float((novelty.typicality(features) >= 1 - config.keep_share).mean()), 4)
 
 

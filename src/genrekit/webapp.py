@@ -13,7 +13,7 @@ from pathlib import Path
 import streamlit as st
 
 from genrekit.errors import AudioError, GenrekitError
-from genrekit.library import Catalog, model_key
+from genrekit.library import Catalog
 from genrekit.models.bundle import DEFAULT_MODEL, bundled_models
 from genrekit.paths import examples_dir
 from genrekit.plots import audio_figure, probabilities_figure, timeline_figure
@@ -225,11 +225,10 @@ def main() -> None:
     if library:
         try:
             catalog = load_catalog(library, Path(library).stat().st_mtime)
-            if catalog.model != model_key(classifier):
-                st.sidebar.error(f"{library} was indexed with {catalog.model}; pick that model")
-                catalog = None
+            catalog.require_model(classifier)
         except (OSError, GenrekitError) as error:
             st.sidebar.error(f"{library}: {error}")
+            catalog = None
     for name, data in chosen_inputs():
         show(name, data, model, top_k, catalog)
 

@@ -116,7 +116,9 @@ def save_bundle(
     scikit-learn models: skops weights, plus (given ``reference_features``, the training
     features) an ONNX copy kept if it reproduces the estimator's probabilities on them. Neural
     nets: safetensors weights with their input normalization. ``calibration`` adds the
-    manifest's ``calibration`` (temperature) and ``rejector`` (threshold) sections.
+    manifest's ``calibration`` section (temperature); ``novelty`` (a ``NoveltyScore``) is saved as
+    ``novelty.npz`` with a ``rejector`` section whose threshold keeps ``keep_share`` of held-out
+    in-taxonomy tracks.
     """
     from genrekit import __version__
 
