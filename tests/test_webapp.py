@@ -36,6 +36,9 @@ def test_example_clip_is_classified(app_test):
     assert not app_test.exception
     assert [h.value for h in app_test.header] == [example]
     assert app_test.subheader[0].value.startswith("Predicted genre: classical")
+    shown = [m.value for m in app_test.markdown]
+    assert any(line.startswith("**Classical**: classical 0.") for line in shown)
+    assert any(line.startswith("**Instruments**: violin") for line in shown)
     assert [t.label for t in app_test.tabs] == [
         "Waveform",
         "Mel spectrogram",
