@@ -635,5 +635,7 @@ def web_app(
     os.execv(sys.executable, command)
 
 
+from genrekit import cli_files  # noqa: E402, F401  (registers tag-files and playlist)
+
 if __name__ == "__main__":
     app()

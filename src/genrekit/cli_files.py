@@ -1,0 +1,188 @@
+"""Commands that reach the user's files and players: ``tag-files`` (genre tags into the files,
+dry run by default, undoable) and ``playlist``. Registered on ``genrekit.cli.app``."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from genrekit.cli import ModelOption, _command, _expand, _fail
+
+if TYPE_CHECKING:
+    from genrekit.filetags import Change, Options
+
+
+def _arrow(old: list[str], new: list[str]) -> str:
+    return f"{'; '.join(old) or '(no genre)'} → {'; '.join(new) or '(no genre)'}"
+
+
+@_command(name="tag-files")
+def tag_files(
+    files: Annotated[
+        list[str] | None, typer.Argument(help="Audio files, folders or globs to tag")
+    ] = None,
+    db: Annotated[
+        Path | None,
+        typer.Option(
+            "--db", help="Take genres from this catalog (genrekit index) and journal there"
+        ),
+    ] = None,
+    model: ModelOption = None,
+    write: Annotated[
+        bool, typer.Option("--apply", help="Write the tags (without it: a dry run)")
+    ] = False,
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace genres a person set (default: keep them)")
+    ] = False,
+    min_confidence: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Write only verdicts at least this confident")
+    ] = 0.0,
+    styles: Annotated[
+        bool, typer.Option(help="Also write the genre's styles and the moods/eras found")
+    ] = False,
+    undo_run: Annotated[
+        bool, typer.Option("--undo", help="Put back the tags a run replaced (with --apply)")
+    ] = False,
+    run: Annotated[int | None, typer.Option(help="Which run --undo restores [the newest]")] = None,
+    history: Annotated[bool, typer.Option(help="List the tagging runs and stop")] = False,
+) -> None:
+    """Write each file's genre into its tags (ID3 TCON, Vorbis GENRE, MP4 ©gen) plus
+    GENREKIT_* fields. A dry run unless --apply; every run can be undone with --undo."""
+    from genrekit import filetags
+
+    connection = filetags.open_journal(db)
+    try:
+        if history:
+            _print_history(connection)
+        elif undo_run:
+            _undo(connection, run, write)
+        else:
+            if not files:
+                _fail("name the files or folders to tag (or --undo, --history)")
+            options = filetags.Options(overwrite, min_confidence, styles)
+            _tag(connection, _expand(files or []), db, model, options, write)
+    finally:
+        connection.close()
+
+
+def _verdicts(
+    connection: sqlite3.Connection, paths: list[Path], db: Path | None, model: str | None
+) -> Iterator[tuple[Path, object]]:
+    """(path, Verdict or error) from the catalog, or from analysing each file now."""
+    from genrekit import filetags
+
+    if db is not None:
+        yield from filetags.catalog_verdicts(connection, paths)
+        return
+    from genrekit.errors import AudioError
+    from genrekit.predict import Classifier
+
+    classifier = Classifier.load(model)
+    for path in paths:
+        try:
+            prediction, _ = classifier.analyse_file(path, timeline=False)
+        except AudioError as error:
+            yield path, error
+            continue
+        yield path, filetags.verdict_of(prediction)
+
+
+def _tag(
+    connection: sqlite3.Connection,
+    paths: list[Path],
+    db: Path | None,
+    model: str | None,
+    options: Options,
+    write: bool,
+) -> None:
+    from genrekit import filetags
+
+    changes: list[Change] = []
+    models: set[str] = set()
+    errors = skipped = 0
+    for path, verdict in _verdicts(connection, paths, db, model):
+        try:
+            if isinstance(verdict, Exception):
+                raise verdict
+            assert isinstance(verdict, filetags.Verdict)
+            models.add(verdict.model)
+            change = filetags.plan(path, verdict, options)
+        except filetags.TagSkip as skip:
+            typer.echo(f"skip: {skip}")
+            skipped += 1
+            continue
+        except Exception as error:  # TagError, AudioError: one line, the batch goes on
+            typer.echo(f"error: {error}", err=True)
+            errors += 1
+            continue
+        if change is None:
+            typer.echo(f"{path}: already tagged")
+            continue
+        changes.append(change)
+        if not write:
+            typer.echo(f"{path}: {_arrow(change.old_genre, change.new_genre)} "
+                       f"({change.confidence:.0%})")  # fmt: skip
+    if not write:
+        typer.echo(f"dry run: {len(changes)} file(s) would change, {skipped} skipped, "
+                   f"{errors} error(s); add --apply to write")  # fmt: skip
+    else:
+        errors += _write(connection, changes, ", ".join(sorted(models)), db)
+    if errors and errors == len(paths):
+        raise typer.Exit(1)
+
+
+def _write(
+    connection: sqlite3.Connection, changes: list[Change], model: str, db: Path | None
+) -> int:
+    from genrekit import filetags
+
+    written = errors = 0
+    for change, error in filetags.apply(connection, changes, model):
+        if error is None:
+            typer.echo(f"{change.path}: {_arrow(change.old_genre, change.new_genre)} "
+                       f"({change.confidence:.0%})")  # fmt: skip
+            written += 1
+        else:
+            typer.echo(f"error: {error}", err=True)
+            errors += 1
+    run = filetags.last_run(connection)
+    typer.echo(f"run {run}: {written} file(s) tagged, {errors} error(s); "
+               f"undo with: genrekit tag-files --undo --run {run} --apply"
+               + (f" --db {db}" if db else ""))  # fmt: skip
+    return errors
+
+
+def _undo(connection: sqlite3.Connection, run: int | None, write: bool) -> None:
+    from genrekit import filetags
+
+    run, restores = filetags.plan_undo(connection, run)
+    if not write:
+        for restore in restores:
+            typer.echo(f"{restore.path}: {_arrow(restore.new_genre, restore.old_genre)}")
+        typer.echo(f"dry run: undoing run {run} would restore {len(restores)} file(s); "
+                   "add --apply to restore")  # fmt: skip
+        return
+    restored = errors = 0
+    for restore, error in filetags.undo(connection, run, restores):
+        if error is None:
+            typer.echo(f"{restore.path}: {_arrow(restore.new_genre, restore.old_genre)}")
+            restored += 1
+        else:
+            typer.echo(f"error: {error}", err=True)
+            errors += 1
+    typer.echo(f"run {run} undone: {restored} file(s) restored, {errors} error(s)")
+
+
+def _print_history(connection: sqlite3.Connection) -> None:
+    from genrekit import filetags
+
+    found = filetags.runs(connection)
+    if not found:
+        typer.echo("no tagging runs yet")
+    for run, started, model, undone, count in found:
+        state = f"undone {undone}" if undone else "active"
+        typer.echo(f"run {run}: {started}, {count} file(s), model {model or '?'}, {state}")

@@ -1,0 +1,302 @@
+"""Genre tags in users' files: the format's own fields, audio untouched, undo exact, kill-safe."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import av
+import mutagen
+import numpy as np
+import pytest
+import soundfile
+from conftest import DATA, tone
+from typer.testing import CliRunner
+
+from genrekit import filetags
+from genrekit.cli import app
+
+VERDICT = filetags.Verdict("jazz", 0.81, True, "musicnn-lda", ("Swing", "happy"), ("Swing",))
+
+
+@pytest.fixture(scope="module")
+def formats(tmp_path_factory, media) -> dict[str, Path]:
+    """One file per container genrekit tags (none of them carrying tags yet)."""
+    folder = tmp_path_factory.mktemp("formats")
+    files = {ext: media[ext] for ext in ("mp3", "flac", "ogg", "m4a", "wav")}
+    signal_48k = tone(seconds=3.0, rate=48000, channels=2)
+    files["opus"] = folder / "tone.opus"
+    soundfile.write(files["opus"], signal_48k, 48000, format="OGG", subtype="OPUS")
+    files["aiff"] = folder / "tone.aiff"
+    soundfile.write(files["aiff"], signal_48k, 48000)
+    return files
+
+
+def audio_packets(path: Path) -> list[bytes]:
+    """The compressed (or PCM) audio frames of the file's first audio stream, byte for byte."""
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0]
+        return [bytes(p) for p in container.demux(stream) if p.size]
+
+
+def decoded(path: Path) -> np.ndarray:
+    with av.open(str(path)) as container:
+        frames = [f.to_ndarray() for f in container.decode(audio=0)]
+    return np.concatenate(frames, axis=-1)
+
+
+def copy_of(source: Path, folder: Path, name: str | None = None) -> Path:
+    target = folder / (name or source.name)
+    shutil.copyfile(source, target)
+    os.chmod(target, 0o644)
+    return target
+
+
+NATIVE_GENRE = {
+    "mp3": ("TCON", lambda tags: list(tags["TCON"].text)),
+    "wav": ("TCON", lambda tags: list(tags["TCON"].text)),
+    "aiff": ("TCON", lambda tags: list(tags["TCON"].text)),
+    "flac": ("GENRE", lambda tags: tags["GENRE"]),
+    "ogg": ("GENRE", lambda tags: tags["GENRE"]),
+    "opus": ("GENRE", lambda tags: tags["GENRE"]),
+    "m4a": ("©gen", lambda tags: tags["©gen"]),
+}
+
+
+@pytest.mark.parametrize("ext", sorted(NATIVE_GENRE))
+def test_genre_lands_in_the_formats_own_field_audio_untouched_and_undo_is_exact(
+    formats, tmp_path, ext
+):
+    path = copy_of(formats[ext], tmp_path)
+    original_bytes = path.read_bytes()
+    packets, samples = audio_packets(path), decoded(path)
+    change = filetags.plan(path, VERDICT, filetags.Options(styles=True))
+    assert change is not None and change.new_genre == ["Jazz", "Swing"]
+    filetags.write_fields(path, change.after)
+
+    tags = mutagen.File(path).tags
+    assert NATIVE_GENRE[ext][1](tags) == ["Jazz", "Swing"]
+    assert filetags.read_fields(path) == change.after
+    assert audio_packets(path) == packets  # the audio frames' bytes
+    assert np.array_equal(decoded(path), samples)  # and the samples, bit for bit
+    assert path.read_bytes() != original_bytes
+    # Planning again finds nothing to do: genrekit recognises its own genre.
+    assert filetags.plan(path, VERDICT, filetags.Options(styles=True)) is None
+
+    filetags.write_fields(path, change.before)
+    assert filetags.read_fields(path) == change.before
+    assert audio_packets(path) == packets
+    if ext in ("mp3", "wav", "aiff"):  # made without a tag block: the very bytes come back
+        assert path.read_bytes() == original_bytes
+
+
+@pytest.mark.data
+def test_real_files_keep_their_audio_and_other_tags_and_a_persons_genre(tmp_path):
+    vibe_ace = next((DATA / "examples").glob("Kevin_MacLeod_-_Vibe_Ace*.ogg"))
+    # The Vibe Ace excerpt came with "Jazz" set by a person: kept without --overwrite.
+    with pytest.raises(filetags.TagSkip, match="'Jazz' was set by a person"):
+        filetags.plan(vibe_ace, VERDICT, filetags.Options())
+    mp3 = copy_of(sorted((DATA / "taffc" / "jazz").glob("*.mp3"))[0], tmp_path)
+    ogg = copy_of(vibe_ace, tmp_path)
+    for path in (mp3, ogg):
+        other_tags = {k: v for k, v in (mutagen.File(path).tags or {}).items()}
+        packets = audio_packets(path)
+        change = filetags.plan(path, VERDICT, filetags.Options(overwrite=True))
+        assert change is not None
+        filetags.write_fields(path, change.after)
+        assert audio_packets(path) == packets
+        now = mutagen.File(path).tags
+        for key, value in other_tags.items():  # artist, title … are not touched
+            if "GENRE" not in key.upper() and key != "TCON":
+                assert now[key] == value
+
+
+def test_unknown_and_unconfident_verdicts_are_not_written(formats, tmp_path):
+    path = copy_of(formats["flac"], tmp_path)
+    unknown = filetags.Verdict("unknown", 0.9, False, "m")
+    with pytest.raises(filetags.TagSkip, match="unknown"):
+        filetags.plan(path, unknown, filetags.Options())
+    with pytest.raises(filetags.TagSkip, match="under --min-confidence 90%"):
+        filetags.plan(path, VERDICT, filetags.Options(min_confidence=0.9))
+
+
+def test_files_that_cannot_be_tagged_get_one_line_and_are_left_as_they_were(
+    formats, media, broken, tmp_path
+):
+    read_only = copy_of(formats["mp3"], tmp_path, "read-only.mp3")
+    os.chmod(read_only, 0o444)
+    au = copy_of(media["au"], tmp_path)
+    corrupt = tmp_path / "corrupt-tags.mp3"
+    corrupt.write_bytes(b"ID3\x04\x00\x00\x7f\x7f\x7f\x7f" + formats["mp3"].read_bytes()[:2000])
+    for path, reason in [
+        (read_only, "read-only"),
+        (au, "cannot be written here"),
+        (corrupt, "tags cannot be"),
+        (tmp_path / "gone.mp3", "no such file"),
+    ]:
+        before = path.read_bytes() if path.exists() else None
+        with pytest.raises(filetags.TagError, match=reason) as caught:
+            filetags.write_fields(path, {"TCON": ["Jazz"], filetags.HAS_TAGS: True})
+        assert str(caught.value).startswith(str(path.resolve()))
+        assert "Error" not in str(caught.value)  # no internal exception names
+        assert (path.read_bytes() if path.exists() else None) == before
+        assert not list(tmp_path.glob(f"*{filetags.TEMPORARY_MARK}"))
+
+
+def test_a_link_is_followed_and_kept(formats, tmp_path):
+    target = copy_of(formats["flac"], tmp_path, "real.flac")
+    link = tmp_path / "link.flac"
+    link.symlink_to(target)
+    filetags.write_fields(link, {"GENRE": ["Jazz"], filetags.HAS_TAGS: True})
+    assert link.is_symlink() and mutagen.File(target).tags["GENRE"] == ["Jazz"]
+
+
+# --- kill -9 at any moment ---------------------------------------------------------------------
+
+
+def _step_values(path: Path, step: int) -> dict:
+    """The values of step ``step`` of the chain each file goes through (any format)."""
+    fields = filetags.read_fields(path)
+    genre_key = next(k for k in fields if k in ("TCON", "GENRE", "©gen"))
+    own = next(k for k in fields if k.endswith("GENREKIT_GENRE"))
+    return {filetags.HAS_TAGS: True, genre_key: [f"G{step}"], own: [str(step)]}
+
+
+def _chain_hashes(path: Path, steps: int, folder: Path) -> list[str]:
+    """sha256 of the file after 0, 1, … ``steps`` writes (mutagen is deterministic)."""
+    replay = copy_of(path, folder, "replay-" + path.name)
+    hashes = [hashlib.sha256(replay.read_bytes()).hexdigest()]
+    for step in range(1, steps + 1):
+        filetags.write_fields(replay, _step_values(replay, step))
+        hashes.append(hashlib.sha256(replay.read_bytes()).hexdigest())
+    return hashes
+
+
+KILLED_WRITER = f"""
+import sys
+from pathlib import Path
+sys.path.insert(0, {str(Path(__file__).parent)!r})
+from genrekit import filetags
+from test_filetags import _step_values
+files = [Path(p) for p in sys.argv[2:]]
+print("ready", flush=True)
+while True:
+    for path in files:
+        own = next(v for k, v in filetags.read_fields(path).items() if k.endswith("GENREKIT_GENRE"))
+        step = int(own[0]) + 1 if own else 1
+        if step > int(sys.argv[1]):
+            sys.exit(0)
+        filetags.write_fields(path, _step_values(path, step))
+"""
+
+
+def test_kill_9_at_any_moment_leaves_each_file_wholly_old_or_wholly_new(formats, tmp_path):
+    """A writer is killed with SIGKILL at random moments, again and again; after every kill each
+    file must be byte-identical to one of the states of its write chain, never in between."""
+    steps = 300  # writes per file: more than 25 runs killed after at most 50 ms can make
+    live = tmp_path / "live"
+    live.mkdir()
+    files = [copy_of(formats[ext], live) for ext in ("mp3", "flac", "m4a")]
+    chains = {path: _chain_hashes(path, steps, tmp_path) for path in files}
+    rng = random.Random(7)
+    kills = 0
+    for _ in range(25):
+        writer = subprocess.Popen(
+            [sys.executable, "-c", KILLED_WRITER, str(steps), *map(str, files)],
+            stdout=subprocess.PIPE,
+        )
+        assert writer.stdout is not None and writer.stdout.readline() == b"ready\n"
+        time.sleep(rng.uniform(0.0, 0.05))  # a few ms per write: the kill lands mid-write
+        if writer.poll() is None:
+            writer.send_signal(signal.SIGKILL)
+            kills += 1
+        writer.wait()
+        for path in files:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            assert digest in chains[path], f"{path.name} is neither old nor new after a kill"
+    assert kills >= 10  # most runs really were killed mid-way
+    # A later run cleans up the hidden copies killed runs left behind.
+    for path in files:
+        filetags.write_fields(path, filetags.read_fields(path))
+    assert not list(live.glob(f".*{filetags.TEMPORARY_MARK}"))
+
+
+# --- the command: dry run, apply, undo -------------------------------------------------------
+
+
+def test_tag_files_dry_run_apply_undo_from_the_command_line(formats, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data-home"))
+    music = tmp_path / "music"
+    music.mkdir()
+    files = [copy_of(formats[ext], music) for ext in ("mp3", "flac")]
+    person = copy_of(formats["ogg"], music)
+    filetags.write_fields(person, {"GENRE": ["Polka"], filetags.HAS_TAGS: True})
+    read_only = copy_of(formats["m4a"], music)
+    os.chmod(read_only, 0o444)
+    originals = {p: p.read_bytes() for p in [*files, person, read_only]}
+    original_fields = {p: filetags.read_fields(p) for p in files}
+    monkeypatch.setattr(
+        "genrekit.cli_files._verdicts",
+        lambda connection, paths, db, model: ((p, VERDICT) for p in paths),
+    )
+    runner = CliRunner()
+
+    dry = runner.invoke(app, ["tag-files", str(music)])
+    assert dry.exit_code == 0, dry.output
+    assert f"{files[0]}: (no genre) → Jazz (81%)" in dry.output
+    assert "'Polka' was set by a person" in dry.output
+    assert "dry run: 3 file(s) would change" in dry.output
+    assert all(p.read_bytes() == b for p, b in originals.items())  # nothing written
+
+    applied = runner.invoke(app, ["tag-files", str(music), "--apply"])
+    assert "read-only" in applied.output and "Traceback" not in applied.output
+    assert "run 1: 2 file(s) tagged, 1 error(s)" in applied.output
+    assert all(mutagen.File(p).tags is not None for p in files)
+    assert (
+        person.read_bytes() == originals[person] and read_only.read_bytes() == originals[read_only]
+    )
+
+    history = runner.invoke(app, ["tag-files", "--history"])
+    assert "run 1:" in history.output and "active" in history.output
+    preview = runner.invoke(app, ["tag-files", "--undo"])
+    assert "would restore 2 file(s)" in preview.output
+    assert all(mutagen.File(p).tags is not None for p in files)  # a dry run, again
+    undone = runner.invoke(app, ["tag-files", "--undo", "--apply"])
+    assert "run 1 undone: 2 file(s) restored" in undone.output, undone.output
+    assert all(filetags.read_fields(p) == original_fields[p] for p in files)
+    assert files[0].read_bytes() == originals[files[0]]  # the mp3 had no tag block: same bytes
+    again = runner.invoke(app, ["tag-files", "--undo", "--run", "1", "--apply"])
+    assert again.exit_code == 2 and "already undone" in again.output
+
+
+@pytest.mark.data
+def test_tags_come_from_the_catalog_which_follows_the_tagged_files(tmp_path):
+    """index → tag-files --db: genres from the catalog; a file changed since analysis is refused
+    with one line; after tagging, indexing again finds nothing to redo (audio unchanged)."""
+    from genrekit.library import index_folder
+
+    music = tmp_path / "music"
+    music.mkdir()
+    clips = [copy_of(p, music) for p in sorted((DATA / "taffc" / "jazz").glob("*.mp3"))[:3]]
+    db = tmp_path / "lib.sqlite"
+    index_folder(music, db, progress=False)
+    with clips[2].open("ab") as changed:
+        changed.write(b"\0" * 10)
+    runner = CliRunner()
+    result = runner.invoke(
+        app, ["tag-files", str(music), "--db", str(db), "--apply", "--min-confidence", "0"]
+    )
+    assert f"error: {clips[2]}: changed since it was analysed" in result.output
+    tagged = [p for p in clips[:2] if mutagen.File(p).tags is not None]
+    assert tagged, result.output  # the jazz clips are known music: at least one is written
+    assert index_folder(music, db, progress=False).indexed == 1  # only the changed file
+    undone = runner.invoke(app, ["tag-files", "--undo", "--apply", "--db", str(db)])
+    assert f"{len(tagged)} file(s) restored" in undone.output
+    assert index_folder(music, db, progress=False).indexed == 0  # the catalog followed the undo
