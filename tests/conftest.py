@@ -132,3 +132,26 @@ def gtzan() -> Path:
 @pytest.fixture(scope="session")
 def features_table() -> Path:
     return DATA / "gtzan_features_30_sec.csv"
+
+
+def make_library(root, per_genre=3, seconds=3.0):
+    for n in range(per_genre):
+        for genre, samples in (
+            ("beats", music_like(seconds, seed=n)),
+            ("tones", tone(seconds, 22050, 200.0 + 40 * n)[:, 0]),
+        ):
+            (root / genre).mkdir(parents=True, exist_ok=True)
+            soundfile.write(root / genre / f"{genre}{n}.wav", samples, 22050)
+    return root
+
+
+@pytest.fixture(scope="session")
+def library(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A catalog of 10 synthetic songs (two kinds), indexed once on a 2-worker Dask cluster."""
+    from genrekit.library import index_folder
+
+    root = tmp_path_factory.mktemp("lib")
+    music = make_library(root / "music", per_genre=5)
+    db = root / "lib.sqlite"
+    index_folder(music, db, workers=2, progress=False)
+    return music, db

@@ -14,7 +14,7 @@ import time
 import numpy as np
 import pytest
 import soundfile
-from conftest import music_like, tone
+from conftest import make_library, music_like, tone
 from typer.testing import CliRunner
 
 from genrekit.cli import app
@@ -22,17 +22,6 @@ from genrekit.errors import ConfigError
 from genrekit.library import index_folder, open_catalog, recommend, similar
 
 runner = CliRunner()
-
-
-def make_library(root, per_genre=3, seconds=3.0):
-    for n in range(per_genre):
-        for genre, samples in (
-            ("beats", music_like(seconds, seed=n)),
-            ("tones", tone(seconds, 22050, 200.0 + 40 * n)[:, 0]),
-        ):
-            (root / genre).mkdir(parents=True, exist_ok=True)
-            soundfile.write(root / genre / f"{genre}{n}.wav", samples, 22050)
-    return root
 
 
 def rows(db):
@@ -155,15 +144,6 @@ def test_killed_run_resumes_without_duplicates(tmp_path):
         assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         paths = [r[0] for r in connection.execute("SELECT path FROM tracks")]
     assert len(paths) == len(set(paths)) == 16
-
-
-@pytest.fixture(scope="module")
-def library(tmp_path_factory):
-    root = tmp_path_factory.mktemp("lib")
-    music = make_library(root / "music", per_genre=5)
-    db = root / "lib.sqlite"
-    index_folder(music, db, workers=2, progress=False)
-    return music, db
 
 
 def test_similar_finds_the_twin_of_an_outside_file_and_its_own_kind(library, tmp_path):

@@ -347,7 +347,7 @@ def learn(
     ),
     playlist: Annotated[
         list[str] | None,
-        typer.Option(help="LABEL=playlist.m3u: a label's examples as a playlist (repeatable)"),
+        typer.Option(help="LABEL=playlist.m3u8 (or .xspf): a label's examples (repeatable)"),
     ] = None,
     workers: WorkersOption = 2,
 ) -> None:
@@ -535,6 +535,25 @@ def index(
     )
 
 
+M3uOption = Annotated[
+    Path | None, typer.Option("--m3u", help="Also write the songs as an M3U8 playlist")
+]
+XspfOption = Annotated[
+    Path | None, typer.Option("--xspf", help="Also write the songs as an XSPF playlist")
+]
+
+
+def _write_playlists(paths: list[str], m3u: Path | None, xspf: Path | None) -> None:
+    """Save ``paths`` as the playlists asked for (M3U paths relative to the playlist)."""
+    from genrekit import playlists
+
+    for out, suffix in ((m3u, ".m3u8"), (xspf, ".xspf")):
+        if out is not None:
+            out = out if out.suffix.lower() in playlists.FORMATS else out.with_suffix(suffix)
+            written = playlists.write(playlists.entries(paths), out)
+            typer.echo(f"playlist: {written} ({len(paths)} songs)", err=True)
+
+
 def _print_neighbours(neighbours: list, as_json: bool) -> None:
     from dataclasses import asdict
 
@@ -556,12 +575,16 @@ def similar(
         bool | None,
         typer.Option("--ann/--exact", help="Force approximate or exact search [by size]"),
     ] = None,
+    m3u: M3uOption = None,
+    xspf: XspfOption = None,
 ) -> None:
     """Songs most like QUERY, by cosine similarity of their embeddings."""
     from genrekit.library import similar as find_similar
 
     neighbours = find_similar(db, query, k=k, genre=genre, ann=ann)
     _print_neighbours(neighbours, as_json)
+    start = [query] if Path(query).is_file() else []
+    _write_playlists([*start, *(n.path for n in neighbours)], m3u, xspf)
 
 
 @_command()
@@ -576,12 +599,15 @@ def recommend(
         bool, typer.Option(help="Do not limit suggestions to the seeds' genres")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="JSON output")] = False,
+    m3u: M3uOption = None,
+    xspf: XspfOption = None,
 ) -> None:
     """Suggestions from a playlist: tracks like the seeds, in the seeds' genres."""
     from genrekit.library import recommend as suggest
 
     neighbours = suggest(db, seeds, k=k, match_genres=not any_genre)
     _print_neighbours(neighbours, as_json)
+    _write_playlists([n.path for n in neighbours], m3u, xspf)
 
 
 @_command()

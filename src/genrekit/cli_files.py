@@ -186,3 +186,35 @@ def _print_history(connection: sqlite3.Connection) -> None:
     for run, started, model, undone, count in found:
         state = f"undone {undone}" if undone else "active"
         typer.echo(f"run {run}: {started}, {count} file(s), model {model or '?'}, {state}")
+
+
+@_command()
+def playlist(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Playlist file: .m3u8, .m3u or .xspf")],
+    db: Annotated[Path, typer.Option("--db", help="Library catalog (SQLite)")] = Path(
+        "library.sqlite"
+    ),
+    genre: Annotated[
+        str | None, typer.Option(help="Every song of this genre, most confident first")
+    ] = None,
+    like: Annotated[
+        str | None,
+        typer.Option(help="Start at this song (file or catalog id) and drift by similarity"),
+    ] = None,
+    length: Annotated[int | None, typer.Option("-n", min=1, help="How many songs")] = None,
+    absolute: Annotated[
+        bool, typer.Option(help="Absolute paths (default: relative to the playlist)")
+    ] = False,
+    model: ModelOption = None,
+) -> None:
+    """Make a playlist a player opens: a genre's songs, or a drift from a song you like."""
+    from genrekit import playlists
+
+    if (genre is None) == (like is None):
+        _fail("give either --genre or --like")
+    if genre is not None:
+        songs = playlists.of_genre(db, genre, limit=length)
+    else:
+        songs = playlists.drift(db, str(like), length=length or 30, model=model)
+    written = playlists.write(songs, out, absolute=absolute)
+    typer.echo(f"{written}: {len(songs)} songs")

@@ -55,20 +55,10 @@ class LearnResult:
         )
 
 
-def read_playlist(path: Path) -> list[Path]:
-    """Audio paths of an M3U/M3U8 playlist (comments skipped; relative to the playlist)."""
-    try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{path}: cannot read the playlist ({error})") from None
-    entries = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
-    return [
-        (path.parent / entry) if not Path(entry).is_absolute() else Path(entry) for entry in entries
-    ]
-
-
 def examples(folder: Path | None, playlists: dict[str, Path]) -> Dataset:
     """Labelled items from subfolders of ``folder`` and from playlists, artists from tags."""
+    from genrekit import playlists as playlist_files
+
     found: list[tuple[str, Path]] = []
     if folder is not None:
         if not folder.is_dir():
@@ -76,7 +66,7 @@ def examples(folder: Path | None, playlists: dict[str, Path]) -> Dataset:
         for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
             found += [(sub.name, path) for path in audio_files(sub)]
     for label, playlist in playlists.items():
-        found += [(label, path) for path in read_playlist(playlist)]
+        found += [(label, path) for path in playlist_files.read(playlist)]
     if not found:
         where = folder if folder is not None else ", ".join(map(str, playlists.values()))
         raise ConfigError(f"{where}: no labelled audio (one subfolder of audio files per label)")
@@ -88,15 +78,11 @@ def examples(folder: Path | None, playlists: dict[str, Path]) -> Dataset:
 
 
 def _artist(path: Path) -> str | None:
-    """The file's artist tag (any format mutagen reads), or None."""
-    try:
-        import mutagen
+    """The file's artist tag, lower-cased (one artist however it is capitalized), or None."""
+    from genrekit.playlists import entry
 
-        tags = mutagen.File(path, easy=True)
-        values = tags.get("artist") if tags is not None else None
-    except Exception:  # an unreadable tag is no artist, not an error: the audio may still be fine
-        return None
-    return str(values[0]).strip().lower() or None if values else None
+    artist = entry(path).artist
+    return artist.lower() if artist else None
 
 
 def check_examples(dataset: Dataset) -> None:

@@ -1,0 +1,214 @@
+"""Playlists that players open: extended M3U (UTF-8, ``#EXTINF``) and XSPF, from the catalog.
+
+Three ways to make one: every track of a genre (most confident first), a list of songs (what
+``similar`` and ``recommend`` find), or a *drift* that starts at a song and each time moves to
+the most similar track not yet played — never the same artist twice in a row where the tags name
+artists. Titles, artists and lengths come from the files' own tags (mutagen), else the file name.
+"""
+
+from __future__ import annotations
+
+import os
+import xml.etree.ElementTree as ElementTree
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from genrekit.errors import ConfigError
+
+FORMATS = {".m3u": "m3u", ".m3u8": "m3u", ".xspf": "xspf"}
+"""Playlist file suffixes and the format each one means."""
+XSPF_NAMESPACE = "http://xspf.org/ns/0/"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One song of a playlist."""
+
+    path: Path
+    title: str
+    artist: str | None
+    seconds: float | None
+    """Length in s, when the file's header tells it."""
+
+
+def entry(path: str | Path) -> Entry:
+    """A song with its title, artist and length from its tags (the file name as title when it
+    has none); a file whose tags cannot be read, or that is gone, still makes an entry."""
+    try:
+        version = Path(path).stat().st_mtime_ns
+    except OSError:
+        version = -1
+    return _entry(str(path), version)
+
+
+@lru_cache(maxsize=4096)
+def _entry(name: str, version: int) -> Entry:
+    """``entry``, remembered per file version (``version``: its mtime in ns)."""
+    import mutagen
+
+    path = Path(name)
+    title, artist, seconds = path.stem, None, None
+    try:
+        audio = mutagen.File(path, easy=True)
+    except Exception:  # unreadable tags are no title, not an error: the audio may be fine
+        audio = None
+    if audio is not None:
+        tags = audio.tags or {}
+        title = _first(tags, "title") or title
+        artist = _first(tags, "artist")
+        seconds = getattr(audio.info, "length", None) or None
+    return Entry(path, title, artist, seconds)
+
+
+def _first(tags: object, key: str) -> str | None:
+    try:
+        values = tags[key]  # type: ignore[index]
+    except (KeyError, ValueError, TypeError):
+        return None
+    return str(values[0]).strip() or None if values else None
+
+
+def write(entries: Sequence[Entry], out: str | Path, *, absolute: bool = False) -> Path:
+    """Write ``entries`` to ``out`` in the format its suffix names (.m3u, .m3u8, .xspf).
+
+    Paths are relative to the playlist's folder unless ``absolute`` (relative playlists keep
+    working when the music and the playlist move together)."""
+    out = Path(out)
+    kind = FORMATS.get(out.suffix.lower())
+    if kind is None:
+        raise ConfigError(f"{out}: a playlist must end in {', '.join(FORMATS)}")
+    if not entries:
+        raise ConfigError(f"{out}: no songs to put in the playlist")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    text = _m3u(entries, out, absolute) if kind == "m3u" else _xspf(entries, out, absolute)
+    temporary = out.with_name(f".{out.name}.partial")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, out)  # a reader never sees half a playlist
+    return out
+
+
+def _location(path: Path, out: Path, absolute: bool) -> str:
+    path = path.resolve()
+    return str(path) if absolute else os.path.relpath(path, out.resolve().parent)
+
+
+def _m3u(entries: Sequence[Entry], out: Path, absolute: bool) -> str:
+    lines = ["#EXTM3U"]
+    for song in entries:
+        name = f"{song.artist} - {song.title}" if song.artist else song.title
+        seconds = round(song.seconds) if song.seconds else -1
+        lines += [f"#EXTINF:{seconds},{name}", _location(song.path, out, absolute)]
+    return "\n".join(lines) + "\n"
+
+
+def _xspf(entries: Sequence[Entry], out: Path, absolute: bool) -> str:
+    from urllib.parse import quote
+
+    ElementTree.register_namespace("", XSPF_NAMESPACE)
+    root = ElementTree.Element(f"{{{XSPF_NAMESPACE}}}playlist", version="1")
+    ElementTree.SubElement(root, f"{{{XSPF_NAMESPACE}}}title").text = out.stem
+    tracks = ElementTree.SubElement(root, f"{{{XSPF_NAMESPACE}}}trackList")
+    for song in entries:
+        track = ElementTree.SubElement(tracks, f"{{{XSPF_NAMESPACE}}}track")
+        location = (
+            song.path.resolve().as_uri()
+            if absolute
+            else quote(_location(song.path, out, absolute))  # a relative URI reference
+        )
+        ElementTree.SubElement(track, f"{{{XSPF_NAMESPACE}}}location").text = location
+        ElementTree.SubElement(track, f"{{{XSPF_NAMESPACE}}}title").text = song.title
+        if song.artist:
+            ElementTree.SubElement(track, f"{{{XSPF_NAMESPACE}}}creator").text = song.artist
+        if song.seconds:
+            milliseconds = str(round(song.seconds * 1000))
+            ElementTree.SubElement(track, f"{{{XSPF_NAMESPACE}}}duration").text = milliseconds
+    ElementTree.indent(root)
+    return ElementTree.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def read(path: str | Path) -> list[Path]:
+    """The songs of an M3U/M3U8 or XSPF playlist, relative paths taken from its folder."""
+    from urllib.parse import unquote, urlparse
+
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+        if path.suffix.lower() == ".xspf":
+            root = ElementTree.fromstring(text)
+            found = [
+                unquote(urlparse(e.text or "").path)
+                for e in root.iter(f"{{{XSPF_NAMESPACE}}}location")
+            ]
+        else:
+            found = [line.strip() for line in text.splitlines()]
+            found = [line for line in found if line and not line.startswith("#")]
+    except (OSError, UnicodeDecodeError, ElementTree.ParseError) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise ConfigError(f"{path}: cannot read the playlist ({reason})") from None
+    return [Path(song) if Path(song).is_absolute() else path.parent / song for song in found]
+
+
+def entries(paths: Iterable[str | Path]) -> list[Entry]:
+    return [entry(path) for path in paths]
+
+
+def of_genre(db: str | Path, genre: str, *, limit: int | None = None) -> list[Entry]:
+    """The catalog's tracks of ``genre`` (any case), most confident first."""
+    from genrekit.library import Catalog, open_catalog
+
+    name = Catalog.load(db).genre_named(genre)
+    connection = open_catalog(db)
+    rows = connection.execute(
+        "SELECT path FROM tracks WHERE status = 'ok' AND genre = ? "
+        "ORDER BY confidence DESC, path LIMIT ?",
+        (name, -1 if limit is None else limit),
+    ).fetchall()
+    connection.close()
+    return entries(row[0] for row in rows)
+
+
+def drift(
+    db: str | Path, start: str | Path | int, *, length: int = 30, model: str | Path | None = None
+) -> list[Entry]:
+    """A playlist of ``length`` songs that starts at ``start`` (a catalog track, or any audio
+    file) and moves each time to the most similar song not yet in it, skipping songs by the
+    artist just played when the tags name artists."""
+    from genrekit.library import Catalog
+
+    catalog = Catalog.load(db)
+    row = catalog.position(start)
+    if row is None:
+        if not Path(str(start)).is_file():
+            raise ConfigError(f"{start}: neither in the catalog nor an audio file")
+        from genrekit.predict import Classifier
+
+        classifier = Classifier.load(model)
+        catalog.require_model(classifier)
+        _, embedding = classifier.analyse_file(Path(str(start)), timeline=False)
+        current, played = catalog.standardize(embedding)[0], [entry(str(start))]
+    else:
+        current, played = catalog.vectors[row], [entry(catalog.paths[row])]
+    used = np.zeros(len(catalog.paths), dtype=bool)
+    if row is not None:
+        used[row] = True
+    while len(played) < length and not used.all():
+        order = np.argsort(-(catalog.vectors @ current), kind="stable")
+        choice = _next_song(order, used, catalog.paths, played[-1].artist)
+        used[choice] = True
+        played.append(entry(catalog.paths[choice]))
+        current = catalog.vectors[choice]
+    return played
+
+
+def _next_song(order: np.ndarray, used: np.ndarray, paths: list[str], artist: str | None) -> int:
+    """The first unused row in ``order`` not by ``artist`` (any unused one if all are)."""
+    unused = [int(i) for i in order if not used[i]]
+    if artist is not None:
+        for i in unused:
+            if entry(paths[i]).artist != artist:
+                return i
+    return unused[0]
