@@ -26,7 +26,7 @@ run: setup
 lint: setup
 	$(BIN)/ruff check src tests benchmarks tools
 	$(BIN)/ruff format --check src tests benchmarks tools
-	$(BIN)/mypy src/genrekit
+	MYPYPATH=src $(BIN)/mypy --explicit-package-bases -p genrekit -p beetsplug
 
 format: setup
 	$(BIN)/ruff check --fix src tests benchmarks tools

@@ -123,7 +123,7 @@ def test_unknown_and_unconfident_verdicts_are_not_written(formats, tmp_path):
     unknown = filetags.Verdict("unknown", 0.9, False, "m")
     with pytest.raises(filetags.TagSkip, match="unknown"):
         filetags.plan(path, unknown, filetags.Options())
-    with pytest.raises(filetags.TagSkip, match="under --min-confidence 90%"):
+    with pytest.raises(filetags.TagSkip, match="under the minimum confidence 90%"):
         filetags.plan(path, VERDICT, filetags.Options(min_confidence=0.9))
 
 

@@ -325,25 +325,39 @@ class Options:
     """Add the genre's styles as further genre values, and every shown tag to GENREKIT_STYLES."""
 
 
-def plan(path: Path, verdict: Verdict, options: Options) -> Change | None:
-    """The change that tagging ``path`` with ``verdict`` makes; None when it already carries it.
-
-    Raises ``TagSkip`` for files left alone (unknown, not confident enough, a person's genre)
-    and ``TagError`` for files whose tags cannot be read."""
+def decide(
+    path: str | Path,
+    verdict: Verdict,
+    options: Options,
+    current: list[str],
+    written: list[str] | None,
+) -> list[str]:
+    """The genre values to write for ``verdict``, given the ``current`` genre and the one
+    genrekit ``written`` there last (None if never); ``TagSkip`` when the file is left alone:
+    unknown, not confident enough, or a genre a person set (kept unless ``overwrite``).
+    The one rulebook for ``tag-files`` and the beets plugin."""
     if not verdict.known:
         raise TagSkip(path, "unknown — not one of the genres the model knows")
     if verdict.confidence < options.min_confidence:
-        raise TagSkip(path, f"confidence {verdict.confidence:.0%} is under "
-                             f"--min-confidence {options.min_confidence:.0%}")  # fmt: skip
+        raise TagSkip(path, f"confidence {verdict.confidence:.0%} is under the minimum "
+                            f"confidence {options.min_confidence:.0%}")  # fmt: skip
+    if current and written != current and not options.overwrite:
+        raise TagSkip(path, f"genre {'; '.join(current)!r} was set by a person "
+                            "(overwrite replaces it)")  # fmt: skip
+    genre = [display_genre(verdict.label)]
+    if options.styles:
+        genre += [s for s in verdict.genre_styles if s.lower() != verdict.label.lower()]
+    return genre
+
+
+def plan(path: Path, verdict: Verdict, options: Options) -> Change | None:
+    """The change that tagging ``path`` with ``verdict`` makes; None when it already carries it.
+
+    Raises ``TagSkip`` for files left alone (``decide``) and ``TagError`` for files whose tags
+    cannot be read."""
     before, kind = _snapshot(path)
     old_genre = genre_of(before)
-    written_by_us = before[kind.own_key("GENREKIT_GENRE")] == (old_genre or None)
-    if old_genre and not written_by_us and not options.overwrite:
-        raise TagSkip(path, f"genre {'; '.join(old_genre)!r} was set by a person "
-                             "(--overwrite replaces it)")  # fmt: skip
-    new_genre = [display_genre(verdict.label)]
-    if options.styles:
-        new_genre += [s for s in verdict.genre_styles if s.lower() != verdict.label.lower()]
+    new_genre = decide(path, verdict, options, old_genre, before[kind.own_key("GENREKIT_GENRE")])
     after: Values = {HAS_TAGS: True, **dict.fromkeys(kind.raw_keys())}
     after[kind.genre_keys[0]] = new_genre
     after[kind.own_key("GENREKIT_GENRE")] = new_genre
