@@ -256,7 +256,56 @@ def test_web_app_lists_similar_songs(library, monkeypatch):
     at.file_uploader(key="uploads").set_value(("mine.wav", clip, "audio/wav")).run()
     assert not at.exception
     assert "Similar songs in your library" in [s.value for s in at.subheader]
-    assert at.dataframe[0].value["track"].iloc[0] == str(music / "tones" / "tones4.wav")
+    songs = [m.value for m in at.markdown if "% match" in m.value]
+    assert songs[0].startswith("**tones4** · ") and songs[0].endswith("100% match")  # its twin
+    assert all(str(music) not in song for song in songs)  # names, not paths
+
+
+def test_library_map_is_stored_and_redrawn_only_when_the_catalog_changes(library, tmp_path):
+    from genrekit.librarymap import library_map
+
+    _music, db = library
+    copy = tmp_path / "lib.sqlite"
+    shutil.copyfile(db, copy)
+    first = library_map(copy)
+    assert len(first) == 10 and {"name", "genre", "confidence", "x", "y"} <= set(first.columns)
+    assert first["name"].str.startswith(("tones", "beats")).all()
+    with sqlite3.connect(copy) as connection:
+        connection.execute("UPDATE track_map SET x = 1234.5")  # a mark: was it reused?
+    assert (library_map(copy)["x"] == 1234.5).all()
+    with sqlite3.connect(copy) as connection:  # one track fewer: the catalog changed
+        connection.execute("DELETE FROM tracks WHERE id = (SELECT max(id) FROM tracks)")
+    again = library_map(copy)
+    assert len(again) == 9 and not (again["x"] == 1234.5).any()
+    # Similar songs sit together: each synthetic song's nearest dot is of its own kind.
+    xy = first[["x", "y"]].to_numpy()
+    kinds = first["name"].str[:5].to_numpy()
+    distances = np.linalg.norm(xy[:, None] - xy[None], axis=2) + np.eye(len(xy)) * 1e9
+    assert (kinds[distances.argmin(axis=1)] == kinds).mean() >= 0.8
+
+
+def test_library_page_filters_plays_and_lists_like_songs(library, monkeypatch):
+    from conftest import REPO
+    from streamlit.testing.v1 import AppTest
+
+    _music, db = library
+    monkeypatch.setenv("GENREKIT_LIBRARY", str(db))
+    at = AppTest.from_file(str(REPO / "src" / "genrekit" / "webapp.py"), default_timeout=180)
+    at.run()
+    at.radio(key="page").set_value("Library").run()
+    assert not at.exception
+    assert at.caption[0].value.startswith("10 of 10 songs")
+    genres = at.multiselect(key="map_genres").options
+    at.multiselect(key="map_genres").set_value([]).run()
+    assert at.caption[0].value.startswith("0 of 10 songs")
+    at.multiselect(key="map_genres").set_value(genres).run()
+    pick = at.selectbox(key="map_pick")
+    tones4 = next(o for o in pick.options if o.startswith("tones4"))
+    pick.set_value(pick.options[pick.options.index(tones4)]).run()
+    assert not at.exception
+    assert "tones4" in [s.value for s in at.subheader]
+    assert "Songs like it" in [s.value for s in at.subheader]
+    assert any("% match" in m.value for m in at.markdown)
 
 
 def catalog_rows(db):

@@ -185,6 +185,43 @@ def test_teach_page_in_a_real_browser(teach_setup):
         page.screenshot(path=str(ARTIFACTS / "webapp-teach.png"), full_page=True)
 
 
+@pytest.fixture
+def shared_clips_library(tmp_path):
+    """A catalog of 8 real clips, two from each of four genres."""
+    from genrekit.library import index_folder
+
+    music = tmp_path / "music"
+    music.mkdir()
+    for label in ("classical", "metal", "jazz", "reggae"):
+        for clip in sorted((DATA / "gtzan" / label).glob("*.flac"))[:2]:
+            (music / clip.name).symlink_to(clip)
+    db = tmp_path / "library.sqlite"
+    index_folder(music, db, progress=False)
+    return music, db
+
+
+@pytest.mark.data
+@pytest.mark.slow
+@needs_browser
+def test_library_page_in_a_real_browser(shared_clips_library):
+    """On a phone: the map draws, a picked song plays and its like songs show by name."""
+    music, db = shared_clips_library
+    with app_in_chromium(390, 844, {"GENREKIT_LIBRARY": str(db)}) as page:
+        page.get_by_text("Library", exact=True).click()
+        page.get_by_text("8 of 8 songs").wait_for(timeout=120_000)
+        page.locator(".vega-embed").first.wait_for(timeout=60_000)  # the Altair map
+        page.get_by_role("combobox", name="…or pick a song").click()
+        page.keyboard.type("(jazz)")
+        page.keyboard.press("Enter")
+        page.get_by_text("Songs like it").wait_for(timeout=60_000)
+        page.get_by_text("% match").first.wait_for(timeout=60_000)
+        page.locator("audio").nth(1).wait_for(state="attached", timeout=60_000)
+        assert page.locator("audio").count() >= 2  # the song and its like songs play here
+        assert str(music) not in page.inner_text("body")  # names, never paths
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "webapp-library.png"), full_page=True)
+
+
 def test_sigterm_to_genrekit_app_stops_the_server():
     """`genrekit app` becomes the Streamlit server, so a terminated app leaves nothing running."""
     port = _free_port()

@@ -71,12 +71,26 @@ def chosen_inputs() -> list[tuple[str, bytes]]:
 def show_similar(embedding, catalog: Catalog | None, k: int = 8) -> None:
     if catalog is None:
         return
-    neighbours = catalog.nearest(catalog.standardize(embedding), k)
     st.subheader("Similar songs in your library")
-    st.dataframe(
-        [{"score": round(n.score, 3), "genre": n.genre, "track": n.path} for n in neighbours],
-        hide_index=True,
-    )
+    similar_songs(catalog.nearest(catalog.standardize(embedding), k))
+
+
+def similar_songs(neighbours: list) -> None:
+    """Each similar song by name, with its genre, how close it is and a player; songs that
+    share nothing (no positive similarity) are left out rather than padded in."""
+    from genrekit.librarymap import match_percent
+    from genrekit.playlists import entry
+
+    close = [n for n in neighbours if match_percent(n.score) > 0]
+    if not close:
+        st.write("Nothing in your library sounds much like it.")
+    for n in close:
+        song = entry(n.path)
+        by = f" — {song.artist}" if song.artist else ""
+        genre = n.genre or "unknown"
+        st.markdown(f"**{song.title}**{by} · {genre} · {match_percent(n.score)}% match")
+        if Path(n.path).is_file():
+            st.audio(n.path)
 
 
 def show(name: str, data: bytes, model: str, top_k: int, catalog: Catalog | None) -> None:
@@ -188,13 +202,93 @@ def _add_example(song: Path, label_folder: Path) -> None:
         shutil.copy2(song, target)
 
 
+@st.cache_data(show_spinner="Drawing the map of your library…")
+def load_map(db: str, modified: float):
+    """The catalog's map table (``genrekit.librarymap``), reloaded when the file changes."""
+    from genrekit.librarymap import library_map
+
+    return library_map(db)
+
+
+def library_page() -> None:
+    """A map of the library coloured by genre: filter, tap a song to hear it and its likes."""
+    import altair as alt
+
+    st.title("Your library")
+    db = st.text_input(
+        "Library catalog", os.environ.get("GENREKIT_LIBRARY", ""), key="library_db"
+    ).strip()
+    if not db:
+        st.info("Index your music first — genrekit index ~/Music --db library.sqlite — then "
+                "give the catalog here (or start the app with GENREKIT_LIBRARY set).")  # fmt: skip
+        return
+    try:
+        table = load_map(db, Path(db).stat().st_mtime)
+        catalog = load_catalog(db, Path(db).stat().st_mtime)
+    except (OSError, GenrekitError) as error:
+        st.error(f"{db}: {getattr(error, 'strerror', None) or error}")
+        return
+    shown = filtered(table)
+    st.caption(f"{len(shown)} of {len(table)} songs. Each dot is a song; songs that sound "
+               "alike sit together. Tap a dot to play it.")  # fmt: skip
+    picker = alt.selection_point(name="song", fields=["id"])
+    chart = (
+        alt.Chart(shown.drop(columns=["styles", "path"]))
+        .mark_circle(size=90, opacity=0.85)
+        .encode(
+            x=alt.X("x", axis=None),
+            y=alt.Y("y", axis=None),
+            color=alt.Color(
+                "genre:N",
+                scale=alt.Scale(scheme="tableau10"),  # ten hues far apart, not shades of two
+                legend=alt.Legend(orient="bottom", title="Genre"),
+            ),
+            tooltip=["name", "artist", "genre", alt.Tooltip("confidence", format=".0%")],
+        )
+        .add_params(picker)
+    )
+    event = st.altair_chart(chart, use_container_width=True, on_select="rerun", key="map")
+    tapped = (event.selection.get("song") or [{}])[0].get("id") if event else None
+    names = {int(row.id): f"{row.name} ({row.genre})" for row in shown.itertuples()}
+    picked = st.selectbox("…or pick a song", [None, *names], key="map_pick",
+                          format_func=lambda i: "(none)" if i is None else names[i])  # fmt: skip
+    track = tapped if tapped is not None else picked
+    if track is None:
+        return
+    row = table[table["id"] == track].iloc[0]
+    st.subheader(f"{row['name']}" + (f" — {row['artist']}" if row["artist"] else ""))
+    st.write(f"{row['genre']} · {row['confidence']:.0%} sure")
+    st.audio(row["path"])
+    st.subheader("Songs like it")
+    position = catalog.position(int(track))
+    if position is not None:
+        similar_songs(catalog.nearest(catalog.vectors[position], 8, exclude={int(track)}))
+
+
+def filtered(table):
+    """The rows the genre, style and confidence filters let through."""
+    genres = sorted(set(table["genre"].dropna()))
+    chosen = st.multiselect("Genres", genres, default=genres, key="map_genres")
+    styles = sorted({style for found in table["styles"] for style in found})
+    wanted = set(st.multiselect("Styles (any of)", styles, key="map_styles"))
+    least = st.slider("At least this sure", 0, 100, 0, step=5, format="%d%%", key="map_sure")
+    keep = table["genre"].isin(chosen) & (table["confidence"].fillna(0) * 100 >= least)
+    if wanted:
+        keep &= table["styles"].map(lambda found: bool(wanted & set(found)))
+    return table[keep]
+
+
 def main() -> None:
     st.set_page_config(page_title="genrekit", page_icon="🎵", layout="wide")
     page = st.radio(  # in the page, not the sidebar: a phone hides the sidebar
-        "Page", ["Classify", "Teach"], key="page", horizontal=True, label_visibility="collapsed"
-    )
+        "Page", ["Classify", "Library", "Teach"], key="page", horizontal=True,
+        label_visibility="collapsed",
+    )  # fmt: skip
     if page == "Teach":
         teach()
+        return
+    if page == "Library":
+        library_page()
         return
     st.title("genrekit — what genre is this song?")
     models = list(bundled_models())
