@@ -69,10 +69,11 @@ def test_similar_and_recommend_write_playable_playlists(library, tmp_path):
 
     mix = tmp_path / "mix.xspf"
     result = runner.invoke(
-        app, ["recommend", str(query), "--db", str(db), "-k", "3", "--xspf", str(mix)]
+        app,
+        ["recommend", str(query), "--db", str(db), "-k", "3", "--xspf", str(mix), "--absolute"],
     )
     assert result.exit_code == 0, result.output
-    assert len(xspf_songs(mix)) == 3
+    assert len(xspf_songs(mix)) == 3 and "file:///" in mix.read_text()
     assert_playable(xspf_songs(mix))
 
 

@@ -541,16 +541,19 @@ M3uOption = Annotated[
 XspfOption = Annotated[
     Path | None, typer.Option("--xspf", help="Also write the songs as an XSPF playlist")
 ]
+AbsoluteOption = Annotated[
+    bool, typer.Option(help="Absolute paths in playlists (default: relative to the playlist)")
+]
 
 
-def _write_playlists(paths: list[str], m3u: Path | None, xspf: Path | None) -> None:
-    """Save ``paths`` as the playlists asked for (M3U paths relative to the playlist)."""
+def _write_playlists(paths: list[str], m3u: Path | None, xspf: Path | None, absolute: bool) -> None:
+    """Save ``paths`` as the playlists asked for."""
     from genrekit import playlists
 
     for out, suffix in ((m3u, ".m3u8"), (xspf, ".xspf")):
         if out is not None:
             out = out if out.suffix.lower() in playlists.FORMATS else out.with_suffix(suffix)
-            written = playlists.write(playlists.entries(paths), out)
+            written = playlists.write(playlists.entries(paths), out, absolute=absolute)
             typer.echo(f"playlist: {written} ({len(paths)} songs)", err=True)
 
 
@@ -577,6 +580,7 @@ def similar(
     ] = None,
     m3u: M3uOption = None,
     xspf: XspfOption = None,
+    absolute: AbsoluteOption = False,
 ) -> None:
     """Songs most like QUERY, by cosine similarity of their embeddings."""
     from genrekit.library import similar as find_similar
@@ -584,7 +588,7 @@ def similar(
     neighbours = find_similar(db, query, k=k, genre=genre, ann=ann)
     _print_neighbours(neighbours, as_json)
     start = [query] if Path(query).is_file() else []
-    _write_playlists([*start, *(n.path for n in neighbours)], m3u, xspf)
+    _write_playlists([*start, *(n.path for n in neighbours)], m3u, xspf, absolute)
 
 
 @_command()
@@ -601,13 +605,14 @@ def recommend(
     as_json: Annotated[bool, typer.Option("--json", help="JSON output")] = False,
     m3u: M3uOption = None,
     xspf: XspfOption = None,
+    absolute: AbsoluteOption = False,
 ) -> None:
     """Suggestions from a playlist: tracks like the seeds, in the seeds' genres."""
     from genrekit.library import recommend as suggest
 
     neighbours = suggest(db, seeds, k=k, match_genres=not any_genre)
     _print_neighbours(neighbours, as_json)
-    _write_playlists([n.path for n in neighbours], m3u, xspf)
+    _write_playlists([n.path for n in neighbours], m3u, xspf, absolute)
 
 
 @_command()

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from genrekit.cli import ModelOption, _command, _expand, _fail
+from genrekit.cli import AbsoluteOption, ModelOption, _command, _expand, _fail
 
 if TYPE_CHECKING:
     from genrekit.filetags import Change, Options
@@ -202,9 +202,7 @@ def playlist(
         typer.Option(help="Start at this song (file or catalog id) and drift by similarity"),
     ] = None,
     length: Annotated[int | None, typer.Option("-n", min=1, help="How many songs")] = None,
-    absolute: Annotated[
-        bool, typer.Option(help="Absolute paths (default: relative to the playlist)")
-    ] = False,
+    absolute: AbsoluteOption = False,
     model: ModelOption = None,
 ) -> None:
     """Make a playlist a player opens: a genre's songs, or a drift from a song you like."""
