@@ -1,9 +1,11 @@
 """CPU time of musicnn embedding extraction per 30 s clip, on one thread, side by side.
 
 For real GTZAN clips (decoded at 16 kHz once, outside the timing), per clip: the log-mel front end,
-then each network on the clip's ten 3 s patches, batched — in onnxruntime (what genrekit runs) and
-in the PyTorch port (one thread) in the same loop, so the ratio is measured under the same load.
-Also: the time to load each runtime's model once per process, and the resident memory it adds.
+then each network on the clip's ten 3 s patches — in onnxruntime one patch per call (what
+genrekit runs, ``musicnn.PATCHES_PER_RUN``) and all ten in one call, and in the PyTorch port (one
+thread, ten at once), all in one run on the same clips, so the ratios share the load. Also: the
+time to load each runtime's model once per process, the resident memory it adds, and the peak
+memory of onnxruntime with one and with ten patches per call (one first, so the rise shows).
 
 Run: ``.venv/bin/python benchmarks/musicnn_speed.py [--clips N]``
 """
@@ -56,14 +58,22 @@ def main() -> None:
 
     times: dict[str, list[float]] = {"log-mel front end": []}
     for model in models:
-        times[f"{model} onnx"], times[f"{model} pytorch"] = [], []
+        for runtime in ("onnx", "onnx 10 per call", "pytorch"):
+            times[f"{model} {runtime}"] = []
+    peak_mb = {}
+    for batch_size, runtime in ((1, "onnx"), (10, "onnx 10 per call")):
+        for i, samples in enumerate(audio):
+            seconds, frames = _cpu(lambda s=samples: musicnn.log_mel(s))
+            if batch_size == 1:
+                times["log-mel front end"].append(seconds)
+            patches = musicnn.patches(frames)
+            for model in models[:: 1 if i % 2 else -1]:  # each model first on half the clips
+                run = _cpu(lambda m=model, p=patches, b=batch_size: musicnn.run(m, p, b))[0]
+                times[f"{model} {runtime}"].append(run)
+        peak_mb[f"{batch_size} patch(es) per call"] = round(_rss_mb())
     for samples in audio:
-        seconds, frames = _cpu(lambda s=samples: musicnn.log_mel(s))
-        times["log-mel front end"].append(seconds)
-        patches = musicnn.patches(frames)
+        patches = musicnn.patches(musicnn.log_mel(samples))
         for model in models:
-            onnx = _cpu(lambda m=model, p=patches: musicnn.run(m, p))[0]
-            times[f"{model} onnx"].append(onnx)
             network, batch = networks.load(model), torch.from_numpy(patches)
             with torch.inference_mode():
                 times[f"{model} pytorch"].append(_cpu(lambda n=network, b=batch: n(b))[0])
@@ -80,6 +90,7 @@ def main() -> None:
         },
         "model_load_cpu_seconds": {k: round(v, 3) for k, v in load_seconds.items()},
         "model_load_added_rss_mb": memory_mb,
+        "peak_rss_mb_after_onnx": peak_mb,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "musicnn_speed.json").write_text(json.dumps(result, indent=2) + "\n")

@@ -2,7 +2,7 @@
 
 Each run is a fresh process (imports, model load, decoding, features, prediction, printing). The
 median of several runs is reported, with and without the per-segment timeline, beside the bare
-interpreter start-up measured in the same loop.
+interpreter start-up measured in the same loop, with each command's peak resident memory.
 
 Run: ``.venv/bin/python benchmarks/predict_cold_start.py [--runs N]``
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -34,18 +35,23 @@ def main() -> None:
     genrekit = str(Path(sys.executable).parent / "genrekit")
     subprocess.run([genrekit, "predict", str(clip)], check=True, capture_output=True)  # caches
     times: dict[str, list[float]] = {name: [] for name in COMMANDS}
+    peak_mb: dict[str, float] = dict.fromkeys(COMMANDS, 0.0)
     for _ in range(args.runs):
         for name, template in COMMANDS.items():
             command = [part.format(genrekit=genrekit, clip=clip) for part in template]
             start = time.perf_counter()
-            subprocess.run(command, check=True, capture_output=True)
+            process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+            _, status, usage = os.wait4(process.pid, 0)  # this child's own peak memory
             times[name].append(time.perf_counter() - start)
+            assert os.waitstatus_to_exitcode(status) == 0, name
+            peak_mb[name] = max(peak_mb[name], usage.ru_maxrss / 1024)
     result = {
         "machine": machine(),
         "revision": git_revision(),
         "clip": clip.name,
         "runs": args.runs,
         "median_seconds": {name: round(statistics.median(v), 3) for name, v in times.items()},
+        "peak_resident_mb": {name: round(v) for name, v in peak_mb.items()},
         "all_seconds": {name: [round(t, 3) for t in v] for name, v in times.items()},
     }
     RESULTS.mkdir(parents=True, exist_ok=True)

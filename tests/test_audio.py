@@ -179,3 +179,20 @@ def test_a_stream_declaring_zero_hertz_is_refused(tmp_path):
 
     with pytest.raises(AudioDecodeError, match="declares 0 Hz"):
         _check_stream(tmp_path / "x.flac", 0, 1)
+
+
+@pytest.mark.parametrize("rate", [16000, 22050, 44100])
+def test_loudness_high_pass_equals_scipys_butterworth_to_float_precision(rate):
+    """remove_dc convolves with the filter's impulse response (no scipy.signal at prediction);
+    the values are scipy's sosfilt of butter(2, 20 Hz) to within one float32 step."""
+    from scipy.signal import butter, sosfilt
+
+    from genrekit.audio import HIGHPASS_HZ, remove_dc
+
+    rng = np.random.default_rng(rate)
+    for length in (10, 1000, 200_000):
+        samples = (0.3 * rng.standard_normal(length) + 0.1).astype(np.float32)
+        sos = butter(2, HIGHPASS_HZ, btype="highpass", fs=rate, output="sos")
+        centred = samples - np.float32(np.mean(samples, dtype=np.float64))
+        reference = sosfilt(sos, centred).astype(np.float32)
+        assert np.max(np.abs(remove_dc(samples, rate) - reference)) <= 2.5e-7

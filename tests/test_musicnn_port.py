@@ -116,3 +116,18 @@ def test_weights_ship_with_their_licence_and_provenance():
     assert len(provenance["sha256"]) == 64
     assert "ISC" in provenance["source"]
     assert "Permission to use" in (musicnn.WEIGHTS_DIR / "LICENSE-musicnn.md").read_text()
+
+
+@pytest.mark.parametrize("length", [100, 512, 48_017, 480_000])
+def test_numpy_log_mel_equals_librosa_bit_for_bit(length: int):
+    """The front end prediction runs (numpy only) against librosa's melspectrogram."""
+    import librosa
+
+    samples = (0.3 * np.random.default_rng(length).standard_normal(length)).astype(np.float32)
+    reference = librosa.feature.melspectrogram(
+        y=samples, sr=16000, n_fft=512, hop_length=256, n_mels=96
+    )
+    assert np.array_equal(musicnn.mel_basis(), librosa.filters.mel(sr=16000, n_fft=512, n_mels=96))
+    power = musicnn.power_spectrogram(samples)
+    ours = np.einsum("ft,mf->mt", power, musicnn.mel_basis(), optimize=True)
+    assert np.array_equal(ours, reference)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -281,3 +283,52 @@ def test_models_lists_macro_f1_and_the_data_behind_each_figure():
     assert result.exit_code == 0
     line = next(line for line in result.stdout.splitlines() if line.startswith(DEFAULT_MODEL))
     assert "macro-F1" in line and "on 208 tracks of gtzan" in line and "by group" in line
+
+
+def test_prediction_imports_no_librosa_numba_scipy_signal_pandas_or_sklearn(song):
+    """A cold `genrekit predict` stays fast by loading only what prediction needs (librosa's
+    package stub is free: its lazy loader imports a submodule only when one is used)."""
+    script = (
+        "import sys\n"
+        "from genrekit.cli import app\n"
+        f"sys.argv = ['genrekit', 'predict', {str(song)!r}]\n"
+        "try:\n    app()\nexcept SystemExit:\n    pass\n"
+        "heavy = ['librosa.core.spectrum', 'numba', 'scipy.signal', 'pandas', 'sklearn', 'torch']\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.data
+def test_a_long_song_is_heard_in_spread_regions_and_agrees_with_every_clip(classifier, tmp_path):
+    """Without a timeline, a 4-minute song is heard in 4 evenly spread regions (a quarter of
+    the network work) and gets the verdict that analysing all of it gives; --full hears it all."""
+    from genrekit.audio import load_audio
+    from genrekit.predict import SAMPLED_REGION_SECONDS, SAMPLED_REGIONS
+
+    clips = sorted((DATA / "gtzan" / "classical").glob("*.flac"))[:8]
+    joined = np.concatenate([load_audio(c).samples for c in clips])
+    path = tmp_path / "long.flac"
+    soundfile.write(path, joined, 22050)
+    sampled = classifier.predict(path, timeline=False)
+    whole = classifier.predict(path, timeline=False, full=True)
+    assert sampled.sampled and not whole.sampled
+    assert sampled.label == whole.label == "classical"
+    assert sampled.duration == whole.duration == pytest.approx(len(joined) / 22050, abs=0.01)
+    assert not classifier.predict(clips[0], timeline=False).sampled  # a 30 s clip: all of it
+    assert whole.duration / 2 > SAMPLED_REGIONS * SAMPLED_REGION_SECONDS
+    result = CliRunner().invoke(app, ["predict", str(path), "--no-timeline"])
+    assert f"heard in {SAMPLED_REGIONS} regions; --full for all" in result.output
+
+
+def test_evenly_spread_regions_stay_inside_and_cover_start_middle_and_end():
+    from genrekit.audio import evenly_spread
+
+    samples = np.arange(1000, dtype=np.float32)
+    regions = evenly_spread(samples, 10, 4, 5.0)  # 4 regions of 50 samples in 100 s
+    assert [r.start for r in regions] == [10.0, 35.0, 60.0, 85.0]
+    assert all(len(r.samples) == 50 and r.end == r.start + 5.0 for r in regions)
+    edge = evenly_spread(samples[:120], 10, 4, 5.0)
+    assert edge[0].start == 0.0 and edge[-1].end == 12.0  # clamped at both ends

@@ -32,6 +32,14 @@ ModelOption = Annotated[
 WorkersOption = Annotated[
     int, typer.Option("--workers", "-j", min=1, help="Parallel worker processes")
 ]
+FullOption = Annotated[
+    bool,
+    typer.Option(
+        "--full",
+        help="Hear every 30 s of long songs (default without a timeline: 4 evenly spread "
+        "regions, as accurate in the benchmark at a quarter of the cost)",
+    ),
+]
 ProtocolOption = Annotated[
     str | None,
     typer.Option(
@@ -123,12 +131,13 @@ def predict(
             help="Also print styles beyond the genres (punk, house, …), moods, instruments and eras"
         ),
     ] = False,
+    full: FullOption = False,
 ) -> None:
     """Predict the genre of audio files (one line each; bad files get a one-line error)."""
     from tqdm import tqdm
 
     from genrekit.errors import AudioError
-    from genrekit.predict import Classifier, predict_many
+    from genrekit.predict import SAMPLED_REGIONS, Classifier, predict_many
 
     paths = _expand(files)
     if not paths:
@@ -142,6 +151,7 @@ def predict(
         timeline=timeline,
         max_duration=max_duration,
         workers=workers or _default_workers(len(paths)),
+        full=full,
     )
     records, failures = [], 0
     bar = tqdm(
@@ -162,6 +172,8 @@ def predict(
         records.append(result.to_dict())
         if not as_json:
             note = f"  (first {result.duration:.0f} s analysed)" if result.truncated else ""
+            if result.sampled:
+                note += f"  (heard in {SAMPLED_REGIONS} regions; --full for all)"
             ranked = "  ".join(f"{label} {p:.2f}" for label, p in result.top(top_k))
             verdict = "" if result.known else f"unknown (closest: {ranked})"
             bar.write(f"{result.path}: {verdict or ranked}{note}")
@@ -525,11 +537,12 @@ def index(
     db: DbOption = Path("library.sqlite"),
     model: ModelOption = None,
     workers: WorkersOption = 2,
+    full: FullOption = False,
 ) -> None:
     """Index a music folder: genre, embedding and metadata of every track (resumable)."""
     from genrekit.library import index_folder
 
-    summary = index_folder(folder, db, model=model, workers=workers)
+    summary = index_folder(folder, db, model=model, workers=workers, full=full)
     typer.echo(
         f"{db}: {summary.indexed} indexed, {summary.skipped} unchanged, {summary.failed} failed"
     )

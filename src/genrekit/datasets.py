@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from genrekit.errors import ConfigError
 
@@ -224,6 +223,8 @@ def from_features_table(path: str | Path, *, segments: bool | None = None) -> Da
     from genrekit.features import feature_set
 
     path = Path(path)
+    import pandas as pd  # here: listing audio files must not pay for pandas
+
     table = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
     missing = {"filename", "label"} - set(table.columns)
     columns = feature_set("gtzan57").columns
@@ -253,6 +254,8 @@ def from_features_table(path: str | Path, *, segments: bool | None = None) -> Da
 
 def with_groups(dataset: Dataset, groups_csv: str | Path) -> Dataset:
     """Attach groups from a CSV with ``id`` (or ``track``) and ``group`` (or ``artist``) columns."""
+    import pandas as pd  # here: listing audio files must not pay for pandas
+
     table = pd.read_csv(groups_csv, dtype=str)
     key = next((c for c in ("id", "track", "filename") if c in table.columns), None)
     value = next((c for c in ("group", "artist") if c in table.columns), None)
@@ -269,6 +272,8 @@ def with_groups(dataset: Dataset, groups_csv: str | Path) -> Dataset:
 def read_label_map(path: str | Path) -> dict[str, str]:
     """A mapping file: CSV with ``label,group`` rows (e.g. ``metal,electric`` for coarse groups,
     or ``jazz,jazz`` plus ``*,other`` for one-vs-rest: ``*`` maps every other label)."""
+    import pandas as pd  # here: listing audio files must not pay for pandas
+
     table = pd.read_csv(path, dtype=str)
     if list(table.columns[:2]) != ["label", "group"]:
         raise ConfigError(f"{path}: a label map needs the columns label,group")

@@ -146,17 +146,18 @@ def model_key(classifier: Any) -> str:
 _classifiers: dict[str, Any] = {}
 
 
-def analyse_on_worker(model: str, path: Path) -> dict[str, Any]:
+def analyse_on_worker(model: str, path: Path, full: bool = False) -> dict[str, Any]:
     """``analyse_file`` with the bundle at ``model``, loaded once per worker process."""
     if model not in _classifiers:
         from genrekit.predict import Classifier
 
         _classifiers[model] = Classifier.load(model)
-    return analyse_file(path, _classifiers[model])
+    return analyse_file(path, _classifiers[model], full=full)
 
 
-def analyse_file(path: Path, classifier: Any) -> dict[str, Any]:
-    """Everything the catalog stores about one file (or its error), computed from one decode.
+def analyse_file(path: Path, classifier: Any, *, full: bool = False) -> dict[str, Any]:
+    """Everything the catalog stores about one file (or its error), computed from one decode;
+    a long track is heard in evenly spread regions unless ``full`` (``Classifier.analyse``).
 
     Numerical libraries run single-threaded here, as in Dask workers, so a track gets bit-identical
     values wherever it is analysed (thread count changes summation order, and so the last bits).
@@ -168,7 +169,7 @@ def analyse_file(path: Path, classifier: Any) -> dict[str, Any]:
         record["sha256"] = file_sha256(path)
         with threadpool_limits(limits=1):
             audio = classifier.load_audio(path)
-            prediction, embedding = classifier.analyse(audio, timeline=False)
+            prediction, embedding = classifier.analyse(audio, timeline=False, full=full)
     except OSError as error:  # unreadable, or deleted since the run started
         return {**record, "status": "failed", "error": f"cannot be read ({error.strerror})"}
     except AudioError as error:
@@ -280,11 +281,13 @@ def index_folder(
     workers: int = 1,
     scheduler: str | None = None,
     progress: bool = True,
+    full: bool = False,
 ) -> IndexSummary:
     """Index every audio file under ``root`` into the catalog ``db``; resumable and incremental.
 
     ``workers`` > 1 starts a local Dask cluster of that many processes; ``scheduler``
     (``tcp://HOST:PORT``) uses an existing cluster instead; otherwise files are analysed here.
+    ``full`` analyses every 30 s of long tracks instead of evenly spread regions.
     """
     from tqdm import tqdm
 
@@ -298,7 +301,7 @@ def index_folder(
         raise ConfigError(f"{root}: not a folder")
     todo, skipped = plan(connection, (p.resolve() for p in audio_files(root)))
     indexed = failed = 0
-    results = _analyse_all(todo, classifier, workers, scheduler)
+    results = _analyse_all(todo, classifier, workers, scheduler, full)
     for path, record in tqdm(
         results, total=len(todo), desc="index", unit="file", disable=None if progress else True
     ):
@@ -312,12 +315,12 @@ def index_folder(
 
 
 def _analyse_all(
-    paths: list[Path], classifier: Any, workers: int, scheduler: str | None
+    paths: list[Path], classifier: Any, workers: int, scheduler: str | None, full: bool
 ) -> Iterator[tuple[Path, dict[str, Any]]]:
     """(path, record) pairs, in completion order when a Dask cluster does the work."""
     if scheduler is None and (workers <= 1 or len(paths) <= 1):
         for path in paths:
-            yield path, analyse_file(path, classifier)
+            yield path, analyse_file(path, classifier, full=full)
         return
     from dask.distributed import Client, LocalCluster, as_completed
 
@@ -331,7 +334,9 @@ def _analyse_all(
     try:
         with Client(cluster or scheduler) as client:
             futures = {
-                client.submit(analyse_on_worker, model, path, key=f"analyse-{i}", retries=2): path
+                client.submit(
+                    analyse_on_worker, model, path, full, key=f"analyse-{i}", retries=2
+                ): path
                 for i, path in enumerate(paths)
             }
             for future in as_completed(futures):

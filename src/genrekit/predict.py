@@ -15,7 +15,15 @@ from typing import Any
 import numpy as np
 
 from genrekit.aggregate import ranked, track_probabilities
-from genrekit.audio import DEFAULT_MAX_DURATION, Audio, load_audio, segment, split_evenly
+from genrekit.audio import (
+    DEFAULT_MAX_DURATION,
+    Audio,
+    Segment,
+    evenly_spread,
+    load_audio,
+    segment,
+    split_evenly,
+)
 from genrekit.calibration import calibrate
 from genrekit.errors import AudioError
 from genrekit.features import feature_set, prepare
@@ -34,6 +42,14 @@ class SegmentPrediction:
 
 
 UNKNOWN = "unknown"
+
+SAMPLED_REGIONS = 4
+SAMPLED_REGION_SECONDS = 15.0
+"""A long track analysed without its timeline (indexing, ``--no-timeline``) is heard in
+``SAMPLED_REGIONS`` evenly spread regions of ``SAMPLED_REGION_SECONDS`` (five of the musicnn
+networks' 3 s patches) instead of every 30 s clip; ``full=True`` (``--full``) hears it all. Chosen
+by benchmarks/long_tracks.py: under artist folds, on 200 songs of 3–5 min, 4 regions of 5 patches
+scored 0.79 against 0.75 for every clip, at a quarter of the network work (BENCHMARKS.md)."""
 """The label shown when the rejector says the track is unlike anything the model was taught."""
 
 
@@ -51,6 +67,8 @@ class Prediction:
     """Seconds of audio analysed."""
     truncated: bool
     """True when the file was longer than the analysed duration."""
+    sampled: bool = False
+    """True when the track was heard in ``SAMPLED_REGIONS`` regions, not clip by clip."""
     confidence: float = 1.0
     """The calibrated probability of the most probable genre."""
     typicality: float | None = None
@@ -134,10 +152,11 @@ class Classifier:
         *,
         timeline: bool = True,
         max_duration: float | None = DEFAULT_MAX_DURATION,
+        full: bool = False,
     ) -> Prediction:
         """Classify one file; raises an ``AudioError`` for unusable input (any failure of the
         analysis is reported as the file's error, naming it)."""
-        return self.analyse_file(path, timeline=timeline, max_duration=max_duration)[0]
+        return self.analyse_file(path, timeline=timeline, max_duration=max_duration, full=full)[0]
 
     def analyse_file(
         self,
@@ -145,10 +164,12 @@ class Classifier:
         *,
         timeline: bool = True,
         max_duration: float | None = DEFAULT_MAX_DURATION,
+        full: bool = False,
     ) -> tuple[Prediction, np.ndarray]:
         """``analyse`` of a file; every failure becomes an ``AudioError`` naming the file."""
         try:
-            return self.analyse(self.load_audio(path, max_duration), timeline=timeline)
+            audio = self.load_audio(path, max_duration)
+            return self.analyse(audio, timeline=timeline, full=full)
         except AudioError:
             raise
         except OSError as error:
@@ -160,13 +181,21 @@ class Classifier:
         """Classify decoded audio (at any sample rate)."""
         return self.analyse(audio, timeline=timeline)[0]
 
-    def analyse(self, audio: Audio, *, timeline: bool = True) -> tuple[Prediction, np.ndarray]:
+    def analyse(
+        self, audio: Audio, *, timeline: bool = True, full: bool = False
+    ) -> tuple[Prediction, np.ndarray]:
         """The prediction plus the track's embedding: the model's input features averaged over
-        the track's clips (what "songs like this" compares)."""
+        the track's clips (what "songs like this" compares). Without the timeline, a long track
+        is heard in evenly spread regions unless ``full`` (``SAMPLED_REGIONS``)."""
         audio = resample_audio(audio, self.sample_rate)
-        samples = prepare(audio, self.spec)
         rate = self.sample_rate
-        clips = split_evenly(samples, rate, self.spec.clip_seconds)
+        duration = len(audio.samples) / rate
+        sampled = self._sampled(audio.samples, allowed=not timeline and not full)
+        if sampled:
+            clips = self._prepared_regions(audio)
+        else:
+            samples = prepare(audio, self.spec)
+            clips = split_evenly(samples, rate, self.spec.clip_seconds)
         clip_features = self._features([clip.samples for clip in clips])
         track = track_probabilities(self.probabilities(clip_features), [range(len(clips))])[0]
         segments = []
@@ -188,14 +217,32 @@ class Classifier:
             model=self.bundle.model_id,
             label=best,
             probabilities=scores,
-            duration=round(len(samples) / rate, 3),
+            duration=round(duration, 3),
             truncated=audio.truncated,
+            sampled=sampled,
             confidence=confidence,
             typicality=self._typicality(embedding),
             segments=segments,
             styles=self._styles(embedding),
         )
         return prediction.judged(self.threshold), embedding
+
+    def _sampled(self, samples: np.ndarray, *, allowed: bool) -> bool:
+        """Whether a track is heard in regions: allowed, long enough (twice the regions' length,
+        else regions save little) and described by per-patch musicnn statistics (which any
+        whole number of patches gives; the other representations were measured on whole clips)."""
+        spread = SAMPLED_REGIONS * SAMPLED_REGION_SECONDS * self.sample_rate
+        regions_fit = self.spec.name == "musicnn" and not self.spec.trim_silence
+        return allowed and regions_fit and len(samples) > 2 * spread
+
+    def _prepared_regions(self, audio: Audio) -> list[Segment]:
+        """The evenly spread regions of a long track, preprocessed together (one loudness gain,
+        measured on what is heard) without filtering the rest of the track."""
+        rate = self.sample_rate
+        regions = evenly_spread(audio.samples, rate, SAMPLED_REGIONS, SAMPLED_REGION_SECONDS)
+        joined = replace(audio, samples=np.concatenate([r.samples for r in regions]))
+        prepared = np.split(prepare(joined, self.spec), SAMPLED_REGIONS)
+        return [replace(r, samples=p) for r, p in zip(regions, prepared)]
 
     def _typicality(self, embedding: np.ndarray) -> float | None:
         """The track's typicality (from its clips' mean features), or None without a rejector."""
@@ -237,17 +284,21 @@ def _start_worker(model: str | Path | None, threshold: float | None) -> None:
     _worker_classifier = Classifier.load(model, reject=threshold is not None, threshold=threshold)
 
 
-def _predict_in_worker(job: tuple[Path, bool, float | None]) -> Prediction | AudioError:
+def _predict_in_worker(job: tuple[Path, bool, float | None, bool]) -> Prediction | AudioError:
     assert _worker_classifier is not None
     return predict_or_error(_worker_classifier, *job)
 
 
 def predict_or_error(
-    classifier: Classifier, path: Path, timeline: bool, max_duration: float | None
+    classifier: Classifier,
+    path: Path,
+    timeline: bool,
+    max_duration: float | None,
+    full: bool = False,
 ) -> Prediction | AudioError:
     """A prediction, or the error that explains why there is none (never raises for bad input)."""
     try:
-        return classifier.predict(path, timeline=timeline, max_duration=max_duration)
+        return classifier.predict(path, timeline=timeline, max_duration=max_duration, full=full)
     except AudioError as error:
         return error
 
@@ -259,9 +310,10 @@ def predict_many(
     timeline: bool = True,
     max_duration: float | None = DEFAULT_MAX_DURATION,
     workers: int = 1,
+    full: bool = False,
 ) -> Iterator[Prediction | AudioError]:
     """Predictions (or errors) for many files, in order, in ``workers`` processes if > 1."""
-    jobs = [(Path(p), timeline, max_duration) for p in paths]
+    jobs = [(Path(p), timeline, max_duration, full) for p in paths]
     if workers <= 1 or len(jobs) <= 1:
         for job in jobs:
             yield predict_or_error(classifier, *job)

@@ -30,6 +30,11 @@ N_MELS = 96
 PATCH_FRAMES = 187
 """Frames per 3 s input patch, as the models were trained."""
 
+PATCHES_PER_RUN = 1
+"""Patches the network sees per onnxruntime call. One is fastest on a CPU core here and keeps
+the activations small (peak memory about 170 MB, against 1.2 GB for 32 at once):
+benchmarks/musicnn_speed.py measures both."""
+
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 MODEL_NAMES = ("MSD_musicnn", "MTT_musicnn", "MSD_vgg", "MTT_vgg")
 
@@ -71,17 +76,62 @@ def provenance() -> dict[str, Any]:
 def log_mel(samples: np.ndarray) -> np.ndarray:
     """(frames, 96) network input of 16 kHz mono audio, exactly as musicnn computes it.
 
+    librosa's ``melspectrogram`` (centred, zero-padded periodic-Hann STFT, power, Slaney mel
+    bank) written out in numpy, so that prediction loads neither librosa nor numba (about a
+    second of start-up); ``tests/test_musicnn_port.py`` checks it equals librosa's bit for bit.
     The original rounds the mel power to float16 before the log; that rounding is kept so the
     inputs match the ones the models were trained and validated on.
     """
-    import librosa
-
-    mel = librosa.feature.melspectrogram(
-        y=np.asarray(samples, dtype=np.float32), sr=SAMPLE_RATE, n_fft=N_FFT,
-        hop_length=HOP_LENGTH, n_mels=N_MELS,
-    ).T  # fmt: skip
+    power = power_spectrogram(np.asarray(samples, dtype=np.float32))
+    mel = np.einsum("ft,mf->mt", power, mel_basis(), optimize=True).T
     mel = np.minimum(mel, np.finfo(np.float16).max).astype(np.float16)
     return np.log10(10000 * mel.astype(np.float32) + 1)
+
+
+def power_spectrogram(samples: np.ndarray) -> np.ndarray:
+    """(bins, frames) |STFT|² of float32 ``samples`` as librosa computes it: centred frames
+    (``N_FFT // 2`` zeros each side), every ``HOP_LENGTH`` samples, periodic Hann window, the
+    transform in float64 and stored as complex64."""
+    padded = np.pad(samples, N_FFT // 2)
+    frames = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[::HOP_LENGTH]
+    window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N_FFT) / N_FFT)
+    spectrum = np.fft.rfft(window * frames, axis=-1).astype(np.complex64)
+    return (np.abs(spectrum) ** 2).T
+
+
+@cache
+def mel_basis() -> np.ndarray:
+    """(96, 257) float32 Slaney-scale, Slaney-normalized triangular mel filters from 0 Hz to
+    the Nyquist frequency (librosa's ``filters.mel`` defaults)."""
+    bins = np.fft.rfftfreq(N_FFT, 1.0 / SAMPLE_RATE)
+    edges = _mel_to_hz(np.linspace(0.0, _hz_to_mel(SAMPLE_RATE / 2), N_MELS + 2))
+    widths = np.diff(edges)
+    ramps = np.subtract.outer(edges, bins)
+    weights = np.zeros((N_MELS, len(bins)), dtype=np.float32)
+    for i in range(N_MELS):
+        weights[i] = np.maximum(0, np.minimum(-ramps[i] / widths[i], ramps[i + 2] / widths[i + 1]))
+    weights *= (2.0 / (edges[2 : N_MELS + 2] - edges[:N_MELS]))[:, np.newaxis]
+    return weights
+
+
+_MEL_LINEAR_HZ = 200.0 / 3  # Slaney's scale: linear below 1 kHz (this many Hz per mel) …
+_MEL_LOG_START_HZ = 1000.0
+_MEL_LOG_STEP = np.log(6.4) / 27.0  # … logarithmic above
+
+
+def _hz_to_mel(hz: float) -> float:
+    if hz < _MEL_LOG_START_HZ:
+        return hz / _MEL_LINEAR_HZ
+    start = _MEL_LOG_START_HZ / _MEL_LINEAR_HZ
+    return float(start + np.log(hz / _MEL_LOG_START_HZ) / _MEL_LOG_STEP)
+
+
+def _mel_to_hz(mels: np.ndarray) -> np.ndarray:
+    start = _MEL_LOG_START_HZ / _MEL_LINEAR_HZ
+    hz = _MEL_LINEAR_HZ * mels
+    logarithmic = mels >= start
+    hz[logarithmic] = _MEL_LOG_START_HZ * np.exp(_MEL_LOG_STEP * (mels[logarithmic] - start))
+    return hz
 
 
 def patches(frames: np.ndarray) -> np.ndarray:
@@ -124,7 +174,7 @@ def _session(model: str) -> Any:
     return onnxruntime.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
 
 
-def run(model: str, batch: np.ndarray, batch_size: int = 32) -> dict[str, np.ndarray]:
+def run(model: str, batch: np.ndarray, batch_size: int = PATCHES_PER_RUN) -> dict[str, np.ndarray]:
     """Network outputs for a batch of (frames × mels) patches: ``taggram`` (tag probabilities)
     plus ``penultimate``, ``mean_pool`` and ``max_pool`` (musicnn) or ``pool5`` (VGG)."""
     session = _session(model)
