@@ -38,8 +38,10 @@ benchmarks: setup
 	$(BIN)/python benchmarks/classical_cv.py
 	$(BIN)/python benchmarks/similarity.py
 	$(BIN)/python benchmarks/ann_recall.py
-	$(BIN)/python benchmarks/index_throughput.py
+	$(BIN)/python benchmarks/index_throughput.py --songs 40
 	$(BIN)/python benchmarks/musicnn_speed.py --clips 20
+	$(BIN)/python benchmarks/musicnn_int8.py
+	$(BIN)/python benchmarks/long_tracks.py
 	$(BIN)/python benchmarks/predict_cost.py
 	$(BIN)/python benchmarks/robustness.py
 	$(BIN)/python benchmarks/open_world.py

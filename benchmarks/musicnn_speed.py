@@ -37,12 +37,9 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=20)
     args = parser.parse_args()
 
-    import torch
-
     from genrekit.audio import load_audio
-    from genrekit.pretrained import musicnn, networks
+    from genrekit.pretrained import musicnn
 
-    torch.set_num_threads(1)
     clips = sorted((data_dir() / "gtzan").glob("*/*.flac"))[:: max(1, 208 // args.clips)]
     audio = [load_audio(path, sample_rate=musicnn.SAMPLE_RATE).samples for path in clips]
     models = ("MSD_musicnn", "MTT_musicnn")
@@ -51,9 +48,6 @@ def main() -> None:
         before = _rss_mb()
         load_seconds[f"{model} onnx"], _ = _cpu(lambda m=model: musicnn._session(m))
         memory_mb[f"{model} onnx"] = round(_rss_mb() - before, 1)
-        before = _rss_mb()
-        load_seconds[f"{model} pytorch"], _ = _cpu(lambda m=model: networks.load(m))
-        memory_mb[f"{model} pytorch"] = round(_rss_mb() - before, 1)
     musicnn.run(models[0], np.zeros((1, 187, 96), np.float32))  # first-call warm-up
 
     times: dict[str, list[float]] = {"log-mel front end": []}
@@ -61,16 +55,27 @@ def main() -> None:
         for runtime in ("onnx", "onnx 10 per call", "pytorch"):
             times[f"{model} {runtime}"] = []
     peak_mb = {}
+    clip_patches = []
+    for samples in audio:
+        seconds, frames = _cpu(lambda s=samples: musicnn.log_mel(s))
+        times["log-mel front end"].append(seconds)
+        clip_patches.append(musicnn.patches(frames))
     for batch_size, runtime in ((1, "onnx"), (10, "onnx 10 per call")):
-        for i, samples in enumerate(audio):
-            seconds, frames = _cpu(lambda s=samples: musicnn.log_mel(s))
-            if batch_size == 1:
-                times["log-mel front end"].append(seconds)
-            patches = musicnn.patches(frames)
-            for model in models[:: 1 if i % 2 else -1]:  # each model first on half the clips
+        for model in models:  # one model over every clip, then the other
+            for patches in clip_patches:
                 run = _cpu(lambda m=model, p=patches, b=batch_size: musicnn.run(m, p, b))[0]
                 times[f"{model} {runtime}"].append(run)
         peak_mb[f"{batch_size} patch(es) per call"] = round(_rss_mb())
+    # PyTorch last: once imported, its thread pool slowed onnxruntime's timings here.
+    import torch
+
+    from genrekit.pretrained import networks
+
+    torch.set_num_threads(1)
+    for model in models:
+        before = _rss_mb()
+        load_seconds[f"{model} pytorch"], _ = _cpu(lambda m=model: networks.load(m))
+        memory_mb[f"{model} pytorch"] = round(_rss_mb() - before, 1)
     for samples in audio:
         patches = musicnn.patches(musicnn.log_mel(samples))
         for model in models:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import tempfile
 import threading
@@ -46,8 +47,48 @@ def test_health_and_models():
     assert len(loaded) == 1 and loaded[0]["name"] == DEFAULT_MODEL
     assert 0.5 < loaded[0]["metrics"]["accuracy_mean"] < 1
     assert "by group" in loaded[0]["protocol"]
-    assert client.get("/docs").status_code == 200
     assert "/v1/predict" in client.get("/openapi.json").json()["paths"]
+
+
+def test_docs_are_served_from_here_grouped_with_examples():
+    """The docs page loads its Swagger UI from this server (no CDN); / leads to it; endpoints
+    are grouped by tag and dictionaries show real genre names, not additionalProp1."""
+    home = client.get("/", follow_redirects=False)
+    assert home.status_code in (302, 307) and home.headers["location"] == "/docs"
+    page = client.get("/docs").text
+    assert "cdn." not in page and "unpkg" not in page
+    assets = [part.split('"')[0] for part in page.split('src="')[1:]]
+    assets += [part.split('"')[0] for part in page.split('href="')[1:]]
+    local = [a for a in assets if a.startswith("/")]
+    assert any(a.endswith("swagger-ui-bundle.js") for a in local)
+    assert all(client.get(a).status_code == 200 for a in local)
+    schema = client.get("/openapi.json").json()
+    assert schema["paths"]["/v1/predict"]["post"]["tags"] == ["classify"]
+    assert [t["name"] for t in schema["tags"]] == ["classify", "library", "models", "service"]
+    result = schema["components"]["schemas"]["FileResult"]["properties"]
+    assert result["probabilities"]["examples"][0]["jazz"] == 0.72
+
+
+@contextlib.contextmanager
+def _served(app):
+    """``app`` on a free loopback port in a thread; yields the port."""
+    import uvicorn
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started
+    try:
+        yield port
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
 
 
 def test_predict_returns_distribution_top_k_and_timeline(song_bytes):
@@ -176,18 +217,6 @@ def test_fuzzed_requests_match_the_documented_schema(case):
 
 
 def test_fifty_concurrent_requests_on_loopback(song_bytes):
-    import uvicorn
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(APP, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started
     expected = upload(("song.ogg", song_bytes), timeline="false").json()["results"][0]
 
     def one(_):
@@ -198,12 +227,8 @@ def test_fifty_concurrent_requests_on_loopback(song_bytes):
                 files={"files": ("song.ogg", song_bytes)},
             )
 
-    try:
-        with ThreadPoolExecutor(8) as pool:
-            responses = list(pool.map(one, range(50)))
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    with _served(APP) as port, ThreadPoolExecutor(8) as pool:
+        responses = list(pool.map(one, range(50)))
     assert [r.status_code for r in responses] == [200] * 50
     for response in responses:
         result = response.json()["results"][0]

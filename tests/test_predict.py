@@ -303,8 +303,9 @@ def test_prediction_imports_no_librosa_numba_scipy_signal_pandas_or_sklearn(song
 
 @pytest.mark.data
 def test_a_long_song_is_heard_in_spread_regions_and_agrees_with_every_clip(classifier, tmp_path):
-    """Without a timeline, a 4-minute song is heard in 4 evenly spread regions (a quarter of
-    the network work) and gets the verdict that analysing all of it gives; --full hears it all."""
+    """Without a timeline, a 4-minute song is heard in a few evenly spread regions (a fraction
+    of the network work) and gets the verdict that analysing all of it gives; --full hears it
+    all."""
     from genrekit.audio import load_audio
     from genrekit.predict import SAMPLED_REGION_SECONDS, SAMPLED_REGIONS
 

@@ -222,6 +222,32 @@ def test_library_page_in_a_real_browser(shared_clips_library):
         page.screenshot(path=str(ARTIFACTS / "webapp-library.png"), full_page=True)
 
 
+@pytest.mark.slow
+@needs_browser
+def test_docs_page_renders_in_chromium_with_the_network_blocked():
+    """The API's /docs (reached through /) in a real browser that may reach nothing else."""
+    from playwright.sync_api import sync_playwright
+    from test_api import APP, _served
+
+    with _served(APP) as port, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 390, "height": 844})
+        blocked: list[str] = []
+
+        def only_this_server(route):
+            if route.request.url.startswith(f"http://127.0.0.1:{port}/"):
+                return route.continue_()
+            blocked.append(route.request.url)
+            return route.abort()
+
+        page.route("**/*", only_this_server)
+        page.goto(f"http://127.0.0.1:{port}/", timeout=60_000)
+        page.get_by_text("/v1/predict").first.wait_for(timeout=60_000)
+        assert page.get_by_role("heading", name="classify").count() == 1
+        assert blocked == []  # it never even tried the internet
+        browser.close()
+
+
 def test_sigterm_to_genrekit_app_stops_the_server():
     """`genrekit app` becomes the Streamlit server, so a terminated app leaves nothing running."""
     port = _free_port()

@@ -28,7 +28,7 @@ from typing import Annotated, Any, Literal
 import anyio
 from fastapi import FastAPI, File, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -49,11 +49,24 @@ hold hours of audio)."""
 _COPY_CHUNK = 1024 * 1024
 
 
+TAGS = [
+    {"name": "classify", "description": "Genre, styles and timeline of uploaded songs; "
+     "the pretrained musicnn tags"},
+    {"name": "library", "description": "Songs like an uploaded one, from the indexed library "
+     "(serve with --db)"},
+    {"name": "models", "description": "The models, with their measured accuracy and protocol"},
+    {"name": "service", "description": "Liveness"},
+]  # fmt: skip
+"""Groups of the API docs page, in the order shown."""
+
+GENRE_EXAMPLE = {"jazz": 0.72, "blues": 0.14, "rock": 0.05, "country": 0.03}
+
+
 class Segment(BaseModel):
     start: float = Field(description="seconds")
     end: float = Field(description="seconds")
-    label: str
-    probabilities: dict[str, float]
+    label: str = Field(examples=["jazz"])
+    probabilities: dict[str, float] = Field(examples=[GENRE_EXAMPLE])
 
 
 class FileError(BaseModel):
@@ -83,13 +96,23 @@ class FileResult(BaseModel):
     known: bool | None = Field(
         None, description="false when the typicality is under the threshold: label is 'unknown'"
     )
-    probabilities: dict[str, float] | None = Field(None, description="every genre, highest first")
+    probabilities: dict[str, float] | None = Field(
+        None, description="every genre, highest first", examples=[GENRE_EXAMPLE]
+    )
     styles: dict[str, list[StyleScore]] | None = Field(
         None,
         description="styles beyond the genres, per parent genre or group (moods, instruments, "
         "eras): independent 0-1 tag scores at or above their thresholds",
+        examples=[
+            {
+                "jazz": [{"tag": "jazz", "parent": "jazz", "score": 0.61}],
+                "moods": [{"tag": "Mellow", "parent": "moods", "score": 0.33}],
+            }
+        ],
     )
-    top_k: list[tuple[str, float]] | None = None
+    top_k: list[tuple[str, float]] | None = Field(
+        None, examples=[[["jazz", 0.72], ["blues", 0.14], ["rock", 0.05]]]
+    )
     duration: float | None = Field(None, description="seconds analysed")
     truncated: bool | None = None
     segments: list[Segment] | None = None
@@ -105,21 +128,34 @@ class ModelInfo(BaseModel):
     name: str
     loaded: bool
     labels: list[str]
-    representation: dict[str, Any]
-    metrics: dict[str, Any]
-    protocol: str
+    representation: dict[str, Any] = Field(
+        examples=[{"name": "musicnn", "sample_rate": 22050, "normalize": "loudness"}]
+    )
+    metrics: dict[str, Any] = Field(
+        examples=[{"accuracy_mean": 0.77, "accuracy_std": 0.082, "macro_f1_mean": 0.683}]
+    )
+    protocol: str = Field(examples=["5-fold stratified group k-fold by artist"])
 
 
 class TagSegment(BaseModel):
     start: float = Field(description="seconds")
     end: float = Field(description="seconds")
-    tags: dict[str, float] = Field(description="every tag's score, highest first")
+    tags: dict[str, float] = Field(
+        description="every tag's score, highest first",
+        examples=[{"jazz": 0.52, "instrumental": 0.41, "Mellow": 0.22}],
+    )
 
 
 class TagFileResult(BaseModel):
     filename: str
-    tags: dict[str, float] | None = Field(None, description="every tag's score, highest first")
-    top_k: list[tuple[str, float]] | None = None
+    tags: dict[str, float] | None = Field(
+        None,
+        description="every tag's score, highest first",
+        examples=[{"jazz": 0.52, "instrumental": 0.41, "Mellow": 0.22}],
+    )
+    top_k: list[tuple[str, float]] | None = Field(
+        None, examples=[[["jazz", 0.52], ["instrumental", 0.41]]]
+    )
     duration: float | None = Field(None, description="seconds analysed")
     truncated: bool | None = None
     segments: list[TagSegment] | None = None
@@ -245,11 +281,19 @@ def create_app(
     if catalog is not None:
         catalog.require_model(classifier)
     limiter = anyio.CapacityLimiter(max_concurrent)
-    app = FastAPI(
+    from fastapi_offline import FastAPIOffline
+
+    app = FastAPIOffline(  # /docs and /redoc work without internet: their assets are local
         title="genrekit",
         version=__version__,
-        description="Music genre classification: upload audio, get genre probabilities.",
+        description="Music genre classification: upload audio, get genre probabilities, "
+        "styles, a timeline and songs like it from your library.",
+        openapi_tags=TAGS,
     )
+
+    @app.get("/", include_in_schema=False)
+    async def home() -> RedirectResponse:
+        return RedirectResponse("/docs")
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -273,11 +317,11 @@ def create_app(
             413, "too_many_files", f"{error.count} files in one request; at most {max_files}"
         )
 
-    @app.get("/health")
+    @app.get("/health", tags=["service"])
     async def health() -> dict[str, str]:
         return {"status": "ok", "model": classifier.bundle.model_id, "version": __version__}
 
-    @app.get("/v1/models")
+    @app.get("/v1/models", tags=["models"])
     async def models() -> list[ModelInfo]:
         """Shipped models and the one this server loaded, with measured metrics and protocol."""
         infos = []
@@ -304,6 +348,7 @@ def create_app(
 
     @app.post(
         "/v1/predict",
+        tags=["classify"],
         responses={
             **_UPLOAD_ERRORS,
             415: {"model": PredictResponse, "description": "no file is decodable audio"},
@@ -339,6 +384,7 @@ def create_app(
 
     @app.post(
         "/v1/tag",
+        tags=["classify"],
         responses={
             **_UPLOAD_ERRORS,
             415: {"model": TagResponse, "description": "no file is decodable audio"},
@@ -364,6 +410,7 @@ def create_app(
 
     @app.post(
         "/v1/similar",
+        tags=["library"],
         response_model=SimilarResponse,
         responses={
             **_UPLOAD_ERRORS,
