@@ -42,6 +42,7 @@ benchmarks: setup
 	$(BIN)/python benchmarks/musicnn_speed.py --clips 20
 	$(BIN)/python benchmarks/musicnn_int8.py
 	$(BIN)/python benchmarks/long_tracks.py
+	$(BIN)/python benchmarks/timeline.py
 	$(BIN)/python benchmarks/predict_cost.py
 	$(BIN)/python benchmarks/robustness.py
 	$(BIN)/python benchmarks/open_world.py

@@ -106,7 +106,8 @@ def test_predict_returns_distribution_top_k_and_timeline(song_bytes):
     forced = upload(("song.ogg", song_bytes), reject="false").json()["results"][0]
     assert forced["known"] is True and forced["label"] == result["top_k"][0][0]
     assert result["duration"] == pytest.approx(8.0, abs=0.05)
-    assert result["segments"][0]["start"] == 0.0 and len(result["segments"]) >= 3
+    assert result["segments"][0]["start"] == 0.0 and len(result["segments"]) >= 2  # 3 s each
+    assert result["segments"][-1]["end"] == pytest.approx(result["duration"], abs=1e-3)
     assert result["segments"][-1]["end"] == pytest.approx(8.0, abs=0.05)
 
 

@@ -62,13 +62,28 @@ def test_prediction_has_distribution_and_timeline(classifier, song):
     best = prediction.top(1)[0][0]
     assert prediction.label == (best if prediction.known else "unknown")
     assert prediction.duration == pytest.approx(20.0, abs=0.05)
+    from genrekit.features.musicnn import PATCH_SECONDS
+
     starts = [s.start for s in prediction.segments]
-    hop = classifier.spec.hop_seconds
-    assert starts[:3] == [0.0, hop, 2 * hop]
+    assert starts[:3] == [0.0, round(PATCH_SECONDS, 3), round(2 * PATCH_SECONDS, 3)]
     assert prediction.segments[-1].end == pytest.approx(prediction.duration, abs=1e-3)
+    for window, following in zip(prediction.segments, prediction.segments[1:]):
+        assert window.end == following.start  # one window per 3 s patch, no gaps
+        assert window.end - window.start == pytest.approx(PATCH_SECONDS, abs=1e-3)
     for window in prediction.segments:
-        assert window.end - window.start == pytest.approx(3.0, abs=1e-3)
         assert sum(window.probabilities.values()) == pytest.approx(1.0, abs=1e-4)
+
+
+@pytest.mark.data
+def test_the_timeline_agrees_with_the_verdict(classifier):
+    """Windows are judged on the 15 s around them, as the model learned from clips: the jazz
+    clip whose 3 s windows once said mostly rock now reads jazz along its timeline."""
+    for clip, genre in [("jazz/jazz.00010.flac", "jazz"), ("classical/classical.00041.flac",
+                                                            "classical")]:  # fmt: skip
+        prediction = classifier.predict(DATA / "gtzan" / clip)
+        labels = [s.label for s in prediction.segments]
+        assert prediction.label == genre
+        assert labels.count(genre) > len(labels) / 2
 
 
 @pytest.mark.data

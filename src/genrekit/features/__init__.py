@@ -52,6 +52,13 @@ class FeatureSet:
     name: str
     columns: tuple[str, ...]
     extract: Callable[[np.ndarray, int], np.ndarray]
+    patch_rows: Callable[[np.ndarray, int], np.ndarray] | None = None
+    """For vectors that summarize fixed-length patches (musicnn): the per-patch rows of a clip,
+    so a track's patches are computed once and pooled into clips and timeline windows."""
+    pool: Callable[[np.ndarray], np.ndarray] | None = None
+    """The clip vector of a run of ``patch_rows`` (``extract`` = pool of patch_rows)."""
+    patch_seconds: float | None = None
+    """Length of one patch (s)."""
 
     @property
     def is_vector(self) -> bool:
@@ -79,7 +86,10 @@ def feature_set(name: str) -> FeatureSet:
     if name == "musicnn":
         from genrekit.features import musicnn
 
-        return FeatureSet("musicnn", musicnn.COLUMNS, musicnn.extract)
+        return FeatureSet(
+            "musicnn", musicnn.COLUMNS, musicnn.extract,
+            musicnn.patch_rows, musicnn.pool, musicnn.PATCH_SECONDS,
+        )  # fmt: skip
     if name == "musicnn_gtzan57":
         from genrekit.features import musicnn
 

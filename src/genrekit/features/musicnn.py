@@ -1,4 +1,4 @@
-"""Pretrained musicnn embeddings as a fixed-length vector per clip (needs PyTorch).
+"""Pretrained musicnn embeddings as a fixed-length vector per clip (networks run in onnxruntime).
 
 The clip is resampled to 16 kHz and cut into 3 s patches; the MSD and MTT musicnn models (see
 ``genrekit.pretrained.musicnn``) give, per patch, 50 tag probabilities and the 200-unit
@@ -64,14 +64,26 @@ def mel_window(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     return frames[: max(musicnn.PATCH_FRAMES, len(frames) - 1)].T.astype(np.float32)
 
 
+PATCH_SECONDS = musicnn.PATCH_FRAMES * musicnn.HOP_LENGTH / musicnn.SAMPLE_RATE
+"""Length of one network patch (2.992 s): the step of a track's per-patch rows."""
+
+
+def patch_rows(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+    """(patches, 500): per 3 s patch, both models' 50 tags and 200 embedding units side by side
+    (MSD then MTT) — what ``pool`` summarizes into a clip's vector."""
+    patches = musicnn.patches(_log_mel(samples, sample_rate))  # shared by both models
+    return np.hstack([patch_outputs(patches, model) for model in MODELS])
+
+
+def pool(rows: np.ndarray) -> np.ndarray:
+    """The 1000-value vector of any run of patch rows: per model, mean then std over patches."""
+    per_model = np.split(rows, len(MODELS), axis=1)
+    return np.concatenate([stat(part, axis=0) for part in per_model for stat in (np.mean, np.std)])
+
+
 def extract(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     """The 1000-value musicnn vector of one clip."""
-    patches = musicnn.patches(_log_mel(samples, sample_rate))  # shared by both models
-    parts = []
-    for model in MODELS:
-        per_patch = patch_outputs(patches, model)
-        parts += [per_patch.mean(axis=0), per_patch.std(axis=0)]
-    return np.concatenate(parts)
+    return pool(patch_rows(samples, sample_rate))
 
 
 def extract_with_gtzan57(samples: np.ndarray, sample_rate: int) -> np.ndarray:
