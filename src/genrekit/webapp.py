@@ -12,11 +12,14 @@ from pathlib import Path
 
 import streamlit as st
 
-from genrekit.errors import AudioError, GenrekitError
+from genrekit.audio import MIN_DURATION
+from genrekit.charts import probabilities_chart, tags_chart, timeline_chart
+from genrekit.errors import AudioError, AudioTooShortError, GenrekitError, SilentAudioError
+from genrekit.filetags import display_genre
 from genrekit.library import Catalog
 from genrekit.models.bundle import DEFAULT_MODEL, bundled_models
 from genrekit.paths import examples_dir
-from genrekit.plots import audio_figure, probabilities_figure, timeline_figure
+from genrekit.plots import audio_figure
 from genrekit.predict import Classifier
 from genrekit.tagging import tag_file
 
@@ -36,8 +39,8 @@ def load_catalog(db: str, modified: float) -> Catalog:
 
 @st.cache_data(show_spinner="Analysing…", max_entries=32)
 def analyse(name: str, data: bytes, model: str):
-    """Decode, classify and tag one file: (prediction, embedding, samples, rate, tags), or why
-    not (tags: the pretrained musicnn MSD model's 50 scores)."""
+    """Decode, classify and tag one file: (prediction, embedding, samples, rate, tags), or the
+    ``AudioError`` saying why not (tags: the pretrained musicnn MSD model's 50 scores)."""
     suffix = Path(name).suffix if Path(name).suffix.isascii() else ""
     with tempfile.NamedTemporaryFile(suffix=suffix) as handle:
         handle.write(data)
@@ -48,7 +51,7 @@ def analyse(name: str, data: bytes, model: str):
             prediction, embedding = classifier.analyse(audio)
             tags = tag_file(handle.name).tags
         except AudioError as error:
-            return error.reason
+            return type(error)(name, error.reason)  # named as the person named it
     return prediction, embedding, audio.samples, audio.sample_rate, tags
 
 
@@ -93,44 +96,128 @@ def similar_songs(neighbours: list) -> None:
             st.audio(n.path)
 
 
-def show(name: str, data: bytes, model: str, top_k: int, catalog: Catalog | None) -> None:
-    st.header(name)
-    result = analyse(name, data, model)
-    if isinstance(result, str):
-        st.error(f"{name}: {result}")
-        return
-    prediction, embedding, samples, rate, tags = result
-    st.audio(data)
+# (No bare strings at module level: Streamlit would print them on the page.)
+# Confidence (calibrated probability) from which a verdict reads "confident" / "fairly sure";
+# below, "unsure".
+CONFIDENT = 0.7
+FAIRLY_SURE = 0.4
+# Songs shorter than this (s) get a note: a verdict on a few seconds of music is less reliable.
+SHORT_SECONDS = 10.0
+VIEWS = {
+    "Waveform": "waveform",
+    "Mel spectrogram": "mel",
+    "MFCC": "mfcc",
+    "Chroma": "chroma",
+    "Spectrum": "spectrum",
+}
+NO_VIEW = "(none)"
+
+
+def verdict_words(prediction) -> tuple[str, str]:
+    """The result card's headline and its plain-language detail."""
     label, probability = prediction.top(1)[0]
-    if prediction.known:
-        st.subheader(f"Predicted genre: {label} ({probability:.0%} sure)")
-    else:
-        st.subheader("Genre: unknown — this sounds unlike the genres the model knows")
-        st.caption(
-            f"Closest genre: {label} ({probability:.0%}). Less typical than "
-            f"{1 - (prediction.typicality or 0):.0%} of the music the model learned from."
+    if not prediction.known:
+        typical = 1 - (prediction.typicality or 0)
+        return (
+            "Unknown — not one of the genres this model knows",
+            f"Closest: {display_genre(label)} ({probability:.0%}). It sounds less typical "
+            f"than {typical:.0%} of the music the model learned from.",
         )
-    for parent, found in prediction.styles.items():
-        chips = " · ".join(f"{s.tag} {s.score:.2f}" for s in found)
-        st.markdown(f"**{parent.capitalize()}**: {chips}")
+    sureness = (
+        "confident" if probability >= CONFIDENT else
+        "fairly sure" if probability >= FAIRLY_SURE else "unsure"
+    )  # fmt: skip
+    return f"{display_genre(label)} — {sureness}, {probability:.0%}", ""
+
+
+def notes(prediction) -> list[str]:
+    """Plain warnings to read beside a verdict (short, unsure, cut)."""
+    found = []
+    if prediction.duration < SHORT_SECONDS:
+        found.append(f"Only {prediction.duration:.0f} s of sound: a verdict on so little music "
+                     "is less reliable.")  # fmt: skip
+    if prediction.known and prediction.confidence < FAIRLY_SURE:
+        found.append("Low confidence: the model hesitates between several genres.")
     if prediction.truncated:
-        st.info(f"Only the first {prediction.duration:.0f} s were analysed.")
-    left, right = st.columns([2, 3])
-    left.pyplot(probabilities_figure(prediction.probabilities, top_k, "Genre probabilities"))
-    right.pyplot(timeline_figure(prediction.segments, load_classifier(model).labels))
-    views = {
-        "Waveform": "waveform",
-        "Mel spectrogram": "mel",
-        "MFCC": "mfcc",
-        "Chroma": "chroma",
-        "Spectrum": "spectrum",
-    }
-    *view_tabs, tags_tab = st.tabs([*views, "Tags"])
-    for tab, kind in zip(view_tabs, views.values()):
-        tab.pyplot(audio_figure(samples, rate, [kind]))
-    tags_tab.pyplot(
-        probabilities_figure(tags, 10, "Tags (pretrained musicnn, Million Song Dataset)", "score")
-    )
+        found.append(f"Only the first {prediction.duration:.0f} s were analysed.")
+    return found
+
+
+def plain_reason(error: AudioError) -> str:
+    """What went wrong with a file, in words a music fan uses (no decoder jargon)."""
+    if isinstance(error, SilentAudioError):
+        return "the file is silent: there is no sound to listen to."
+    if isinstance(error, AudioTooShortError):
+        return f"too short: at least {MIN_DURATION:g} s of sound is needed."
+    return "this is not a sound file genrekit can read (it may be damaged, or not audio)."
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def view_png(name: str, data: bytes, model: str, kind: str) -> bytes:
+    """A picture of the sound (spectrogram etc.) as PNG, drawn once per file and view."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    _, _, samples, rate, _ = analyse(name, data, model)
+    figure = audio_figure(samples, rate, [kind])
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def summary(results: list) -> None:
+    """Several files: one row each, result first, problems in plain words."""
+    rows = []
+    for name, _, result in results:
+        if isinstance(result, AudioError):
+            rows.append({"file": name, "genre": "—", "how sure": "—",
+                         "note": plain_reason(result)})  # fmt: skip
+            continue
+        prediction = result[0]
+        genre = display_genre(prediction.label) if prediction.known else "Unknown"
+        rows.append({
+            "file": name, "genre": genre, "how sure": f"{prediction.confidence:.0%}",
+            "note": " ".join(notes(prediction)) or "ok",
+        })  # fmt: skip
+    st.subheader("Summary")
+    st.table(rows, hide_index=True)
+
+
+def show(name: str, data: bytes, result, model: str, top_k: int, catalog: Catalog | None) -> None:
+    """One file: the result card first, then listening, charts, and views on demand."""
+    st.header(name)
+    if isinstance(result, AudioError):
+        st.error(f"{name}: {plain_reason(result)}")
+        return
+    prediction, embedding, _, _, tags = result
+    headline, detail = verdict_words(prediction)
+    st.subheader(headline)
+    if detail:
+        st.write(detail)
+    for note in notes(prediction):
+        st.warning(note)
+    chips = [f":violet-badge[{s.tag}]" for found in prediction.styles.values() for s in found]
+    if chips:
+        st.markdown("Styles and moods: " + " ".join(chips))
+    st.audio(data)
+    st.altair_chart(
+        probabilities_chart(prediction.probabilities, top_k), width="stretch",
+        alt=f"Genre probabilities of {name}",
+    )  # fmt: skip
+    if prediction.segments:
+        st.markdown("**Genre over time** — each stretch judged on the 15 s around it")
+        st.altair_chart(
+            timeline_chart(prediction.segments), width="stretch", alt=f"Genre over time in {name}"
+        )
+    st.markdown("**Tags** (pretrained musicnn): each an independent 0–1 score; they do not "
+                "add up to 100 %")  # fmt: skip
+    st.altair_chart(tags_chart(tags, 10), width="stretch", alt=f"Tag scores of {name}")
+    view = st.selectbox("Look at the sound", [NO_VIEW, *VIEWS], key=f"view:{name}")
+    if view != NO_VIEW:
+        st.image(view_png(name, data, model, VIEWS[view]), caption=f"{view} of {name}",
+                 width="stretch", alt=f"{view} of {name}")  # fmt: skip
     show_similar(embedding, catalog)
 
 
@@ -247,7 +334,9 @@ def library_page() -> None:
         )
         .add_params(picker)
     )
-    event = st.altair_chart(chart, use_container_width=True, on_select="rerun", key="map")
+    event = st.altair_chart(
+        chart, width="stretch", on_select="rerun", key="map", alt="Map of your library by genre"
+    )
     tapped = (event.selection.get("song") or [{}])[0].get("id") if event else None
     names = {int(row.id): f"{row.name} ({row.genre})" for row in shown.itertuples()}
     picked = st.selectbox("…or pick a song", [None, *names], key="map_pick",
@@ -280,6 +369,7 @@ def filtered(table):
 
 def main() -> None:
     st.set_page_config(page_title="genrekit", page_icon="🎵", layout="wide")
+    st.set_option("client.toolbarMode", "minimal")  # no Deploy/Stop buttons for listeners
     page = st.radio(  # in the page, not the sidebar: a phone hides the sidebar
         "Page", ["Classify", "Library", "Teach"], key="page", horizontal=True,
         label_visibility="collapsed",
@@ -303,15 +393,14 @@ def main() -> None:
     top_k = st.sidebar.slider("Genres shown", 1, 10, 5)
     try:
         classifier = load_classifier(model)
-    except GenrekitError as error:
-        st.sidebar.error(str(error))
-        return
-    accuracy = classifier.bundle.manifest.get("metrics", {}).get("accuracy_mean")
-    if accuracy is not None:
-        st.sidebar.caption(
-            f"{classifier.bundle.model_id}: cross-validated accuracy {accuracy:.1%} "
-            f"({classifier.bundle.manifest['training']['protocol']['description']})"
-        )
+    except GenrekitError as error:  # said where the person looks; the page keeps working
+        st.error(f"The model {model!r} could not be loaded ({error}); using {DEFAULT_MODEL}.")
+        model = DEFAULT_MODEL
+        classifier = load_classifier(model)
+    known = ", ".join(display_genre(label) for label in classifier.labels)
+    st.write(f"Drop a song to hear what genre it is. This model knows {len(classifier.labels)} "
+             f"genres: {known}. Music unlike all of them is called unknown.")  # fmt: skip
+    describe_model(classifier)
     catalog = None
     library = st.sidebar.text_input(
         "Library catalog for similar songs", os.environ.get("GENREKIT_LIBRARY", "")
@@ -323,8 +412,32 @@ def main() -> None:
         except (OSError, GenrekitError) as error:
             st.sidebar.error(f"{library}: {error}")
             catalog = None
-    for name, data in chosen_inputs():
-        show(name, data, model, top_k, catalog)
+    inputs = chosen_inputs()
+    results = []
+    progress = st.empty()
+    for number, (name, data) in enumerate(inputs, start=1):
+        progress.progress(number / (len(inputs) + 1),
+                          text=f"Listening to {name} ({number} of {len(inputs)})…")  # fmt: skip
+        results.append((name, data, analyse(name, data, model)))
+    progress.empty()
+    if len(results) > 1:
+        summary(results)
+    for name, data, result in results:
+        show(name, data, result, model, top_k, catalog)
+
+
+def describe_model(classifier: Classifier) -> None:
+    """The model's measured accuracy, saying on what data and how it was measured."""
+    manifest = classifier.bundle.manifest
+    accuracy = manifest.get("metrics", {}).get("accuracy_mean")
+    if accuracy is None:
+        return
+    training = manifest.get("training", {})
+    source = Path(str(training.get("data", {}).get("source", "its training data"))).name
+    st.sidebar.markdown(
+        f"**{classifier.bundle.model_id}**: {accuracy:.0%} accuracy, measured on {source} "
+        f"({training.get('protocol', {}).get('description', 'cross-validation')})"
+    )
 
 
 main()
