@@ -107,7 +107,12 @@ def test_explore_report_has_every_section(small_dataset, tmp_path):
     assert "<title>beats0 (beats)</title>" in page  # hover names
     assert "broken.mp3" in page  # the undecodable file is listed
     assert "most wrong" in page
-    assert page.count("data:image/png;base64,") >= 5 and "nan" not in page.lower().split()
+    assert page.count("data:image/png;base64,") >= 6 and "nan" not in page.lower().split()
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page
+    assert "tempo (BPM)" in page  # what a feature measures, with its unit
+    support = page.split("<th>support</th>")[1].split("</table>")[0]
+    assert ".000" not in support  # counts print as counts
+    assert "<th>genre</th>" in page and "<th></th>" not in page  # no stray index header row
 
 
 def test_explore_a_features_table_uses_the_mfcc_block(tmp_path):
@@ -145,6 +150,12 @@ def test_report_renders_results_side_by_side(tmp_path):
     assert result.exit_code == 0, result.output
     page = out.read_text()
     assert "model-a — cross-validation" in page and "model-b — cross-validation" in page
+    assert "2 results" in page
+    comparison = page.split('id="comparison"')[1].split("</table>")[0]
+    rows = comparison.split("<tbody>")[1].split("</tr>")[:2]
+    accuracies = [float(r.split("<td>")[2].split()[0]) for r in rows]
+    assert accuracies == sorted(accuracies, reverse=True)  # best first …
+    assert rows[0].strip().startswith('<tr class="best">')  # … and highlighted
     assert page.count("data:image/png;base64,") == 3  # two confusion matrices, one curve plot
     bad = runner.invoke(app, ["report", str(tmp_path / "missing.json")])
     assert bad.exit_code == 2 and "not a readable report.json" in bad.stderr

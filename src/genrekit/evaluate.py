@@ -318,12 +318,23 @@ def comparison_page(results: Sequence[str | Path], title: str = "genrekit result
                 "macro-F1": f"{m['macro_f1_mean']:.3f} ± {m['macro_f1_std']:.3f}"
                 if spread
                 else f"{m['macro_f1']:.3f}",
-                "tracks": m["n"],
+                "tracks": int(m["n"]),
                 "protocol": data["protocol"].get("description", ""),
+                "_sort": m.get("accuracy_mean", m.get("accuracy", 0.0)),
             }
         )
-    page = H.HtmlReport(title, f"{len(loaded)} results")
-    page.add("Comparison", H.table(pd.DataFrame(rows)))
+    table = pd.DataFrame(rows).sort_values("_sort", ascending=False, kind="stable")
+    page = H.HtmlReport(title, H.plural(len(loaded), "result"))
+    page.add(
+        "Comparison",
+        H.table(table.drop(columns="_sort"), best_row=0),
+        H.paragraph(
+            "Best accuracy first, highlighted. Compare figures only between rows measured under "
+            "the same protocol: artist-disjoint folds score lower than track folds, and leaky "
+            "(segment-random) splits score highest of all.",
+            note=True,
+        ),
+    )
     for data in loaded:
         parts = [
             H.figure(

@@ -23,14 +23,15 @@ from genrekit.datasets import Dataset, load_dataset
 from genrekit.errors import AudioError, ConfigError
 from genrekit.features import feature_set
 
-KEY_FEATURES = (
-    "tempo",
-    "spectral_centroid_mean",
-    "rms_mean",
-    "zero_crossing_rate_mean",
-    "chroma_stft_mean",
-    "mfcc1_mean",
-)
+KEY_FEATURES = {
+    "tempo": "tempo (BPM)",
+    "spectral_centroid_mean": "spectral centroid, mean (Hz)",
+    "rms_mean": "loudness, mean RMS (full scale = 1)",
+    "zero_crossing_rate_mean": "zero crossings (per sample)",
+    "chroma_stft_mean": "chroma, mean (0–1)",
+    "mfcc1_mean": "MFCC 1, mean (dB scale)",
+}
+"""The features shown per genre, with what they measure and their units."""
 
 
 def _analyse_file(path: Path) -> dict[str, Any] | AudioError:
@@ -161,12 +162,16 @@ def _distributions(report: H.HtmlReport, tracks: pd.DataFrame) -> None:
     plt = _pyplot()
     labels = sorted(tracks["label"].unique())
     fig, axes = plt.subplots(2, 3, figsize=(12, 6.5))
-    for ax, name in zip(axes.flat, KEY_FEATURES):
+    for ax, (name, described) in zip(axes.flat, KEY_FEATURES.items()):
         ax.boxplot([tracks.loc[tracks["label"] == g, name] for g in labels], tick_labels=labels)
-        ax.set_title(name)
+        ax.set_title(described, fontsize=10)
         ax.tick_params(axis="x", rotation=60, labelsize=8)
     fig.tight_layout()
-    report.add("Feature distributions per genre", H.figure(fig, "feature distributions"))
+    report.add(
+        "Feature distributions per genre",
+        H.figure(fig, "box plots of " + "; ".join(KEY_FEATURES.values()) + ", per genre"),
+        H.paragraph("Shown: " + "; ".join(KEY_FEATURES.values()) + ".", note=True),
+    )
 
 
 def _correlations(report: H.HtmlReport, tracks: pd.DataFrame) -> None:
@@ -244,8 +249,15 @@ def _importance(report: H.HtmlReport, tracks: pd.DataFrame, seed: int) -> None:
     frame = pd.DataFrame({"impurity": impurity, "permutation (held-out)": permutation})
     frame = frame.sort_values("permutation (held-out)", ascending=False).head(20)
     frame.index.name = "feature"
+    from genrekit.plots import bars_figure
+
+    chart = bars_figure(
+        frame["permutation (held-out)"].to_dict(), 20, "Permutation importance (held-out)",
+        "drop in accuracy when the feature is shuffled",
+    )  # fmt: skip
     report.add(
         "Feature importance",
+        H.figure(chart, "bar chart of permutation importance per feature"),
         H.table(frame, "{:.4f}"),
         H.paragraph(
             "Impurity importance from a random forest fitted on all tracks; permutation "

@@ -15,13 +15,17 @@ import numpy as np
 import pandas as pd
 
 _STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; color: #222; }
+body { font-family: system-ui, sans-serif; margin: 2rem auto; padding: 0 1rem; max-width: 1100px;
+       color: #222; line-height: 1.45; }
 h1 { margin-bottom: .2rem; } h2 { border-bottom: 1px solid #ddd; padding-bottom: .3rem; }
+.table { overflow-x: auto; }
 table { border-collapse: collapse; margin: .5rem 0 1rem; font-size: .9rem; }
 th, td { padding: .25rem .6rem; border-bottom: 1px solid #eee; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
-img, svg { max-width: 100%; height: auto; } .note { color: #666; font-size: .9rem; }
-nav a { margin-right: .8rem; }
+tr.best td { font-weight: 600; background: #eef6ee; }
+img, svg { max-width: 100%; height: auto; } .note { color: #555; font-size: .9rem; }
+nav a { margin-right: .8rem; display: inline-block; }
+@media (max-width: 600px) { body { margin: 1rem auto; } table { font-size: .8rem; } }
 """
 
 PALETTE = (
@@ -55,6 +59,7 @@ class HtmlReport:
         )
         return (
             f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{html.escape(self.title)}</title><style>{_STYLE}</style></head>\n<body>\n"
             f"<h1>{html.escape(self.title)}</h1>\n"
             f'<p class="note">{html.escape(self.subtitle)}</p>\n<nav>{nav}</nav>\n{body}\n'
@@ -72,10 +77,31 @@ def paragraph(text: str, note: bool = False) -> str:
     return f"<p{' class=note' if note else ''}>{html.escape(text)}</p>"
 
 
-def table(frame: pd.DataFrame, float_format: str = "{:.3f}") -> str:
-    return frame.to_html(
-        border=0, float_format=float_format.format, escape=True, index=frame.index.name is not None
-    )
+def table(frame: pd.DataFrame, float_format: str = "{:.3f}", best_row: int | None = None) -> str:
+    """A table that scrolls sideways on a narrow screen. A named index becomes the first column
+    (no second header row); float columns holding only whole numbers (counts such as support)
+    print as integers; ``best_row`` (a position) is highlighted."""
+    if frame.index.name is not None:
+        frame = frame.reset_index()
+    frame = frame.copy()
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype.kind == "f" and values.notna().all() and (values % 1 == 0).all():
+            frame[column] = values.astype(int)
+    text = frame.to_html(border=0, float_format=float_format.format, escape=True, index=False)
+    if best_row is not None:
+        head, body = text.split("<tbody>", 1)
+        first, *rows = body.split("<tr>")
+        marked = [
+            ('<tr class="best">' if i == best_row else "<tr>") + r for i, r in enumerate(rows)
+        ]
+        text = head + "<tbody>" + first + "".join(marked)
+    return f'<div class="table">{text}</div>'
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 result``, ``3 results``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def figure(fig, alt: str) -> str:

@@ -174,36 +174,24 @@ def audio_figure(samples: np.ndarray, sample_rate: int, kinds: list[str] | tuple
     return fig
 
 
-def probabilities_figure(
-    probabilities: dict[str, float], top_k: int = 10, title: str = "", xlabel: str = "probability"
+def bars_figure(
+    scores: dict[str, float],
+    top_k: int = 10,
+    title: str = "",
+    xlabel: str = "score",
+    as_percent: bool = False,
 ):
-    """Horizontal bars of the top-k scores (genre probabilities, tag scores), highest on top."""
+    """Horizontal bars of the ``top_k`` largest scores, highest on top, each labelled with its
+    value (as a percentage with ``as_percent``)."""
     plt = _pyplot()
-    items = list(probabilities.items())[:top_k][::-1]
-    fig, ax = plt.subplots(figsize=(5, 0.45 * len(items) + 1.0))
-    bars = ax.barh([label for label, _ in items], [p for _, p in items], color="#1f5f8b")
-    ax.bar_label(bars, labels=[f"{p:.0%}" for _, p in items], padding=3)
-    ax.set(xlim=(0, 1.1), xlabel=xlabel, title=title)
-    fig.tight_layout()
-    return fig
-
-
-def timeline_figure(segments: list, labels: list[str], title: str = "Genre over time"):
-    """Stacked probabilities of every genre across the track's windows (colours follow
-    ``labels`` order, so pass the model's labels for colours that mean the same on every track)."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(9, 2.8))
-    if segments:
-        # Each window's probabilities at its centre, held flat out to the track's two ends.
-        times = [segments[0].start, *((s.start + s.end) / 2 for s in segments), segments[-1].end]
-        stacks = [
-            [s.probabilities[label] for s in (segments[0], *segments, segments[-1])]
-            for label in labels
-        ]
-        ax.stackplot(times, stacks, labels=labels)
-        ax.set_xlim(times[0], times[-1])
-    ax.set(ylim=(0, 1), xlabel="time (s)", ylabel="probability", title=title)
-    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize="small")
+    items = sorted(scores.items(), key=lambda item: item[1], reverse=True)[:top_k][::-1]
+    fig, ax = plt.subplots(figsize=(6, 0.35 * len(items) + 1.2))
+    bars = ax.barh([label for label, _ in items], [v for _, v in items], color="#1f5f8b")
+    text = [f"{v:.0%}" if as_percent else f"{v:.3f}" for _, v in items]
+    ax.bar_label(bars, labels=text, padding=3)
+    largest = max((v for _, v in items), default=1.0) or 1.0
+    ax.set(xlim=(min(0.0, min((v for _, v in items), default=0.0)), largest * 1.2),
+           xlabel=xlabel, title=title)  # fmt: skip
     fig.tight_layout()
     return fig
 
