@@ -118,6 +118,7 @@ def test_weights_ship_with_their_licence_and_provenance():
     assert "Permission to use" in (musicnn.WEIGHTS_DIR / "LICENSE-musicnn.md").read_text()
 
 
+@pytest.mark.filterwarnings("ignore:n_fft=512 is too large")  # librosa, on the 100-sample input
 @pytest.mark.parametrize("length", [100, 512, 48_017, 480_000])
 def test_numpy_log_mel_equals_librosa_bit_for_bit(length: int):
     """The front end prediction runs (numpy only) against librosa's melspectrogram."""

@@ -8,14 +8,19 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 from conftest import DATA, REPO
 
 APP = REPO / "src" / "genrekit" / "webapp.py"
-ARTIFACTS = REPO / "artifacts" / "tests"
+ARTIFACTS = Path(
+    os.environ.get("GENREKIT_ARTIFACTS", Path(tempfile.gettempdir()) / "genrekit-test-artifacts")
+)
+"""Screenshots and redraw timings of the browser tests (CI keeps this folder as artifacts)."""
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
