@@ -23,7 +23,10 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -91,38 +94,66 @@ def songs_of(test: np.ndarray, genres: np.ndarray, rng: np.random.Generator) -> 
     return songs
 
 
+@dataclass
+class Clips:
+    """The 208 GTZAN clips as the default model sees them, with their genres and artists."""
+
+    genres: np.ndarray
+    artists: np.ndarray
+    per_patch: np.ndarray
+    """(clips, 10, 500) per-patch outputs (``patch_outputs``)."""
+    clean: np.ndarray
+    """(clips, 1000) clip features."""
+    copies: dict[str, np.ndarray]
+    """The band-limited and clipped training copies' features (``copy-1``, ``copy-2``)."""
+
+    @classmethod
+    def load(cls) -> Clips:
+        root = data_dir()
+        paths = sorted(str(p) for p in (root / "gtzan").glob("*/*.flac"))
+        artist_of = pd.read_csv(root / "gtzan_artists.csv", dtype=str).set_index("id")["artist"]
+        ids = [Path(p).stem for p in paths]
+        per_patch = patch_outputs(paths)
+        return cls(
+            np.array([i.split(".")[0] for i in ids]),
+            np.array([artist_of[i] for i in ids]),
+            per_patch,
+            np.stack([pooled(clip) for clip in per_patch]),
+            features_for(paths, "loudness", 2, 2),
+        )
+
+    def folds(self) -> Iterator[tuple[Any, np.ndarray]]:
+        """Per artist fold (5, stratified, seed 0): the default model's estimator fitted on the
+        training artists' clips and copies, and the held-out clip indices."""
+        from sklearn.model_selection import StratifiedGroupKFold
+
+        from genrekit.models.bundle import bundled_models, read_manifest
+        from genrekit.models.classical import build_pipeline
+
+        params = read_manifest(bundled_models()["musicnn-lda"])["training"]["chosen_params"]
+        folds = StratifiedGroupKFold(5, shuffle=True, random_state=0)
+        for train, test in folds.split(self.clean, self.genres, self.artists):
+            x = np.vstack([self.clean[train], self.copies["copy-1"][train],
+                           self.copies["copy-2"][train]])  # fmt: skip
+            yield build_pipeline("lda", params).fit(x, np.tile(self.genres[train], 3)), test
+
+
 def main() -> None:
     from sklearn.metrics import f1_score
-    from sklearn.model_selection import StratifiedGroupKFold
     from threadpoolctl import threadpool_limits
 
-    from genrekit.models.bundle import bundled_models, read_manifest
-    from genrekit.models.classical import build_pipeline
-
     threadpool_limits(1)
-    root = data_dir()
-    paths = sorted(str(p) for p in (root / "gtzan").glob("*/*.flac"))
-    artist_of = pd.read_csv(root / "gtzan_artists.csv", dtype=str).set_index("id")["artist"]
-    ids = [Path(p).stem for p in paths]
-    genres = np.array([i.split(".")[0] for i in ids])
-    artists = np.array([artist_of[i] for i in ids])
     start = time.perf_counter()
-    per_patch = patch_outputs(paths)
-    copies = features_for(paths, "loudness", 2, 2)
-    clean = np.stack([pooled(clip) for clip in per_patch])
-    manifest = read_manifest(bundled_models()["musicnn-lda"])
-    params = manifest["training"]["chosen_params"]
+    clips = Clips.load()
+    genres, per_patch = clips.genres, clips.per_patch
     configs = {"whole track (every 30 s clip)": None}
     for k in REGIONS:
         for p in PATCHES_PER_REGION:
             configs[f"{k} region(s) × {p} patch(es)"] = (k, p)
     predicted: dict[str, list[str]] = {name: [] for name in configs}
     truth, minutes, patches_seen = [], [], {name: [] for name in configs}
-    folds = StratifiedGroupKFold(5, shuffle=True, random_state=0)
     rng = np.random.default_rng(0)
-    for train, test in folds.split(clean, genres, artists):
-        x = np.vstack([clean[train], copies["copy-1"][train], copies["copy-2"][train]])
-        model = build_pipeline("lda", params).fit(x, np.tile(genres[train], 3))
+    for model, test in clips.folds():
         for song in songs_of(test, genres, rng):
             stream = per_patch[song].reshape(-1, per_patch.shape[2])
             truth.append(genres[song[0]])

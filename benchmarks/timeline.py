@@ -21,13 +21,10 @@ Per-patch network outputs are shared with benchmarks/long_tracks.py (cached).
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
-import pandas as pd
-from _common import RESULTS, data_dir, git_revision, machine
-from long_tracks import patch_outputs, pooled
-from robustness import features_for
+from _common import RESULTS, git_revision, machine
+from long_tracks import Clips, pooled
 
 CONTEXTS = (1, 3, 5, 10)
 
@@ -41,43 +38,27 @@ def window_features(patches: np.ndarray, context: int) -> np.ndarray:
 
 
 def main() -> None:
-    from sklearn.model_selection import StratifiedGroupKFold
     from threadpoolctl import threadpool_limits
 
-    from genrekit.models.bundle import bundled_models, read_manifest
-    from genrekit.models.classical import build_pipeline
-
     threadpool_limits(1)
-    root = data_dir()
-    paths = sorted(str(p) for p in (root / "gtzan").glob("*/*.flac"))
-    artist_of = pd.read_csv(root / "gtzan_artists.csv", dtype=str).set_index("id")["artist"]
-    ids = [Path(p).stem for p in paths]
-    genres = np.array([i.split(".")[0] for i in ids])
-    artists = np.array([artist_of[i] for i in ids])
-    per_patch = patch_outputs(paths)
-    copies = features_for(paths, "loudness", 2, 2)
-    clean = np.stack([pooled(clip) for clip in per_patch])
-    params = read_manifest(bundled_models()["musicnn-lda"])["training"]["chosen_params"]
-    agree = {c: [] for c in CONTEXTS}
-    right = {c: [] for c in CONTEXTS}
-    verdict_right = []
-    folds = StratifiedGroupKFold(5, shuffle=True, random_state=0)
-    for train, test in folds.split(clean, genres, artists):
-        x = np.vstack([clean[train], copies["copy-1"][train], copies["copy-2"][train]])
-        model = build_pipeline("lda", params).fit(x, np.tile(genres[train], 3))
-        verdicts = model.predict(clean[test])
-        verdict_right += list(verdicts == genres[test])
+    clips = Clips.load()
+    agree: dict[int, list[bool]] = {c: [] for c in CONTEXTS}
+    right: dict[int, list[bool]] = {c: [] for c in CONTEXTS}
+    verdict_right: list[bool] = []
+    for model, test in clips.folds():
+        verdicts = model.predict(clips.clean[test])
+        verdict_right += list(verdicts == clips.genres[test])
         for context in CONTEXTS:
             for row, verdict in zip(test, verdicts):
-                labels = model.predict(window_features(per_patch[row], context))
+                labels = model.predict(window_features(clips.per_patch[row], context))
                 values, counts = np.unique(labels, return_counts=True)
                 agree[context].append(values[np.argmax(counts)] == verdict)
-                right[context] += list(labels == genres[row])
+                right[context] += list(labels == clips.genres[row])
     result = {
         "machine": machine(),
         "revision": git_revision(),
         "protocol": __doc__.split("Protocol: ")[1].split("\n\n")[0].replace("\n", " "),
-        "clips": len(paths),
+        "clips": len(clips.genres),
         "clip_verdict_accuracy": round(float(np.mean(verdict_right)), 3),
         "by_context_patches": {
             str(c): {
