@@ -12,13 +12,12 @@ Run: ``.venv/bin/python benchmarks/ann_recall.py`` (needs the ``ann`` extra: fai
 
 from __future__ import annotations
 
-import json
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-from _common import RESULTS, data_dir, git_revision, machine
+from _common import data_dir, git_revision, machine, save_result
 
 from genrekit.library import Catalog, hnsw_index, index_folder
 
@@ -71,9 +70,7 @@ def main() -> None:
         large.vectors = uniform / np.linalg.norm(uniform, axis=1, keepdims=True)
         results["uniform_random_100k"] = measure(large, queries, scratch)
     result = {"machine": machine(), "revision": git_revision(), **results}
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "ann_recall.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    save_result("ann_recall", result)
 
 
 if __name__ == "__main__":

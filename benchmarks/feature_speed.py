@@ -12,14 +12,13 @@ Run: ``.venv/bin/python benchmarks/feature_speed.py [--limit N]``
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
 import librosa
 import numpy as np
 import pandas as pd
 import soundfile
-from _common import RESULTS, data_dir, git_revision, machine
+from _common import data_dir, git_revision, machine, save_result
 
 from genrekit.features import gtzan57
 
@@ -84,9 +83,7 @@ def main() -> None:
         "speedup": per_clip["plain_librosa"] / per_clip["genrekit"],
         "worst_relative_error_vs_table": worst,
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "feature_speed.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    save_result("feature_speed", result)
 
 
 if __name__ == "__main__":

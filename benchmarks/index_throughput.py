@@ -14,7 +14,6 @@ Run: ``.venv/bin/python benchmarks/index_throughput.py [--songs N]``
 from __future__ import annotations
 
 import argparse
-import json
 import sqlite3
 import tempfile
 import time
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import soundfile
-from _common import RESULTS, data_dir, git_revision, machine
+from _common import data_dir, git_revision, machine, save_result
 
 from genrekit.audio import load_audio
 from genrekit.datasets import audio_files
@@ -108,9 +107,7 @@ def main() -> None:
         "runs": timings,
         "dask_catalogs_identical_to_in_process": identical,
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "index_throughput.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    save_result("index_throughput", result)
 
 
 if __name__ == "__main__":

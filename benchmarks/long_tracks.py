@@ -21,7 +21,6 @@ songs whose sampled verdict equals the whole-track one.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from _common import RESULTS, data_dir, git_revision, machine
+from _common import data_dir, git_revision, machine, save_result
 from robustness import CACHE, features_for
 
 CLIPS_PER_SONG = (6, 10)
@@ -191,9 +190,7 @@ def main() -> None:
         "results": rows,
         "seconds": round(time.perf_counter() - start, 1),
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "long_tracks.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    save_result("long_tracks", result)
 
 
 if __name__ == "__main__":

@@ -13,13 +13,12 @@ Run: ``.venv/bin/python benchmarks/musicnn_speed.py [--clips N]``
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import statistics
 import time
 
 import numpy as np
-from _common import RESULTS, data_dir, git_revision, machine
+from _common import data_dir, git_revision, machine, save_result
 
 
 def _cpu(function) -> tuple[float, object]:
@@ -97,9 +96,7 @@ def main() -> None:
         "model_load_added_rss_mb": memory_mb,
         "peak_rss_mb_after_onnx": peak_mb,
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "musicnn_speed.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    save_result("musicnn_speed", result)
 
 
 if __name__ == "__main__":

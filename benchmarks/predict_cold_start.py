@@ -10,7 +10,6 @@ Run: ``.venv/bin/python benchmarks/predict_cold_start.py [--runs N]``
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -18,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from _common import RESULTS, data_dir, git_revision, machine
+from _common import data_dir, git_revision, machine, save_result
 
 COMMANDS = {
     "python -c pass": [sys.executable, "-c", "pass"],
@@ -54,9 +53,7 @@ def main() -> None:
         "peak_resident_mb": {name: round(v) for name, v in peak_mb.items()},
         "all_seconds": {name: [round(t, 3) for t in v] for name, v in times.items()},
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "predict_cold_start.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    save_result("predict_cold_start", result)
 
 
 if __name__ == "__main__":

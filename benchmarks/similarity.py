@@ -12,13 +12,12 @@ Run: ``.venv/bin/python benchmarks/similarity.py [--db PATH]``
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-from _common import RESULTS, data_dir, git_revision, machine
+from _common import data_dir, git_revision, machine, save_result
 
 from genrekit.library import Catalog, index_folder
 
@@ -62,9 +61,7 @@ def main() -> None:
         "precision_at_10": float(precision.mean()),
         "per_genre": per_genre,
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "similarity.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    save_result("similarity", result)
 
 
 if __name__ == "__main__":

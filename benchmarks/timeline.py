@@ -20,10 +20,8 @@ Per-patch network outputs are shared with benchmarks/long_tracks.py (cached).
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
-from _common import RESULTS, git_revision, machine
+from _common import git_revision, machine, save_result
 from long_tracks import Clips, pooled
 
 CONTEXTS = (1, 3, 5, 10)
@@ -68,9 +66,7 @@ def main() -> None:
             for c in CONTEXTS
         },
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "timeline.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    save_result("timeline", result)
 
 
 if __name__ == "__main__":
