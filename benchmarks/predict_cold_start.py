@@ -2,7 +2,9 @@
 
 Each run is a fresh process (imports, model load, decoding, features, prediction, printing). The
 median of several runs is reported, with and without the per-segment timeline, beside the bare
-interpreter start-up measured in the same loop, with each command's peak resident memory.
+interpreter start-up measured in the same loop, with each command's peak resident memory; also a
+10-minute song (20 joined clips, made in a child process so this one stays small: a child's
+peak memory counts what it inherited at fork).
 
 Run: ``.venv/bin/python benchmarks/predict_cold_start.py [--runs N]``
 """
@@ -14,6 +16,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -23,21 +26,43 @@ COMMANDS = {
     "python -c pass": [sys.executable, "-c", "pass"],
     "genrekit predict CLIP": ["{genrekit}", "predict", "{clip}"],
     "genrekit predict CLIP --no-timeline": ["{genrekit}", "predict", "{clip}", "--no-timeline"],
-}
+    "genrekit predict SONG (10 min)": ["{genrekit}", "predict", "{song}"],
+    "genrekit predict SONG (10 min) --no-timeline": ["{genrekit}", "predict", "{song}",
+                                                      "--no-timeline"],
+}  # fmt: skip
+
+
+def ten_minute_song(path: Path) -> None:
+    """A 10-minute FLAC of 20 GTZAN clips (10 rock, 10 jazz) joined: peak memory of a long song."""
+    import numpy as np
+    import soundfile
+
+    from genrekit.audio import load_audio
+
+    clips = [sorted((data_dir() / "gtzan" / g).glob("*.flac"))[:10] for g in ("rock", "jazz")]
+    samples = np.concatenate([load_audio(c).samples for group in clips for c in group])
+    soundfile.write(path, samples[: 600 * 22050], 22050)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--make-song", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.make_song:
+        ten_minute_song(args.make_song)
+        return
     clip = data_dir() / "gtzan" / "blues" / "blues.00000.flac"
+    scratch = tempfile.TemporaryDirectory()
+    song = Path(scratch.name) / "ten-minutes.flac"
+    subprocess.run([sys.executable, __file__, "--make-song", str(song)], check=True)
     genrekit = str(Path(sys.executable).parent / "genrekit")
     subprocess.run([genrekit, "predict", str(clip)], check=True, capture_output=True)  # caches
     times: dict[str, list[float]] = {name: [] for name in COMMANDS}
     peak_mb: dict[str, float] = dict.fromkeys(COMMANDS, 0.0)
     for _ in range(args.runs):
         for name, template in COMMANDS.items():
-            command = [part.format(genrekit=genrekit, clip=clip) for part in template]
+            command = [part.format(genrekit=genrekit, clip=clip, song=song) for part in template]
             start = time.perf_counter()
             process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
             _, status, usage = os.wait4(process.pid, 0)  # this child's own peak memory
