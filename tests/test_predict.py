@@ -231,6 +231,12 @@ def test_cli_features_table(tmp_path, broken):
     from genrekit.datasets import load_dataset
 
     assert load_dataset(whole).features.shape == (2, 57)
+    single = tmp_path / "one.csv"  # a file or a glob works too (unlabelled rows)
+    song = str(tmp_path / "music" / "blues" / "blues.00000.wav")
+    result = runner.invoke(app, ["features", song, str(tmp_path / "music" / "*" / "jazz*.wav"),
+                                 "-o", str(single), "-j", "1"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert list(pd.read_csv(single)["filename"]) == ["blues.00000.wav", "jazz.00000.wav"]
 
 
 def test_train_from_an_audio_folder_skips_bad_files_and_predicts(tmp_path, broken):

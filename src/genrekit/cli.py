@@ -268,7 +268,10 @@ def tag(
 
 @_command()
 def features(
-    folder: Annotated[Path, typer.Argument(help="Folder of audio (label = subfolder name)")],
+    inputs: Annotated[
+        list[str],
+        typer.Argument(help="Audio files, globs, or folders (label = subfolder name)"),
+    ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Table to write (.csv or .parquet)")],
     segment: Annotated[
         float | None, typer.Option(help="Segment length in seconds (one row per segment)")
@@ -278,7 +281,7 @@ def features(
     ] = None,
     workers: WorkersOption = 2,
 ) -> None:
-    """Write the 57-column GTZAN features table for a folder of audio."""
+    """Write the 57-column GTZAN features table for audio files and folders."""
     from tqdm import tqdm
 
     from genrekit.datasets import from_audio_folder
@@ -287,10 +290,17 @@ def features(
 
     if out.suffix not in (".csv", ".parquet"):
         _fail(f"{out}: --out must end in .csv or .parquet")
-    dataset = from_audio_folder(folder)
-    jobs = [
-        TableJob(path, item.label, segment, hop) for item, path in zip(dataset.items, dataset.paths)
-    ]
+    jobs = []
+    for text in inputs:
+        if Path(text).is_dir():  # labelled by subfolder
+            dataset = from_audio_folder(text)
+            jobs += [
+                TableJob(p, i.label, segment, hop) for i, p in zip(dataset.items, dataset.paths)
+            ]
+        else:  # files and globs: unlabelled
+            jobs += [TableJob(path, None, segment, hop) for path in _expand([text])]
+    if not jobs:
+        _fail("no audio files given")
     rows, failures = [], 0
     bar = tqdm(
         extract_rows(jobs, workers),
