@@ -246,6 +246,22 @@ def test_evaluate_bundle_votes_per_track_on_a_segment_table(tmp_path):
     assert report.protocol["name"] == "bundle-on-data"
 
 
+def test_evaluate_says_how_to_label_a_flat_folder_and_names_unmapped_labels(tmp_path, media):
+    from typer.testing import CliRunner
+
+    from genrekit.cli import app
+    from genrekit.datasets import map_label
+
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    (flat / "song.flac").write_bytes(media["flac"].read_bytes())
+    result = CliRunner().invoke(app, ["evaluate", str(flat)])
+    assert result.exit_code == 2
+    assert "put the audio in one subfolder per genre" in result.output
+    with pytest.raises(ConfigError, match="no group for label 'dance-urban'$"):
+        map_label(np.str_("dance-urban"), {"rock": "guitar"}, "groups.csv")
+
+
 def test_bundle_carries_a_verified_onnx_copy_used_by_default(tmp_path):
     config = load_config(write_config(tmp_path, write_table(tmp_path / "t.csv")))
     _, bundle_dir, _ = train(config, tmp_path / "model", None, progress=False)

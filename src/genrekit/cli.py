@@ -449,8 +449,13 @@ def evaluate(
     result, errors = evaluate_bundle(model, data, workers=workers, label_map=label_map)
     for error in errors:
         typer.echo(f"error: {error}", err=True)
+    if len(result.y_true) == 0 and errors:
+        _fail(f"{data}: none of the labelled files could be analysed (reasons above)")
     if len(result.y_true) == 0:
-        _fail(f"{data}: nothing labelled could be scored")
+        _fail(
+            f"{data}: no labelled music found — put the audio in one subfolder per genre "
+            f"(e.g. {data / 'jazz' / 'song.mp3'}), or give a features table with a label column"
+        )
     result.write(report)
     typer.echo(result.summary())
     typer.echo(f"report: {report}/report.md")

@@ -285,7 +285,7 @@ def map_label(label: str, mapping: dict[str, str], source: str | Path = "label m
         return mapping[label]
     if "*" in mapping:
         return mapping["*"]
-    raise ConfigError(f"{source}: no group for label {label!r}")
+    raise ConfigError(f"{source}: no group for label {str(label)!r}")
 
 
 def with_label_map(dataset: Dataset, path: str | Path) -> Dataset:

@@ -244,7 +244,9 @@ def evaluate_bundle(
         y_pred = verdicts(classifier.labels, per_track)
         probabilities_by_track = per_track.tolist()
     else:
-        results = predict_many(classifier, dataset.paths, timeline=False, workers=workers)
+        results = predict_many(
+            classifier, dataset.paths, timeline=False, workers=workers, full=True
+        )  # every clip of a long track, as predict does, not the regions indexing hears
         y_true_list, y_pred_list, unique, probabilities_by_track = [], [], [], []
         for item, result in tqdm(
             zip(dataset.items, results),
