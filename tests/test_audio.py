@@ -196,3 +196,24 @@ def test_loudness_high_pass_equals_scipys_butterworth_to_float_precision(rate):
         centred = samples - np.float32(np.mean(samples, dtype=np.float64))
         reference = sosfilt(sos, centred).astype(np.float32)
         assert np.max(np.abs(remove_dc(samples, rate) - reference)) <= 2.5e-7
+
+
+def test_a_wav_cut_mid_data_is_refused_and_a_streamed_wav_is_read(tmp_path):
+    """libsndfile shortens a cut WAV's frame count to what is there; the header still says how
+    long it was, so the cut is reported (as for FLAC). A header of 'unknown length' is fine."""
+    import struct
+
+    whole = tmp_path / "whole.wav"
+    soundfile.write(whole, tone(seconds=20.0, rate=22050)[:, 0], 22050, subtype="PCM_16")
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(AudioDecodeError, match="truncated: the header announces 20.0 s"):
+        load_audio(cut)
+    streamed = tmp_path / "streamed.wav"
+    at = data.index(b"data")
+    streamed.write_bytes(
+        data[:4] + struct.pack("<I", 0xFFFFFFFF) + data[8 : at + 4]
+        + struct.pack("<I", 0xFFFFFFFF) + data[at + 8 :]
+    )  # fmt: skip
+    assert load_audio(streamed).duration == pytest.approx(20.0, abs=0.01)

@@ -135,6 +135,8 @@ def _decode_with_soundfile(path: Path, sample_rate: int, max_duration: float | N
         raise _NotRecognised(_libsndfile_reason(error)) from None
     with handle:
         source_rate, channels, declared = handle.samplerate, handle.channels, handle.frames
+        if handle.format in ("WAV", "WAVEX", "AIFF"):
+            declared = max(declared, _header_frames(path, source_rate))
         _check_stream(path, source_rate, channels)
         cap = _frame_cap(max_duration, source_rate)
         block = int(_BLOCK_SECONDS * source_rate)
@@ -168,6 +170,28 @@ def _decode_with_soundfile(path: Path, sample_rate: int, max_duration: float | N
             f"but only {frames_read / source_rate:.1f} s could be decoded",
         )
     return Audio(samples, sample_rate, str(path), source_rate, channels, truncated)
+
+
+def _header_frames(path: Path, sample_rate: int) -> int:
+    """Frames a WAV or AIFF header announces (its data chunk size). libsndfile quietly shortens
+    its count to what the file holds, so a file cut mid-data would pass as whole; mutagen reads
+    the header as written. 0 when the header cannot be read."""
+    import mutagen
+
+    try:
+        info = mutagen.File(path)
+    except Exception:  # an unreadable header: nothing announced, the decoded audio stands
+        return 0
+    if info is None:
+        return 0
+    frames = round(info.info.length * sample_rate)
+    frame_bytes = getattr(info.info, "channels", 1) * getattr(info.info, "bits_per_sample", 16) // 8
+    streamed = frames * max(1, frame_bytes) >= _UNKNOWN_CHUNK_SIZE  # "length unknown" header
+    return 0 if streamed else frames
+
+
+_UNKNOWN_CHUNK_SIZE = 0xFFFFFFFF - 0xFF
+"""Data chunk sizes from here up mean "unknown" (what a recorder writing to a pipe puts there)."""
 
 
 def _decode_with_ffmpeg(path: Path, sample_rate: int, max_duration: float | None) -> Audio:
