@@ -250,3 +250,25 @@ def test_one_request_buys_a_bounded_number_of_audio_seconds(song_bytes):
     assert first["duration"] == pytest.approx(8.0, abs=0.05) and not first["truncated"]
     assert second["duration"] == pytest.approx(2.0, abs=0.05) and second["truncated"]
     assert third["error"]["reason"].startswith("not analysed: this request's 10 s of audio")
+
+
+def test_a_stalled_upload_is_answered_408_and_dropped(song_bytes):
+    """A client that sends half a body and then nothing does not hold the server: after the
+    idle limit it gets a 408 in the API's error shape (the rest of the service is unaffected)."""
+    app = create_app(max_upload_bytes=2_000_000, body_idle_seconds=1.0)
+    with _served(app) as port:
+        boundary = "x" * 16
+        head = (
+            f"POST /v1/predict HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+            f"Content-Length: {len(song_bytes) + 500}\r\n\r\n"
+            f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="a.ogg"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+            connection.sendall(head + song_bytes[:1000])  # half a body, then silence
+            answer = connection.recv(65536).decode(errors="replace")  # the socket's 30 s bound
+        assert answer.startswith("HTTP/1.1 408"), answer[:200]
+        assert '"type":"timeout"' in answer.replace(" ", "")
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as http:
+            assert http.get("/health").status_code == 200

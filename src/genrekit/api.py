@@ -46,6 +46,8 @@ DEFAULT_MAX_FILES = 16
 DEFAULT_MAX_REQUEST_SECONDS = 1200.0
 """Seconds of audio one request may have analysed in all (a small, highly compressed upload can
 hold hours of audio)."""
+DEFAULT_BODY_IDLE_SECONDS = 30.0
+"""An upload from which nothing arrives for this long (s) is answered 408 and dropped."""
 _COPY_CHUNK = 1024 * 1024
 
 
@@ -70,7 +72,9 @@ class Segment(BaseModel):
 
 
 class FileError(BaseModel):
-    type: str = Field(description="not_audio, too_short, silent, too_large or invalid_request")
+    type: str = Field(
+        description="not_audio, too_short, silent, too_large, timeout or invalid_request"
+    )
     reason: str
 
 
@@ -173,6 +177,7 @@ class ErrorBody(BaseModel):
 
 _UPLOAD_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "malformed multipart body"},
+    408: {"model": ErrorBody, "description": "the upload stalled (nothing arrived for a while)"},
     413: {"model": ErrorBody, "description": "upload too large or too many files"},
 }
 """Errors every upload endpoint may answer before looking at a file."""
@@ -201,13 +206,16 @@ def _error_type(error: AudioError) -> str:
     return "not_audio"  # AudioDecodeError, or anything else that made the file unusable
 
 
-class BodySizeLimit:
+class UploadGuard:
     """Answer 413 to request bodies over ``max_bytes``: at once when Content-Length says so, or as
-    soon as a streamed body passes the limit (the app's own error response is then replaced)."""
+    soon as a streamed body passes the limit; and 408 when a body stalls, no part of it arriving
+    for ``idle_seconds`` (a half-sent upload must not hold a connection and its memory forever).
+    The app's own response is then replaced."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, idle_seconds: float) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.idle_seconds = idle_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -215,45 +223,66 @@ class BodySizeLimit:
             return
         declared = dict(scope.get("headers", [])).get(b"content-length", b"").decode()
         if declared.isdigit() and int(declared) > self.max_bytes:
-            await self._too_large(send)
+            await _send_error(send, 413, "too_large", str(_BodyTooLarge(self.max_bytes)))
             return
-        received, exceeded = 0, False
+        received, complete = 0, False
+        failure: _UploadFailure | None = None
 
         async def limited_receive() -> Message:
-            nonlocal received, exceeded
-            message = await receive()
+            nonlocal received, failure, complete
+            if complete:
+                return await receive()  # after the body: only a disconnect can come
+            try:
+                with anyio.fail_after(self.idle_seconds):
+                    message = await receive()
+            except TimeoutError:
+                failure = _BodyStalled(self.idle_seconds)
+                raise failure from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
+                complete = not message.get("more_body", False)
                 if received > self.max_bytes:
-                    exceeded = True
-                    raise _BodyTooLarge
+                    failure = _BodyTooLarge(self.max_bytes)
+                    raise failure
             return message
 
         async def guarded_send(message: Message) -> None:
-            if not exceeded:
+            if failure is None:
                 await send(message)
 
-        with contextlib.suppress(_BodyTooLarge):
+        with contextlib.suppress(_UploadFailure):
             await self.app(scope, limited_receive, guarded_send)
-        if exceeded:
-            await self._too_large(send)
-
-    async def _too_large(self, send: Send) -> None:
-        body = json.dumps(
-            {"error": {"type": "too_large", "reason": f"upload exceeds {self.max_bytes} bytes"}}
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [(b"content-type", b"application/json")],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        if failure is not None:
+            await _send_error(send, failure.status, failure.kind, str(failure))
 
 
-class _BodyTooLarge(Exception):
-    pass
+async def _send_error(send: Send, status: int, kind: str, reason: str) -> None:
+    """An error response in the API's shape, written straight to the ASGI channel."""
+    body = json.dumps({"error": {"type": kind, "reason": reason}}).encode()
+    headers = [(b"content-type", b"application/json")]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class _UploadFailure(Exception):
+    """Why an upload was cut off: its HTTP status and error type."""
+
+    status: int
+    kind: str
+
+
+class _BodyTooLarge(_UploadFailure):
+    status, kind = 413, "too_large"
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(f"upload exceeds {max_bytes} bytes")
+
+
+class _BodyStalled(_UploadFailure):
+    status, kind = 408, "timeout"
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"the upload stalled: nothing arrived for {seconds:g} s")
 
 
 class _TooManyFiles(Exception):
@@ -271,6 +300,7 @@ def create_app(
     library: str | Path | None = None,
     max_files: int = DEFAULT_MAX_FILES,
     max_request_seconds: float = DEFAULT_MAX_REQUEST_SECONDS,
+    body_idle_seconds: float = DEFAULT_BODY_IDLE_SECONDS,
 ) -> FastAPI:
     """The API over one model bundle (None: the shipped default), loaded now, once, and
     optionally a library catalog for ``/v1/similar`` (also loaded once)."""
@@ -474,7 +504,7 @@ def create_app(
             outcomes.append((name, outcome))
         return outcomes
 
-    app.add_middleware(BodySizeLimit, max_bytes=max_upload_bytes)
+    app.add_middleware(UploadGuard, max_bytes=max_upload_bytes, idle_seconds=body_idle_seconds)
     return app
 
 

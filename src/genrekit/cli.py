@@ -651,6 +651,9 @@ def serve(
     max_upload_mb: Annotated[float, typer.Option(help="Largest request body in MB")] = 50.0,
     max_duration: Annotated[float, typer.Option(help="Seconds analysed per file")] = 600.0,
     db: Annotated[Path | None, typer.Option("--db", help="Library catalog for /v1/similar")] = None,
+    body_timeout: Annotated[
+        float, typer.Option(min=1.0, help="Seconds an upload may stall before a 408")
+    ] = 30.0,
 ) -> None:
     """Start the REST API (OpenAPI docs at /docs)."""
     import uvicorn
@@ -662,6 +665,7 @@ def serve(
         max_upload_bytes=int(max_upload_mb * 1024 * 1024),
         max_duration=max_duration,
         library=db,
+        body_idle_seconds=body_timeout,
     )
     typer.echo(f"genrekit API on http://{host}:{port} (docs: http://{host}:{port}/docs)", err=True)
     uvicorn.run(api, host=host, port=port, log_level="warning")
