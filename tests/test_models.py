@@ -258,7 +258,7 @@ def test_evaluate_says_how_to_label_a_flat_folder_and_names_unmapped_labels(tmp_
     result = CliRunner().invoke(app, ["evaluate", str(flat)])
     assert result.exit_code == 2
     assert "put the audio in one subfolder per genre" in result.output
-    with pytest.raises(ConfigError, match="no group for label 'dance-urban'$"):
+    with pytest.raises(ConfigError, match=r"no group for label 'dance-urban'$"):
         map_label(np.str_("dance-urban"), {"rock": "guitar"}, "groups.csv")
 
 
