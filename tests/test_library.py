@@ -48,6 +48,21 @@ def test_incremental_indexing(tmp_path, broken):
     third = index_folder(music, db, progress=False)
     assert (third.indexed, third.skipped, third.failed) == (2, 5, 0)
     assert len(rows(db)) == 7 and all(status == "ok" for _, status, _ in rows(db))
+    # Moving a song (same content, new path) carries its analysis along: no new analysis,
+    # no duplicate row, the same track id.
+    with sqlite3.connect(db) as connection:
+        before = connection.execute(
+            "SELECT id, genre FROM tracks WHERE path LIKE '%tones2.wav'"
+        ).fetchone()
+    (music / "moved").mkdir()
+    (music / "tones" / "tones2.wav").rename(music / "moved" / "renamed.wav")
+    fourth = index_folder(music, db, progress=False)
+    assert (fourth.indexed, fourth.moved, fourth.failed) == (0, 1, 0)
+    with sqlite3.connect(db) as connection:
+        after = connection.execute(
+            "SELECT id, genre FROM tracks WHERE path LIKE '%renamed.wav'"
+        ).fetchone()
+    assert after == before and len(rows(db)) == 7
 
 
 def test_unreadable_and_damaged_files_never_stop_an_index_run(tmp_path, broken, monkeypatch):

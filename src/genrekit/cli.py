@@ -559,7 +559,8 @@ def index(
 
     summary = index_folder(folder, db, model=model, workers=workers, full=full)
     typer.echo(
-        f"{db}: {summary.indexed} indexed, {summary.skipped} unchanged, {summary.failed} failed"
+        f"{db}: {summary.indexed} indexed, {summary.skipped} unchanged, {summary.moved} moved, "
+        f"{summary.failed} failed"
     )
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -73,6 +74,8 @@ class IndexSummary:
     indexed: int
     skipped: int
     failed: int
+    moved: int = 0
+    """Tracks found at a new path (same content): their analysis moved with them."""
 
 
 @dataclass(frozen=True)
@@ -196,20 +199,25 @@ def analyse_file(path: Path, classifier: Any, *, full: bool = False) -> dict[str
     }
 
 
-def plan(connection: sqlite3.Connection, files: Iterable[Path]) -> tuple[list[Path], int]:
-    """Files that need analysing, and how many are unchanged (same size and mtime, or same
-    content hash, in which case the new mtime is recorded)."""
+def plan(connection: sqlite3.Connection, files: Iterable[Path]) -> tuple[list[Path], int, int]:
+    """Files that need analysing, how many are unchanged (same size and mtime, or same content
+    hash, in which case the new mtime is recorded), and how many were moved: a new path whose
+    content hash is a catalogued track's that is no longer at its old path takes that track's
+    row (analysis, id and all) instead of being analysed again."""
     known = {
         row[0]: row[1:]
         for row in connection.execute("SELECT path, size, mtime, sha256 FROM tracks")
     }
-    todo, skipped = [], 0
+    todo, skipped, moved = [], 0, 0
     for path in files:
         previous = known.get(str(path))
         try:
             stat = path.stat()
             if previous is None:
-                todo.append(path)
+                if _moved_here(connection, path, stat):
+                    moved += 1
+                else:
+                    todo.append(path)
                 continue
             size, mtime, sha256 = previous
             unchanged = size == stat.st_size and mtime == stat.st_mtime
@@ -227,7 +235,27 @@ def plan(connection: sqlite3.Connection, files: Iterable[Path]) -> tuple[list[Pa
             skipped += 1
         else:
             todo.append(path)
-    return todo, skipped
+    return todo, skipped, moved
+
+
+def _moved_here(connection: sqlite3.Connection, path: Path, stat: os.stat_result) -> bool:
+    """If ``path`` holds exactly a catalogued track whose old path is gone, move its row here."""
+    candidates = connection.execute(
+        "SELECT id, path, sha256 FROM tracks WHERE size = ? AND status = 'ok'", (stat.st_size,)
+    ).fetchall()
+    gone = [(track, sha256) for track, old, sha256 in candidates if not Path(old).exists()]
+    if not gone:
+        return False  # the common case: no hash computed
+    digest = file_sha256(path)
+    for track, sha256 in gone:
+        if sha256 == digest:
+            with connection:
+                connection.execute(
+                    "UPDATE tracks SET path = ?, mtime = ? WHERE id = ?",
+                    (str(path), stat.st_mtime, track),
+                )
+            return True
+    return False
 
 
 def _write(connection: sqlite3.Connection, record: dict[str, Any], path: Path) -> None:
@@ -299,7 +327,7 @@ def index_folder(
     root = Path(root)
     if not root.is_dir():
         raise ConfigError(f"{root}: not a folder")
-    todo, skipped = plan(connection, (p.resolve() for p in audio_files(root)))
+    todo, skipped, moved = plan(connection, (p.resolve() for p in audio_files(root)))
     indexed = failed = 0
     results = _analyse_all(todo, classifier, workers, scheduler, full)
     for path, record in tqdm(
@@ -311,7 +339,7 @@ def index_folder(
         else:
             failed += 1
     connection.close()
-    return IndexSummary(indexed, skipped, failed)
+    return IndexSummary(indexed, skipped, failed, moved)
 
 
 def _analyse_all(
