@@ -111,7 +111,7 @@ def test_train_save_load_and_predict_a_net_from_audio(tmp_path, representation, 
     config = load_config(tmp_path / "net.toml")
     report, bundle, _ = train(config, tmp_path / "model", tmp_path / "report", progress=False)
     assert len(report.y_true) == 8  # one song-level prediction per track
-    assert report.extra["rows_per_track"] == 3.0
+    assert report.extra["rows_per_track"] == 5.0  # 2 s windows every 1 s over 6 s: overlapping
     assert 0.0 <= report.extra["majority_vote_accuracy"] <= 1.0
     saved = json.loads((tmp_path / "report" / "report.json").read_text())
     assert saved["history"]["val_loss"]  # learning curves of the first fold
@@ -194,3 +194,23 @@ def test_window_representations_are_cached(tmp_path, monkeypatch):
     assert len(first) == len(second) == 2
     for a, b in zip(first, second):
         np.testing.assert_array_equal(a, b)
+
+
+def test_overlapping_training_windows_follow_hop_seconds(tmp_path):
+    """5 s windows every 2 s (as two of the seed projects train) give overlapping windows; with
+    the hop equal to the window, a file is cut into equal clips as before."""
+    from conftest import music_like
+
+    from genrekit.datasets import from_audio_folder
+    from genrekit.features import RepresentationSpec
+    from genrekit.train import featurize
+
+    (tmp_path / "music" / "a").mkdir(parents=True)
+    soundfile.write(tmp_path / "music" / "a" / "song.wav", music_like(15.0), 22050)
+    dataset = from_audio_folder(tmp_path / "music")
+    overlapping = RepresentationSpec(name="logmel", clip_seconds=5.0, hop_seconds=2.0)
+    windows, _ = featurize(dataset, overlapping, progress=False)
+    assert len(windows) == 6  # starts 0, 2, 4, 6, 8, 10 s: each 5 s of the 15 s song
+    apart = RepresentationSpec(name="logmel", clip_seconds=5.0, hop_seconds=5.0)
+    clips, _ = featurize(dataset, apart, progress=False)
+    assert len(clips) == 3

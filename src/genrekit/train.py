@@ -260,16 +260,23 @@ def _featurize_windows(
     dataset: Dataset, spec: RepresentationSpec, workers: int, progress: bool
 ) -> tuple[Dataset, list[AudioError]]:
     """One row per window (channels × frames), windows of a file sharing its track id (cached
-    on disk by file content and spec, like feature rows)."""
+    on disk by file content and spec, like feature rows). Windows are ``clip_seconds`` long; a
+    ``hop_seconds`` shorter than that makes them overlap (5 s windows every 2 s, say), otherwise
+    the file is cut into equal clips."""
     from tqdm import tqdm
 
     from genrekit.features.table import TableJob, map_jobs, windows_for_file
     from genrekit.features.windows import stack_windows
 
+    overlap = spec.clip_seconds is not None and spec.hop_seconds < spec.clip_seconds
     jobs = [
-        TableJob(path, item.label, clip_seconds=spec.clip_seconds, spec=spec)
+        TableJob(
+            path, item.label, clip_seconds=spec.clip_seconds, spec=spec,
+            segment_seconds=spec.clip_seconds if overlap else None,
+            hop_seconds=spec.hop_seconds if overlap else None, last="shift",
+        )
         for item, path in zip(dataset.items, dataset.paths)
-    ]
+    ]  # fmt: skip
     results = (result for _, result in map_jobs(windows_for_file, jobs, workers))
     items, windows, errors = [], [], []
     for item, result in tqdm(zip(dataset.items, results), total=len(jobs), desc="windows",
