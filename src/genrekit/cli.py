@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
+from genrekit.audio import DEFAULT_MAX_DURATION
 from genrekit.errors import GenrekitError
 
 app = typer.Typer(
@@ -109,7 +110,7 @@ def predict(
     ] = True,
     max_duration: Annotated[
         float, typer.Option(help="Seconds analysed from the start of each file")
-    ] = 600.0,
+    ] = DEFAULT_MAX_DURATION,
     workers: Annotated[
         int | None, typer.Option("--workers", "-j", min=1, help="Worker processes")
     ] = None,
@@ -233,7 +234,7 @@ def tag(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write results to .json")] = None,
     max_duration: Annotated[
         float, typer.Option(help="Seconds analysed from the start of each file")
-    ] = 600.0,
+    ] = DEFAULT_MAX_DURATION,
 ) -> None:
     """Tag audio with a pretrained musicnn model: genres, moods, instruments, eras."""
     from genrekit.errors import AudioError
@@ -650,7 +651,9 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port")] = 8000,
     max_upload_mb: Annotated[float, typer.Option(help="Largest request body in MB")] = 50.0,
-    max_duration: Annotated[float, typer.Option(help="Seconds analysed per file")] = 600.0,
+    max_duration: Annotated[
+        float, typer.Option(help="Seconds analysed per file")
+    ] = DEFAULT_MAX_DURATION,
     db: Annotated[Path | None, typer.Option("--db", help="Library catalog for /v1/similar")] = None,
     body_timeout: Annotated[
         float, typer.Option(min=1.0, help="Seconds an upload may stall before a 408")

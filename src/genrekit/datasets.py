@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from genrekit.audio import SAMPLE_RATE
 from genrekit.errors import ConfigError
 
 AUDIO_EXTENSIONS = frozenset(
@@ -41,7 +42,7 @@ AUDIO_EXTENSIONS = frozenset(
 )
 _GTZAN_SUBFOLDERS = ("genres_original", "genres")
 _SEGMENT_SUFFIX = re.compile(r"^(?P<track>.+)\.(?P<n>\d+)$")
-_LONGEST_SEGMENT_SAMPLES = 10 * 22050
+_LONGEST_SEGMENT_SAMPLES = 10 * SAMPLE_RATE
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import librosa
 import numpy as np
 from scipy.stats import skew
 
+from genrekit.audio import SAMPLE_RATE
 from genrekit.features import melbands
 from genrekit.features.spectral import HOP_LENGTH, harmonic_mask, stft, zero_crossing_rate
 
@@ -49,7 +50,7 @@ def _mean_std(frames: np.ndarray) -> list[float]:
     return [v for row in np.atleast_2d(frames) for v in (row.mean(), row.std())]
 
 
-def extract(samples: np.ndarray, sample_rate: int = 22050) -> np.ndarray:
+def extract(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """The extended features of one clip, in ``COLUMNS`` order (float64)."""
     spectrum = stft(samples)
     magnitude = np.abs(spectrum)

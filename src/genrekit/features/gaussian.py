@@ -9,6 +9,7 @@ from __future__ import annotations
 import librosa
 import numpy as np
 
+from genrekit.audio import SAMPLE_RATE
 from genrekit.features.spectral import stft
 
 N_MFCC = 20
@@ -19,7 +20,7 @@ COLUMNS: tuple[str, ...] = (
 )
 
 
-def extract(samples: np.ndarray, sample_rate: int = 22050) -> np.ndarray:
+def extract(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """MFCC mean (20) followed by the row-major 20 × 20 covariance (400)."""
     power = np.abs(stft(samples)) ** 2
     mel_db = librosa.power_to_db(librosa.feature.melspectrogram(S=power, sr=sample_rate))

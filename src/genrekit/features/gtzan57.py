@@ -15,6 +15,7 @@ from __future__ import annotations
 import librosa
 import numpy as np
 
+from genrekit.audio import SAMPLE_RATE
 from genrekit.features.spectral import (
     HOP_LENGTH,
     N_FFT,
@@ -47,7 +48,7 @@ COLUMNS: tuple[str, ...] = (
 )
 
 
-def extract(samples: np.ndarray, sample_rate: int = 22050) -> np.ndarray:
+def extract(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """The 57 table features of one clip, in ``COLUMNS`` order (float64)."""
     spectrum = stft(samples)
     magnitude = np.abs(spectrum)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import librosa
 import numpy as np
 
+from genrekit.audio import SAMPLE_RATE
 from genrekit.features.spectral import HOP_LENGTH, N_FFT, stft
 
 N_BANDS = 40
@@ -18,7 +19,7 @@ COLUMNS: tuple[str, ...] = tuple(
 )
 
 
-def extract(samples: np.ndarray, sample_rate: int = 22050) -> np.ndarray:
+def extract(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """``N_BANDS`` band means followed by ``N_BANDS`` band standard deviations (dB)."""
     power = np.abs(stft(samples, N_FFT, HOP_LENGTH)) ** 2
     mel_db = librosa.power_to_db(

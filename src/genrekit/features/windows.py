@@ -12,19 +12,20 @@ from __future__ import annotations
 import librosa
 import numpy as np
 
+from genrekit.audio import SAMPLE_RATE
 from genrekit.features.spectral import stft
 
 N_MELS = 128
 
 
-def logmel(samples: np.ndarray, sample_rate: int = 22050) -> np.ndarray:
+def logmel(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """(128, frames) log-mel power in dB relative to full scale."""
     power = np.abs(stft(samples)) ** 2
     mel = librosa.feature.melspectrogram(S=power, sr=sample_rate, n_mels=N_MELS)
     return librosa.power_to_db(mel, ref=1.0, top_db=None).astype(np.float32)
 
 
-def mfcc_chroma(samples: np.ndarray, sample_rate: int = 22050) -> np.ndarray:
+def mfcc_chroma(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """(32, frames): 20 MFCCs then 12 chroma bins per frame."""
     power = np.abs(stft(samples)) ** 2
     mel_db = librosa.power_to_db(librosa.feature.melspectrogram(S=power, sr=sample_rate))

@@ -169,8 +169,9 @@ def save_bundle(
 
 
 def _is_net(estimator: Any) -> bool:
-    """A PyTorch ``NetClassifier``, recognised without importing torch."""
-    return type(estimator).__module__ == "genrekit.models.nets"
+    """A PyTorch ``NetClassifier`` (it says so in ``framework``), recognised without importing
+    torch."""
+    return getattr(estimator, "framework", None) == "torch"
 
 
 def weights_size(estimator: Any) -> int:

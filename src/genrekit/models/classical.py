@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sklearn.base import ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
 from sklearn.decomposition import PCA
@@ -101,8 +101,9 @@ def build_pipeline(
     pca: float | int | None = None,
     pca_block: list[int] | None = None,
     seed: int = 0,
-) -> Pipeline:
-    """Standardize → optional PCA (a variance fraction such as 0.95, or a count) → classifier.
+) -> BaseEstimator:
+    """A scikit-learn-style estimator: for the nets, a ``NetClassifier``; otherwise standardize
+    → optional PCA (a variance fraction such as 0.95, or a count) → classifier.
 
     ``pca_block`` (column indices, e.g. the mel bands) reduces just those columns with their own
     PCA keeping 95 % of their variance; being a pipeline step, it is fitted on training data only.

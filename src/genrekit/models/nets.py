@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -125,6 +125,9 @@ def build_net(name: str, inputs: int, classes: int, params: dict[str, Any]) -> n
 @dataclass
 class NetClassifier:
     """Fit/predict like a scikit-learn classifier; inputs (N, features) or (N, channels, frames)."""
+
+    framework: ClassVar[str] = "torch"
+    """How a bundle stores it (safetensors weights, not skops): read without importing torch."""
 
     architecture: str
     params: dict[str, Any] = field(default_factory=dict)
