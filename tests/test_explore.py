@@ -151,6 +151,9 @@ def test_report_renders_results_side_by_side(tmp_path):
     page = out.read_text()
     assert "model-a — cross-validation" in page and "model-b — cross-validation" in page
     assert "2 results" in page
+    for column in ("train accuracy", "fit time, all folds (s)", "predict time, all folds (s)",
+                   "size (KB)"):  # fmt: skip
+        assert f"<th>{column}</th>" in page
     comparison = page.split('id="comparison"')[1].split("</table>")[0]
     rows = comparison.split("<tbody>")[1].split("</tr>")[:2]
     accuracies = [float(r.split("<td>")[2].split()[0]) for r in rows]

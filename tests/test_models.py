@@ -82,6 +82,9 @@ def test_train_writes_report_and_a_loadable_bundle(tmp_path):
         assert (tmp_path / "report" / name).stat().st_size > 0
     text = (tmp_path / "report" / "report.md").read_text()
     assert "stratified k-fold by track" in text and "expected calibration error" in text
+    assert "grid search inside each training side" in text  # this config has a [grid]
+    assert "accuracy on its own training rows (overfitting check)" in text
+    assert 0.9 <= report.extra["train_accuracy_mean"] <= 1.0
     assert 0 <= metrics["ece"] <= 1 and sum(b["count"] for b in metrics["reliability"]) == 36
     manifest = json.loads((bundle_dir / "manifest.json").read_text())
     assert manifest["labels"] == ["blues", "jazz", "rock"]
@@ -93,6 +96,15 @@ def test_train_writes_report_and_a_loadable_bundle(tmp_path):
     x, _ = blobs(n_per_class=12)
     np.testing.assert_allclose(bundle.predict_proba(x).sum(axis=1), 1.0, rtol=1e-6)
     assert bundle.representation == RepresentationSpec()
+
+
+def test_a_config_without_a_grid_does_not_claim_a_grid_search(tmp_path):
+    table = write_table(tmp_path / "t.csv")
+    (tmp_path / "plain.toml").write_text(
+        f'[data]\npath = "{table.name}"\n[protocol]\nfolds = 3\n[model]\nname = "logreg"\n'
+    )
+    report, _, _ = train(load_config(tmp_path / "plain.toml"), None, None, progress=False)
+    assert report.protocol["description"].endswith("fixed hyper-parameters (no grid)")
 
 
 def test_config_validation(tmp_path):

@@ -150,6 +150,17 @@ class EvaluationReport:
             lines.append(
                 f"| expected calibration error ({m['ece_bins']} bins) | {m['ece']:.3f} | — |"
             )
+        if "train_accuracy_mean" in self.extra:  # far above the held-out figure: overfitting
+            seen = self.extra["train_accuracy_mean"]
+            lines.append(
+                f"| accuracy on its own training rows (overfitting check) | — | {seen:.3f} |"
+            )
+        for key, name in (
+            ("window_accuracy", "window"),
+            ("majority_vote_accuracy", "majority vote"),
+        ):
+            if key in self.extra:
+                lines.append(f"| {name} accuracy (window models) | {self.extra[key]:.3f} | — |")
         lines += [
             "",
             "| genre | precision | recall (per-genre accuracy) | F1 | support |",
@@ -290,6 +301,11 @@ def evaluate_bundle(
     return report, errors
 
 
+def _figure(value: float | None, form: str, scale: float = 1.0) -> str:
+    """A report figure for a table cell, or a dash when the report has none."""
+    return "—" if value is None else form.format(value * scale)
+
+
 def comparison_page(results: Sequence[str | Path], title: str = "genrekit results"):
     """An HTML page comparing saved reports (``report.json`` files or folders holding one):
     a table of the headline figures with their protocols, then each confusion matrix and, for
@@ -321,6 +337,10 @@ def comparison_page(results: Sequence[str | Path], title: str = "genrekit result
                 if spread
                 else f"{m['macro_f1']:.3f}",
                 "tracks": int(m["n"]),
+                "train accuracy": _figure(data.get("train_accuracy_mean"), "{:.3f}"),
+                "fit time, all folds (s)": _figure(data.get("fit_seconds_total"), "{:.1f}"),
+                "predict time, all folds (s)": _figure(data.get("predict_seconds_total"), "{:.2f}"),
+                "size (KB)": _figure(data.get("model_bytes"), "{:.0f}", 1 / 1024),
                 "protocol": data["protocol"].get("description", ""),
                 "_sort": m.get("accuracy_mean", m.get("accuracy", 0.0)),
             }

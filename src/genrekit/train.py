@@ -297,7 +297,11 @@ def protocol_record(config: ExperimentConfig, dataset: Dataset) -> dict[str, Any
     return {
         "name": config.protocol,
         "description": f"{config.folds}-fold {PROTOCOL_DESCRIPTIONS[config.protocol]}; "
-        f"hyper-parameters by {config.inner_folds}-fold grid search inside each training side",
+        + (
+            f"hyper-parameters by {config.inner_folds}-fold grid search inside each training side"
+            if config.grid
+            else "fixed hyper-parameters (no grid)"
+        ),
         "folds": config.folds,
         "inner_folds": config.inner_folds,
         "seed": config.seed,
@@ -486,10 +490,13 @@ def cross_validate(config: ExperimentConfig, dataset: Dataset) -> EvaluationRepo
     fold_of = np.full(len(y), -1)
     chosen, calibrations, fit_seconds, predict_seconds, history = [], [], 0.0, 0.0, None
     kept: list[float | None] = []
+    train_accuracy: list[float] = []
     for index, split in enumerate(splits):
         start = time.perf_counter()
         estimator, best = _search(config, dataset, split.train)
         fit_seconds += time.perf_counter() - start
+        seen = estimator.predict(dataset.matrix[split.train])  # the overfitting check
+        train_accuracy.append(float((seen == y[split.train]).mean()))
         start = time.perf_counter()
         scores = estimator.predict_proba(dataset.matrix[split.test])
         predict_seconds += time.perf_counter() - start
@@ -517,6 +524,7 @@ def cross_validate(config: ExperimentConfig, dataset: Dataset) -> EvaluationRepo
         "fit_seconds_total": round(fit_seconds, 2),
         "predict_seconds_total": round(predict_seconds, 3),
         "rows_per_track": round(len(y) / len(rows_of), 2),
+        "train_accuracy_mean": round(float(np.mean(train_accuracy)), 4),
     }
     if len(rows_of) < len(y):
         extra["window_accuracy"] = float((window_votes == y).mean())
