@@ -237,6 +237,19 @@ def test_cli_features_table(tmp_path, broken):
                                  "-o", str(single), "-j", "1"])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert list(pd.read_csv(single)["filename"]) == ["blues.00000.wav", "jazz.00000.wav"]
+    extended = tmp_path / "extended.csv"  # another feature set, with preprocessing
+    result = runner.invoke(app, ["features", song, "-o", str(extended), "--representation",
+                                 "extended", "--normalize", "peak", "--trim-silence"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    from genrekit.features import feature_set
+
+    assert list(pd.read_csv(extended).columns[2:-1]) == list(feature_set("extended").columns)
+    for bad, reason in [
+        (["--normalize", "loud"], "unknown normalization 'loud'"),
+        (["--representation", "logmel"], "a window representation has no table"),
+    ]:
+        result = runner.invoke(app, ["features", song, "-o", str(extended), *bad])  # fmt: skip
+        assert result.exit_code == 2 and reason in result.output
 
 
 def test_train_from_an_audio_folder_skips_bad_files_and_predicts(tmp_path, broken):

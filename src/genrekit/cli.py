@@ -281,25 +281,43 @@ def features(
         float | None, typer.Option(help="Hop between segments in seconds [= --segment]")
     ] = None,
     workers: WorkersOption = 2,
+    representation: Annotated[
+        str,
+        typer.Option(
+            help="Feature set: gtzan57 (the Kaggle table's 57 columns), extended, melbands, "
+            "mfcc_gaussian, musicnn, musicnn_gtzan57"
+        ),
+    ] = "gtzan57",
+    normalize: Annotated[
+        str, typer.Option(help="Level before extraction: none (as the table), peak, rms, loudness")
+    ] = "none",
+    trim_silence: Annotated[
+        bool, typer.Option(help="Drop leading and trailing silence (60 dB under the peak)")
+    ] = False,
 ) -> None:
-    """Write the 57-column GTZAN features table for audio files and folders."""
+    """Write a features table (default: GTZAN's 57 columns) for audio files and folders."""
     from tqdm import tqdm
 
     from genrekit.datasets import from_audio_folder
     from genrekit.errors import AudioError
+    from genrekit.features import RepresentationSpec, feature_set
     from genrekit.features.table import TableJob, extract_rows, rows_to_table, write_table
 
     if out.suffix not in (".csv", ".parquet"):
         _fail(f"{out}: --out must end in .csv or .parquet")
-    jobs = []
+    spec = RepresentationSpec.from_dict(
+        {"name": representation, "normalize": normalize, "trim_silence": trim_silence}
+    )
+    if not feature_set(spec.name).is_vector:
+        _fail(f"{representation}: a window representation has no table; use a vector set")
+    labelled: list[tuple[Path, str | None]] = []
     for text in inputs:
         if Path(text).is_dir():  # labelled by subfolder
-            dataset = from_audio_folder(text)
-            jobs += [
-                TableJob(p, i.label, segment, hop) for i, p in zip(dataset.items, dataset.paths)
-            ]
+            found = from_audio_folder(text)
+            labelled += [(p, i.label) for i, p in zip(found.items, found.paths)]
         else:  # files and globs: unlabelled
-            jobs += [TableJob(path, None, segment, hop) for path in _expand([text])]
+            labelled += [(path, None) for path in _expand([text])]
+    jobs = [TableJob(path, label, segment, hop, spec=spec) for path, label in labelled]
     if not jobs:
         _fail("no audio files given")
     rows, failures = [], 0
@@ -317,7 +335,7 @@ def features(
             bar.write(f"error: {result}", file=sys.stderr)
         else:
             rows.extend(result)
-    write_table(rows_to_table(rows), out)
+    write_table(rows_to_table(rows, spec.name), out)
     typer.echo(
         f"{out}: {len(rows)} rows from {len(jobs) - failures} files, {failures} failed", err=True
     )

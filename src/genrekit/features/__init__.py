@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 
@@ -41,6 +41,11 @@ class RepresentationSpec:
             raise ConfigError(f"unknown representation settings: {', '.join(sorted(unknown))}")
         spec = cls(**values)
         feature_set(spec.name)  # fail early on an unknown name
+        methods = get_args(NormalizeMethod)
+        if spec.normalize not in methods:
+            raise ConfigError(
+                f"unknown normalization {spec.normalize!r}; use {', '.join(map(repr, methods))}"
+            )
         return spec
 
 
