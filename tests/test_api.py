@@ -272,3 +272,52 @@ def test_a_stalled_upload_is_answered_408_and_dropped(song_bytes):
         assert '"type":"timeout"' in answer.replace(" ", "")
         with httpx.Client(base_url=f"http://127.0.0.1:{port}") as http:
             assert http.get("/health").status_code == 200
+
+
+def test_a_client_that_leaves_mid_file_stops_the_analysis(tmp_path, monkeypatch):
+    """Work for a client that has gone stops within a clip, not at the end of the file."""
+    from genrekit import predict
+
+    path = tmp_path / "long.flac"
+    soundfile.write(path, music_like(300.0, rate=22050), 22050)  # ten 30 s clips
+    heard = []
+    real = predict._until_stopped
+
+    def counted(clips, should_stop):
+        for clip in real(clips, should_stop):
+            heard.append(clip.start)
+            yield clip
+
+    monkeypatch.setattr(predict, "_until_stopped", counted)
+    body = path.read_bytes()
+    boundary = "y" * 16
+    head = (
+        f"POST /v1/predict HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+        f"Content-Length: {len(body) + 190}\r\n\r\n"
+    ).encode()
+    part = (
+        (
+            f"--{boundary}\r\nContent-Disposition: form-data; "
+            'name="files"; filename="long.flac"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        + body
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    head = head.replace(str(len(body) + 190).encode(), str(len(part)).encode())
+    with _served(create_app(max_upload_bytes=100_000_000)) as port:
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+            connection.sendall(head + part)  # the whole upload …
+            deadline = time.monotonic() + 60
+            while not heard and time.monotonic() < deadline:
+                time.sleep(0.05)  # … until the server is analysing it; then the client leaves
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # until the server has given up on it
+            before = len(heard)
+            time.sleep(2.0)
+            if len(heard) == before and heard:
+                break
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as http:
+            assert http.get("/health").status_code == 200
+    assert 0 < len(heard) < 10  # stopped part-way through the file's ten clips

@@ -367,3 +367,20 @@ def test_evenly_spread_regions_stay_inside_and_cover_start_middle_and_end():
     assert all(len(r.samples) == 50 and r.end == r.start + 5.0 for r in regions)
     edge = evenly_spread(samples[:120], 10, 4, 5.0)
     assert edge[0].start == 0.0 and edge[-1].end == 12.0  # clamped at both ends
+
+
+def test_an_analysis_told_to_stop_stops_between_clips(classifier, tmp_path):
+    from genrekit.predict import AnalysisCancelled, predict_or_error
+
+    path = tmp_path / "minute.wav"
+    soundfile.write(path, music_like(60.0), 22050)  # two 30 s clips
+    asked = []
+
+    def stop_after_first() -> bool:
+        asked.append(True)
+        return len(asked) > 1
+
+    with pytest.raises(AnalysisCancelled):
+        predict_or_error(classifier, path, True, None, should_stop=stop_after_first)
+    assert len(asked) == 2  # asked before each clip; the second answer stopped it
+    assert not isinstance(predict_or_error(classifier, path, True, None), Exception)

@@ -18,9 +18,11 @@ The model is loaded once per process; predictions run in worker threads (at most
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import tempfile
+import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -37,7 +39,7 @@ from genrekit import __version__
 from genrekit.audio import DEFAULT_MAX_DURATION, MIN_DURATION
 from genrekit.errors import AudioError, AudioTooShortError, SilentAudioError
 from genrekit.models.bundle import bundled_models, read_manifest
-from genrekit.predict import Classifier, Prediction, predict_or_error
+from genrekit.predict import AnalysisCancelled, Classifier, Prediction, predict_or_error
 from genrekit.tagging import TagResult, tag_or_error
 
 DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024
@@ -48,6 +50,8 @@ DEFAULT_MAX_REQUEST_SECONDS = 1200.0
 hold hours of audio)."""
 DEFAULT_BODY_IDLE_SECONDS = 30.0
 """An upload from which nothing arrives for this long (s) is answered 408 and dropped."""
+DISCONNECT_POLL_SECONDS = 0.25
+"""How often a request being analysed checks whether its client is still there."""
 _COPY_CHUNK = 1024 * 1024
 
 
@@ -405,7 +409,9 @@ def create_app(
         """Classify each uploaded file."""
         outcomes = await _analyse_uploads(
             files,
-            lambda path, seconds: predict_or_error(classifier, path, timeline, seconds),
+            lambda path, seconds, gone: predict_or_error(
+                classifier, path, timeline, seconds, should_stop=gone
+            ),
             request,
         )
         chosen = classifier.threshold_for(reject, threshold)
@@ -433,7 +439,7 @@ def create_app(
     ) -> TagResponse:
         """Tag each uploaded file with a pretrained musicnn model."""
         outcomes = await _analyse_uploads(
-            files, lambda path, seconds: tag_or_error(path, model, seconds), request
+            files, lambda path, seconds, gone: tag_or_error(path, model, seconds), request
         )
         results = [_tag_result(name, outcome, top_k) for name, outcome in outcomes]
         return _answer(TagResponse(model=model, results=results))
@@ -470,14 +476,17 @@ def create_app(
         return SimilarResponse(query=name, neighbours=[SimilarTrack(**vars(n)) for n in neighbours])
 
     async def _analyse_uploads(
-        files: list[UploadFile], analyse: Callable[[Path, float], Any], request: Request
+        files: list[UploadFile],
+        analyse: Callable[[Path, float, Callable[[], bool]], Any],
+        request: Request,
     ) -> list[tuple[str, Any]]:
-        """(client's file name, ``analyse(saved upload, seconds)``) per file, in worker threads.
+        """(client's file name, ``analyse(saved upload, seconds, gone)``) per file, in worker
+        threads; ``gone()`` turns True once the client has disconnected.
 
         Bounds what one request can cost: at most ``max_files`` files, at most
         ``max_request_seconds`` of audio analysed in all (each file gets what is left, up to
-        ``max_duration``; files past the budget get an error), and no further file once the
-        client has gone."""
+        ``max_duration``; files past the budget get an error), and once the client has gone, no
+        further file and (for predictions) no further clip of the file in hand."""
         if len(files) > max_files:
             raise _TooManyFiles(len(files))
         outcomes: list[tuple[str, Any]] = []
@@ -495,14 +504,32 @@ def create_app(
                 else:
                     async with _saved(upload, name) as path:
                         seconds = min(max_duration, left)
-                        outcome = await anyio.to_thread.run_sync(
-                            analyse, path, seconds, limiter=limiter
+                        outcome = await _while_connected(
+                            request, functools.partial(analyse, path, seconds)
                         )
+            except AnalysisCancelled:
+                break  # the client left mid-file: nobody reads an answer
             finally:
                 await upload.close()
             left -= 0.0 if isinstance(outcome, AudioError) else float(outcome.duration)
             outcomes.append((name, outcome))
         return outcomes
+
+    async def _while_connected(request: Request, work: Callable[[Callable[[], bool]], Any]) -> Any:
+        """``work(gone)`` in a worker thread while a watcher sets ``gone`` if the client leaves."""
+        left = threading.Event()
+
+        async def watch() -> None:
+            while not await request.is_disconnected():
+                await anyio.sleep(DISCONNECT_POLL_SECONDS)
+            left.set()
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(watch)
+            try:
+                return await anyio.to_thread.run_sync(work, left.is_set, limiter=limiter)
+            finally:
+                group.cancel_scope.cancel()
 
     app.add_middleware(UploadGuard, max_bytes=max_upload_bytes, idle_seconds=body_idle_seconds)
     return app

@@ -6,7 +6,7 @@ probabilities are averaged; the timeline applies the same model to every short w
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -160,10 +160,13 @@ class Classifier:
         timeline: bool = True,
         max_duration: float | None = DEFAULT_MAX_DURATION,
         full: bool = False,
+        should_stop: Callable[[], bool] | None = None,
     ) -> Prediction:
         """Classify one file; raises an ``AudioError`` for unusable input (any failure of the
         analysis is reported as the file's error, naming it)."""
-        return self.analyse_file(path, timeline=timeline, max_duration=max_duration, full=full)[0]
+        return self.analyse_file(
+            path, timeline=timeline, max_duration=max_duration, full=full, should_stop=should_stop
+        )[0]
 
     def analyse_file(
         self,
@@ -172,12 +175,13 @@ class Classifier:
         timeline: bool = True,
         max_duration: float | None = DEFAULT_MAX_DURATION,
         full: bool = False,
+        should_stop: Callable[[], bool] | None = None,
     ) -> tuple[Prediction, np.ndarray]:
         """``analyse`` of a file; every failure becomes an ``AudioError`` naming the file."""
         try:
             audio = self.load_audio(path, max_duration)
-            return self.analyse(audio, timeline=timeline, full=full)
-        except AudioError:
+            return self.analyse(audio, timeline=timeline, full=full, should_stop=should_stop)
+        except (AudioError, AnalysisCancelled):
             raise
         except OSError as error:
             raise AudioError(path, f"cannot be read ({error.strerror or error})") from None
@@ -189,11 +193,18 @@ class Classifier:
         return self.analyse(audio, timeline=timeline)[0]
 
     def analyse(
-        self, audio: Audio, *, timeline: bool = True, full: bool = False
+        self,
+        audio: Audio,
+        *,
+        timeline: bool = True,
+        full: bool = False,
+        should_stop: Callable[[], bool] | None = None,
     ) -> tuple[Prediction, np.ndarray]:
         """The prediction plus the track's embedding: the model's input features averaged over
         the track's clips (what "songs like this" compares). Without the timeline, a long track
-        is heard in evenly spread regions unless ``full`` (``SAMPLED_REGIONS``)."""
+        is heard in evenly spread regions unless ``full`` (``SAMPLED_REGIONS``). ``should_stop``
+        is asked before each clip; when it answers True the analysis ends with
+        ``AnalysisCancelled`` (an API client that left stops costing work within a clip)."""
         audio = resample_audio(audio, self.sample_rate)
         rate = self.sample_rate
         duration = len(audio.samples) / rate
@@ -204,11 +215,17 @@ class Classifier:
             samples = prepare(audio, self.spec)
             clips = split_evenly(samples, rate, self.spec.clip_seconds)
         features = self.features
-        if features.patch_rows is not None and features.pool is not None:
-            rows = [features.patch_rows(clip.samples, rate) for clip in clips]
-            clip_features = np.stack([features.pool(r) for r in rows])
+        patch_rows, pool = features.patch_rows, features.pool
+        pooled = patch_rows is not None and pool is not None
+        extract = patch_rows if patch_rows is not None and pool is not None else features.extract
+        computed = [extract(clip.samples, rate) for clip in _until_stopped(clips, should_stop)]
+        if pool is not None and pooled:
+            rows = computed
+            clip_features = np.stack([pool(r) for r in rows])
         else:
-            rows, clip_features = [], self._features([clip.samples for clip in clips])
+            from genrekit.features.windows import stack_windows
+
+            rows, clip_features = [], stack_windows(computed)
         track = track_probabilities(self.probabilities(clip_features), [range(len(clips))])[0]
         segments = []
         if timeline and rows:
@@ -300,6 +317,20 @@ class Classifier:
         return calibrate(self.bundle.predict_proba(features), self.temperature)
 
 
+class AnalysisCancelled(Exception):
+    """The caller said to stop (``should_stop``): nobody wants the result any more."""
+
+
+def _until_stopped(
+    clips: list[Segment], should_stop: Callable[[], bool] | None
+) -> Iterator[Segment]:
+    """The clips, one by one, checking ``should_stop`` before each."""
+    for clip in clips:
+        if should_stop is not None and should_stop():
+            raise AnalysisCancelled
+        yield clip
+
+
 def resample_audio(audio: Audio, sample_rate: int) -> Audio:
     """``audio`` at ``sample_rate`` (unchanged when it already is)."""
     if audio.sample_rate == sample_rate:
@@ -329,10 +360,14 @@ def predict_or_error(
     timeline: bool,
     max_duration: float | None,
     full: bool = False,
+    should_stop: Callable[[], bool] | None = None,
 ) -> Prediction | AudioError:
-    """A prediction, or the error that explains why there is none (never raises for bad input)."""
+    """A prediction, or the error that explains why there is none (never raises for bad input;
+    ``AnalysisCancelled`` when ``should_stop`` said so)."""
     try:
-        return classifier.predict(path, timeline=timeline, max_duration=max_duration, full=full)
+        return classifier.predict(
+            path, timeline=timeline, max_duration=max_duration, full=full, should_stop=should_stop
+        )
     except AudioError as error:
         return error
 
