@@ -128,6 +128,35 @@ def test_two_indexers_creating_one_catalog_at_once_both_succeed(tmp_path):
             assert connection.execute("SELECT COUNT(*) FROM meta").fetchone() == (1,)
 
 
+INDEXER = """
+import json, sys
+from genrekit.library import index_folder
+summary = index_folder(sys.argv[1], sys.argv[2], progress=False)
+print(json.dumps([summary.indexed, summary.busy]))
+"""
+
+
+def test_two_indexers_on_one_catalog_share_the_work(tmp_path):
+    """Two processes indexing the same folder into the same catalog at once: each file is
+    analysed by one of them (claims in the catalog), none twice, and the catalog is whole."""
+    music = make_library(tmp_path / "music", per_genre=4)
+    db = tmp_path / "shared.sqlite"
+    index_folder(music / "beats", db, progress=False)  # the catalog exists, with its model
+    runs = [
+        subprocess.Popen([sys.executable, "-c", INDEXER, str(music), str(db)],
+                         stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]  # fmt: skip
+    results = [json.loads(run.communicate(timeout=300)[0].strip().splitlines()[-1]) for run in runs]
+    assert all(run.returncode == 0 for run in runs)
+    indexed, busy = (sum(column) for column in zip(*results))
+    assert indexed == 4  # the four tones, each once
+    assert indexed + busy >= 4
+    assert len(rows(db)) == 8
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("SELECT COUNT(*) FROM claims").fetchone() == (0,)
+
+
 def test_killed_run_resumes_without_duplicates(tmp_path):
     music = make_library(tmp_path / "music", per_genre=8, seconds=6.0)
     db = tmp_path / "lib.sqlite"

@@ -580,6 +580,7 @@ def index(
     typer.echo(
         f"{db}: {summary.indexed} indexed, {summary.skipped} unchanged, {summary.moved} moved, "
         f"{summary.failed} failed"
+        + (f", {summary.busy} left to another indexer" if summary.busy else "")
     )
 
 

@@ -65,6 +65,7 @@ CREATE TABLE IF NOT EXISTS tracks (
     indexed_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS tracks_genre ON tracks (genre);
+CREATE TABLE IF NOT EXISTS claims (path TEXT PRIMARY KEY, owner TEXT NOT NULL, since REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS tracks_sha256 ON tracks (sha256);
 """
 
@@ -76,6 +77,8 @@ class IndexSummary:
     failed: int
     moved: int = 0
     """Tracks found at a new path (same content): their analysis moved with them."""
+    busy: int = 0
+    """Files another indexer of the same catalog was analysing (left to it, not done twice)."""
 
 
 @dataclass(frozen=True)
@@ -258,7 +261,9 @@ def _moved_here(connection: sqlite3.Connection, path: Path, stat: os.stat_result
     return False
 
 
-def _write(connection: sqlite3.Connection, record: dict[str, Any], path: Path) -> None:
+def _write(
+    connection: sqlite3.Connection, record: dict[str, Any], path: Path, owner: str = ""
+) -> None:
     try:
         stat = path.stat()
         size, mtime = stat.st_size, stat.st_mtime
@@ -299,6 +304,7 @@ def _write(connection: sqlite3.Connection, record: dict[str, Any], path: Path) -
             f"ON CONFLICT(path) DO UPDATE SET {updates}",
             [values[c] for c in columns],
         )
+        connection.execute("DELETE FROM claims WHERE path = ? AND owner = ?", (str(path), owner))
 
 
 def index_folder(
@@ -328,18 +334,73 @@ def index_folder(
     if not root.is_dir():
         raise ConfigError(f"{root}: not a folder")
     todo, skipped, moved = plan(connection, (p.resolve() for p in audio_files(root)))
+    owner = _owner()
+    mine = _claim(connection, todo, owner)
     indexed = failed = 0
-    results = _analyse_all(todo, classifier, workers, scheduler, full)
-    for path, record in tqdm(
-        results, total=len(todo), desc="index", unit="file", disable=None if progress else True
-    ):
-        _write(connection, record, path)
-        if record["status"] == "ok":
-            indexed += 1
-        else:
-            failed += 1
-    connection.close()
-    return IndexSummary(indexed, skipped, failed, moved)
+    try:
+        results = _analyse_all(mine, classifier, workers, scheduler, full)
+        for path, record in tqdm(
+            results, total=len(mine), desc="index", unit="file", disable=None if progress else True
+        ):
+            _write(connection, record, path, owner)
+            if record["status"] == "ok":
+                indexed += 1
+            else:
+                failed += 1
+    finally:
+        with connection:
+            connection.execute("DELETE FROM claims WHERE owner = ?", (owner,))
+        connection.close()
+    return IndexSummary(indexed, skipped, failed, moved, len(todo) - len(mine))
+
+
+CLAIM_EXPIRY_SECONDS = 3600.0
+"""A claim older than this (s) is free again: an indexer on another machine that died."""
+
+
+def _owner() -> str:
+    """This indexer, as claims name it: host and process id."""
+    import socket
+
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _claim(connection: sqlite3.Connection, paths: list[Path], owner: str) -> list[Path]:
+    """The paths this indexer will analyse: those no other live indexer of the catalog has
+    claimed. Claims of dead processes on this host, and expired ones, are dropped first."""
+    import socket
+    import time
+
+    now = time.time()
+    connection.execute("BEGIN IMMEDIATE")  # claiming is one turn: two indexers never share a file
+    try:
+        connection.execute("DELETE FROM claims WHERE since < ?", (now - CLAIM_EXPIRY_SECONDS,))
+        for (other,) in connection.execute("SELECT DISTINCT owner FROM claims").fetchall():
+            host, _, pid = other.rpartition(":")
+            if host == socket.gethostname() and pid.isdigit() and not _alive(int(pid)):
+                connection.execute("DELETE FROM claims WHERE owner = ?", (other,))
+        mine = [
+            path for path in paths
+            if connection.execute(
+                "INSERT OR IGNORE INTO claims VALUES (?, ?, ?)", (str(path), owner, now)
+            ).rowcount
+        ]  # fmt: skip
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    return mine
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this host (signal 0 asks without sending anything)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # it exists, owned by another user
+    return True
 
 
 def _analyse_all(
