@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -384,3 +385,16 @@ def test_an_analysis_told_to_stop_stops_between_clips(classifier, tmp_path):
         predict_or_error(classifier, path, True, None, should_stop=stop_after_first)
     assert len(asked) == 2  # asked before each clip; the second answer stopped it
     assert not isinstance(predict_or_error(classifier, path, True, None), Exception)
+
+
+def test_a_fake_mp3_gets_one_line_without_the_decoders_own_notes(tmp_path):
+    """libmpg123 (inside libsndfile) writes notes about damaged frames to stderr itself; the
+    user sees genrekit's one line per file and nothing else."""
+    fake = tmp_path / "fake.mp3"
+    fake.write_bytes(b"ID3" + np.random.default_rng(0).bytes(5000))
+    genrekit_cli = Path(sys.executable).with_name("genrekit")
+    done = subprocess.run([str(genrekit_cli), "predict", str(fake)], capture_output=True, text=True)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        f"error: {fake}: not a recognised audio file (Invalid data found when processing input)"
+    ]

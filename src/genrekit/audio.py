@@ -7,8 +7,12 @@ memory stays bounded by the analysed duration (``max_duration``), never by the f
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
+import os
+import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -89,7 +93,8 @@ def load_audio(
         raise AudioDecodeError(path, "file is empty (0 bytes)")
 
     try:
-        audio = _decode_with_soundfile(path, sample_rate, max_duration)
+        with _native_notes_silenced(path):
+            audio = _decode_with_soundfile(path, sample_rate, max_duration)
     except _NotRecognised:
         try:
             audio = _decode_with_ffmpeg(path, sample_rate, max_duration)
@@ -170,6 +175,30 @@ def _decode_with_soundfile(path: Path, sample_rate: int, max_duration: float | N
             f"but only {frames_read / source_rate:.1f} s could be decoded",
         )
     return Audio(samples, sample_rate, str(path), source_rate, channels, truncated)
+
+
+_STDERR_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _native_notes_silenced(path: Path) -> Iterator[None]:
+    """While libsndfile reads an MP3, its libmpg123 writes notes about damaged frames straight
+    to the process's stderr ("Note: Illegal Audio-MPEG-Header …"): noise beside genrekit's own
+    one-line error. They are sent to /dev/null for that read (other threads' stderr too, for those
+    milliseconds; a lock keeps two such reads from tangling the descriptors)."""
+    if path.suffix.lower() != ".mp3":
+        yield
+        return
+    with _STDERR_LOCK:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        try:
+            with open(os.devnull, "wb") as sink:
+                os.dup2(sink.fileno(), 2)
+                yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def _header_frames(path: Path, sample_rate: int) -> int:
