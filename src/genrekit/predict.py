@@ -42,6 +42,7 @@ class SegmentPrediction:
 
 
 UNKNOWN = "unknown"
+"""The label shown when the rejector says the track is unlike anything the model was taught."""
 
 TIMELINE_CONTEXT_PATCHES = 5
 """A timeline window of a patch-pooling model (musicnn) is judged on the 5 patches (15 s) centred
@@ -57,7 +58,6 @@ networks' 3 s patches) instead of every 30 s clip; ``full=True`` (``--full``) he
 by benchmarks/long_tracks.py: under artist folds, on 200 songs of 3–5 min, 3 regions of 5 patches
 is the cheapest setting that scored as well as every clip (0.750 and 0.750), with 15 patches
 heard instead of 82 on average (BENCHMARKS.md)."""
-"""The label shown when the rejector says the track is unlike anything the model was taught."""
 
 
 @dataclass(frozen=True)
