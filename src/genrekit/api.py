@@ -24,11 +24,12 @@ import os
 import tempfile
 import threading
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import anyio
-from fastapi import FastAPI, File, Query, Request, UploadFile
+from fastapi import APIRouter, FastAPI, File, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field
@@ -295,6 +296,21 @@ class _TooManyFiles(Exception):
         self.count = count
 
 
+@dataclass
+class Service:
+    """What every request works with, loaded once per process: the model, the library, and the
+    limits on what one request may cost."""
+
+    classifier: Classifier
+    catalog: Any
+    """The library catalog for ``/v1/similar`` (a ``genrekit.library.Catalog``), or None."""
+    limiter: anyio.CapacityLimiter
+    """At most this many analyses at once (worker threads)."""
+    max_duration: float
+    max_files: int
+    max_request_seconds: float
+
+
 def create_app(
     model: str | Path | None = None,
     *,
@@ -308,15 +324,14 @@ def create_app(
 ) -> FastAPI:
     """The API over one model bundle (None: the shipped default), loaded now, once, and
     optionally a library catalog for ``/v1/similar`` (also loaded once)."""
-    from genrekit.library import Catalog, similar_to_file
+    from fastapi_offline import FastAPIOffline
+
+    from genrekit.library import Catalog
 
     classifier = Classifier.load(model)
     catalog = Catalog.load(library) if library is not None else None
     if catalog is not None:
         catalog.require_model(classifier)
-    limiter = anyio.CapacityLimiter(max_concurrent)
-    from fastapi_offline import FastAPIOffline
-
     app = FastAPIOffline(  # /docs and /redoc work without internet: their assets are local
         title="genrekit",
         version=__version__,
@@ -324,215 +339,243 @@ def create_app(
         "styles, a timeline and songs like it from your library.",
         openapi_tags=TAGS,
     )
-
-    @app.get("/", include_in_schema=False)
-    async def home() -> RedirectResponse:
-        return RedirectResponse("/docs")
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}"
-            for e in error.errors()
-        )
-        return _error_response(422, "invalid_request", problems)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        """Framework errors (e.g. a broken multipart body: 400) in the API's own error shape."""
-        kind = "invalid_request" if error.status_code < 500 else "server_error"
-        response = _error_response(error.status_code, kind, str(error.detail))
-        response.headers.update(error.headers or {})  # e.g. Allow on 405
-        return response
-
-    @app.exception_handler(_TooManyFiles)
-    async def too_many_files(request: Request, error: _TooManyFiles) -> JSONResponse:
-        return _error_response(
-            413, "too_many_files", f"{error.count} files in one request; at most {max_files}"
-        )
-
-    @app.get("/health", tags=["service"])
-    async def health() -> dict[str, str]:
-        return {"status": "ok", "model": classifier.bundle.model_id, "version": __version__}
-
-    @app.get("/v1/models", tags=["models"])
-    async def models() -> list[ModelInfo]:
-        """Shipped models and the one this server loaded, with measured metrics and protocol."""
-        infos = []
-        loaded = classifier.bundle.path
-        paths = list(bundled_models().values())
-        if loaded is not None and loaded not in paths:
-            paths.insert(0, loaded)
-        for path in paths:
-            manifest = read_manifest(path)
-            metrics = {k: v for k, v in manifest.get("metrics", {}).items() if k != "per_class"}
-            infos.append(
-                ModelInfo(
-                    name=manifest["name"],
-                    loaded=path == loaded,
-                    labels=manifest["labels"],
-                    representation=manifest["representation"],
-                    metrics=metrics,
-                    protocol=manifest.get("training", {})
-                    .get("protocol", {})
-                    .get("description", ""),
-                )
-            )
-        return infos
-
-    @app.post(
-        "/v1/predict",
-        tags=["classify"],
-        responses={
-            **_UPLOAD_ERRORS,
-            415: {"model": PredictResponse, "description": "no file is decodable audio"},
-            422: {
-                "model": PredictResponse | ErrorBody,
-                "description": "every file too short or silent (per-file results), or an "
-                "invalid request (error)",
-            },
-        },
-    )
-    async def predict(
-        request: Request,
-        files: Annotated[list[UploadFile], File(description="audio files", min_length=1)],
-        top_k: Annotated[int, Query(ge=1, le=50)] = 3,
-        timeline: bool = True,
-        reject: Annotated[
-            bool, Query(description="say 'unknown' for music unlike the model's training music")
-        ] = True,
-        threshold: Annotated[
-            float | None,
-            Query(ge=0.0, le=1.0, description="typicality threshold; default: the model's own"),
-        ] = None,
-    ) -> PredictResponse:
-        """Classify each uploaded file."""
-        outcomes = await _analyse_uploads(
-            files,
-            lambda path, seconds, gone: predict_or_error(
-                classifier, path, timeline, seconds, should_stop=gone
-            ),
-            request,
-        )
-        chosen = classifier.threshold_for(reject, threshold)
-        results = [_result(name, outcome, top_k, chosen) for name, outcome in outcomes]
-        return _answer(PredictResponse(model=classifier.bundle.model_id, results=results))
-
-    @app.post(
-        "/v1/tag",
-        tags=["classify"],
-        responses={
-            **_UPLOAD_ERRORS,
-            415: {"model": TagResponse, "description": "no file is decodable audio"},
-            422: {
-                "model": TagResponse | ErrorBody,
-                "description": "every file too short or silent (per-file results), or an "
-                "invalid request (error)",
-            },
-        },
-    )
-    async def tag(
-        request: Request,
-        files: Annotated[list[UploadFile], File(description="audio files", min_length=1)],
-        model: Literal["MSD_musicnn", "MTT_musicnn", "MSD_vgg", "MTT_vgg"] = "MSD_musicnn",
-        top_k: Annotated[int, Query(ge=1, le=50)] = 5,
-    ) -> TagResponse:
-        """Tag each uploaded file with a pretrained musicnn model."""
-        outcomes = await _analyse_uploads(
-            files, lambda path, seconds, gone: tag_or_error(path, model, seconds), request
-        )
-        results = [_tag_result(name, outcome, top_k) for name, outcome in outcomes]
-        return _answer(TagResponse(model=model, results=results))
-
-    @app.post(
-        "/v1/similar",
-        tags=["library"],
-        response_model=SimilarResponse,
-        responses={
-            **_UPLOAD_ERRORS,
-            404: {"model": ErrorBody, "description": "no library on this server"},
-            415: {"model": ErrorBody, "description": "not decodable audio"},
-            422: {"model": ErrorBody, "description": "audio too short or silent, or invalid"},
-        },
-    )
-    async def similar(
-        file: Annotated[UploadFile, File(description="audio file")],
-        k: Annotated[int, Query(ge=1, le=100)] = 10,
-        genre: str | None = None,
-    ) -> Any:
-        """Library tracks most like the uploaded song."""
-        if catalog is None:
-            return _error_response(404, "no_library", "this server was started without --db")
-        name = file.filename or "upload"
-        try:
-            async with _saved(file, name) as path:
-                neighbours = await anyio.to_thread.run_sync(
-                    lambda: similar_to_file(catalog, classifier, path, k=k, genre=genre),
-                    limiter=limiter,
-                )
-        except AudioError as error:
-            kind = _error_type(error)
-            return _error_response(_STATUS[kind], kind, error.reason)
-        return SimilarResponse(query=name, neighbours=[SimilarTrack(**vars(n)) for n in neighbours])
-
-    async def _analyse_uploads(
-        files: list[UploadFile],
-        analyse: Callable[[Path, float, Callable[[], bool]], Any],
-        request: Request,
-    ) -> list[tuple[str, Any]]:
-        """(client's file name, ``analyse(saved upload, seconds, gone)``) per file, in worker
-        threads; ``gone()`` turns True once the client has disconnected.
-
-        Bounds what one request can cost: at most ``max_files`` files, at most
-        ``max_request_seconds`` of audio analysed in all (each file gets what is left, up to
-        ``max_duration``; files past the budget get an error), and once the client has gone, no
-        further file and (for predictions) no further clip of the file in hand."""
-        if len(files) > max_files:
-            raise _TooManyFiles(len(files))
-        outcomes: list[tuple[str, Any]] = []
-        left = max_request_seconds
-        for upload in files:
-            if await request.is_disconnected():
-                break
-            name = upload.filename or "upload"
-            try:
-                if left < MIN_DURATION:
-                    outcome: Any = AudioError(
-                        name, f"not analysed: this request's {max_request_seconds:g} s of audio "
-                        "were used by the files before it; send it in another request",
-                    )  # fmt: skip
-                else:
-                    async with _saved(upload, name) as path:
-                        seconds = min(max_duration, left)
-                        outcome = await _while_connected(
-                            request, functools.partial(analyse, path, seconds)
-                        )
-            except AnalysisCancelled:
-                break  # the client left mid-file: nobody reads an answer
-            finally:
-                await upload.close()
-            left -= 0.0 if isinstance(outcome, AudioError) else float(outcome.duration)
-            outcomes.append((name, outcome))
-        return outcomes
-
-    async def _while_connected(request: Request, work: Callable[[Callable[[], bool]], Any]) -> Any:
-        """``work(gone)`` in a worker thread while a watcher sets ``gone`` if the client leaves."""
-        left = threading.Event()
-
-        async def watch() -> None:
-            while not await request.is_disconnected():
-                await anyio.sleep(DISCONNECT_POLL_SECONDS)
-            left.set()
-
-        async with anyio.create_task_group() as group:
-            group.start_soon(watch)
-            try:
-                return await anyio.to_thread.run_sync(work, left.is_set, limiter=limiter)
-            finally:
-                group.cancel_scope.cancel()
-
+    app.state.service = Service(
+        classifier, catalog, anyio.CapacityLimiter(max_concurrent), max_duration, max_files,
+        max_request_seconds,
+    )  # fmt: skip
+    # Starlette types a handler as taking any Exception; each of these takes the one it handles.
+    app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(_TooManyFiles, _too_many_files)  # type: ignore[arg-type]
+    app.include_router(router)
     app.add_middleware(UploadGuard, max_bytes=max_upload_bytes, idle_seconds=body_idle_seconds)
     return app
+
+
+router = APIRouter()
+
+
+def _service(request: Request) -> Service:
+    return request.app.state.service
+
+
+async def _invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+    problems = "; ".join(
+        f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}" for e in error.errors()
+    )
+    return _error_response(422, "invalid_request", problems)
+
+
+async def _http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+    """Framework errors (e.g. a broken multipart body: 400) in the API's own error shape."""
+    kind = "invalid_request" if error.status_code < 500 else "server_error"
+    response = _error_response(error.status_code, kind, str(error.detail))
+    response.headers.update(error.headers or {})  # e.g. Allow on 405
+    return response
+
+
+async def _too_many_files(request: Request, error: _TooManyFiles) -> JSONResponse:
+    at_most = _service(request).max_files
+    return _error_response(
+        413, "too_many_files", f"{error.count} files in one request; at most {at_most}"
+    )
+
+
+@router.get("/", include_in_schema=False)
+async def home() -> RedirectResponse:
+    return RedirectResponse("/docs")
+
+
+@router.get("/health", tags=["service"])
+async def health(request: Request) -> dict[str, str]:
+    model = _service(request).classifier.bundle.model_id
+    return {"status": "ok", "model": model, "version": __version__}
+
+
+@router.get("/v1/models", tags=["models"])
+async def models(request: Request) -> list[ModelInfo]:
+    """Shipped models and the one this server loaded, with measured metrics and protocol."""
+    infos = []
+    loaded = _service(request).classifier.bundle.path
+    paths = list(bundled_models().values())
+    if loaded is not None and loaded not in paths:
+        paths.insert(0, loaded)
+    for path in paths:
+        manifest = read_manifest(path)
+        metrics = {k: v for k, v in manifest.get("metrics", {}).items() if k != "per_class"}
+        protocol = manifest.get("training", {}).get("protocol", {}).get("description", "")
+        infos.append(
+            ModelInfo(
+                name=manifest["name"], loaded=path == loaded, labels=manifest["labels"],
+                representation=manifest["representation"], metrics=metrics, protocol=protocol,
+            )
+        )  # fmt: skip
+    return infos
+
+
+@router.post(
+    "/v1/predict",
+    tags=["classify"],
+    responses={
+        **_UPLOAD_ERRORS,
+        415: {"model": PredictResponse, "description": "no file is decodable audio"},
+        422: {
+            "model": PredictResponse | ErrorBody,
+            "description": "every file too short or silent (per-file results), or an "
+            "invalid request (error)",
+        },
+    },
+)
+async def predict(
+    request: Request,
+    files: Annotated[list[UploadFile], File(description="audio files", min_length=1)],
+    top_k: Annotated[int, Query(ge=1, le=50)] = 3,
+    timeline: bool = True,
+    reject: Annotated[
+        bool, Query(description="say 'unknown' for music unlike the model's training music")
+    ] = True,
+    threshold: Annotated[
+        float | None,
+        Query(ge=0.0, le=1.0, description="typicality threshold; default: the model's own"),
+    ] = None,
+) -> PredictResponse:
+    """Classify each uploaded file."""
+    classifier = _service(request).classifier
+    outcomes = await _analyse_uploads(
+        files,
+        lambda path, seconds, gone: predict_or_error(
+            classifier, path, timeline, seconds, should_stop=gone
+        ),
+        request,
+    )
+    chosen = classifier.threshold_for(reject, threshold)
+    results = [_result(name, outcome, top_k, chosen) for name, outcome in outcomes]
+    return _answer(PredictResponse(model=classifier.bundle.model_id, results=results))
+
+
+@router.post(
+    "/v1/tag",
+    tags=["classify"],
+    responses={
+        **_UPLOAD_ERRORS,
+        415: {"model": TagResponse, "description": "no file is decodable audio"},
+        422: {
+            "model": TagResponse | ErrorBody,
+            "description": "every file too short or silent (per-file results), or an "
+            "invalid request (error)",
+        },
+    },
+)
+async def tag(
+    request: Request,
+    files: Annotated[list[UploadFile], File(description="audio files", min_length=1)],
+    model: Literal["MSD_musicnn", "MTT_musicnn", "MSD_vgg", "MTT_vgg"] = "MSD_musicnn",
+    top_k: Annotated[int, Query(ge=1, le=50)] = 5,
+) -> TagResponse:
+    """Tag each uploaded file with a pretrained musicnn model."""
+    outcomes = await _analyse_uploads(
+        files, lambda path, seconds, gone: tag_or_error(path, model, seconds), request
+    )
+    results = [_tag_result(name, outcome, top_k) for name, outcome in outcomes]
+    return _answer(TagResponse(model=model, results=results))
+
+
+@router.post(
+    "/v1/similar",
+    tags=["library"],
+    response_model=SimilarResponse,
+    responses={
+        **_UPLOAD_ERRORS,
+        404: {"model": ErrorBody, "description": "no library on this server"},
+        415: {"model": ErrorBody, "description": "not decodable audio"},
+        422: {"model": ErrorBody, "description": "audio too short or silent, or invalid"},
+    },
+)
+async def similar(
+    request: Request,
+    file: Annotated[UploadFile, File(description="audio file")],
+    k: Annotated[int, Query(ge=1, le=100)] = 10,
+    genre: str | None = None,
+) -> Any:
+    """Library tracks most like the uploaded song."""
+    from genrekit.library import similar_to_file
+
+    service = _service(request)
+    if service.catalog is None:
+        return _error_response(404, "no_library", "this server was started without --db")
+    name = file.filename or "upload"
+    try:
+        async with _saved(file, name) as path:
+            neighbours = await anyio.to_thread.run_sync(
+                lambda: similar_to_file(
+                    service.catalog, service.classifier, path, k=k, genre=genre
+                ),
+                limiter=service.limiter,
+            )
+    except AudioError as error:
+        kind = _error_type(error)
+        return _error_response(_STATUS[kind], kind, error.reason)
+    return SimilarResponse(query=name, neighbours=[SimilarTrack(**vars(n)) for n in neighbours])
+
+
+async def _analyse_uploads(
+    files: list[UploadFile],
+    analyse: Callable[[Path, float, Callable[[], bool]], Any],
+    request: Request,
+) -> list[tuple[str, Any]]:
+    """(client's file name, ``analyse(saved upload, seconds, gone)``) per file, in worker
+    threads; ``gone()`` turns True once the client has disconnected.
+
+    Bounds what one request can cost (``Service``): at most ``max_files`` files, at most
+    ``max_request_seconds`` of audio analysed in all (each file gets what is left, up to
+    ``max_duration``; files past the budget get an error), and once the client has gone, no
+    further file and (for predictions) no further clip of the file in hand."""
+    service = _service(request)
+    if len(files) > service.max_files:
+        raise _TooManyFiles(len(files))
+    outcomes: list[tuple[str, Any]] = []
+    left = service.max_request_seconds
+    for upload in files:
+        if await request.is_disconnected():
+            break
+        name = upload.filename or "upload"
+        try:
+            if left < MIN_DURATION:
+                outcome: Any = AudioError(
+                    name, f"not analysed: this request's {service.max_request_seconds:g} s of "
+                    "audio were used by the files before it; send it in another request",
+                )  # fmt: skip
+            else:
+                async with _saved(upload, name) as path:
+                    seconds = min(service.max_duration, left)
+                    work = functools.partial(analyse, path, seconds)
+                    outcome = await _while_connected(request, work, service.limiter)
+        except AnalysisCancelled:
+            break  # the client left mid-file: nobody reads an answer
+        finally:
+            await upload.close()
+        left -= 0.0 if isinstance(outcome, AudioError) else float(outcome.duration)
+        outcomes.append((name, outcome))
+    return outcomes
+
+
+async def _while_connected(
+    request: Request, work: Callable[[Callable[[], bool]], Any], limiter: anyio.CapacityLimiter
+) -> Any:
+    """``work(gone)`` in a worker thread while a watcher sets ``gone`` if the client leaves."""
+    left = threading.Event()
+
+    async def watch() -> None:
+        while not await request.is_disconnected():
+            await anyio.sleep(DISCONNECT_POLL_SECONDS)
+        left.set()
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(watch)
+        try:
+            return await anyio.to_thread.run_sync(work, left.is_set, limiter=limiter)
+        finally:
+            group.cancel_scope.cancel()
 
 
 @contextlib.asynccontextmanager
