@@ -33,6 +33,31 @@ ModelOption = Annotated[
 WorkersOption = Annotated[
     int, typer.Option("--workers", "-j", min=1, help="Parallel worker processes")
 ]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print full distributions and timelines as JSON")
+]
+TimelineOption = Annotated[
+    bool, typer.Option(help="Also classify every window (per-segment timeline)")
+]
+MaxDurationOption = Annotated[
+    float, typer.Option(help="Seconds analysed from the start of each file")
+]
+RejectOption = Annotated[
+    bool,
+    typer.Option(help="Say 'unknown' for music unlike anything the model was taught (and noise)"),
+]
+ThresholdOption = Annotated[
+    float | None,
+    typer.Option(
+        min=0.0, max=1.0, help="Typicality under which a song is unknown (default: the model's)"
+    ),
+]
+StylesOption = Annotated[
+    bool,
+    typer.Option(
+        help="Also print styles beyond the genres (punk, house, …), moods, instruments and eras"
+    ),
+]
 FullOption = Annotated[
     bool,
     typer.Option(
@@ -90,6 +115,39 @@ def _expand(inputs: list[str]) -> list[Path]:
     return paths
 
 
+def _extracted(jobs: list, workers: int) -> tuple[list[dict], int]:
+    """Feature rows of every job, and the number of files that failed (each named on stderr)."""
+    from tqdm import tqdm
+
+    from genrekit.errors import AudioError
+    from genrekit.features.table import extract_rows
+
+    rows, failures = [], 0
+    bar = tqdm(extract_rows(jobs, workers), total=len(jobs), desc="features", unit="file",
+               file=sys.stderr, disable=None)  # fmt: skip
+    for _, result in bar:
+        if isinstance(result, AudioError):
+            failures += 1
+            bar.write(f"error: {result}", file=sys.stderr)
+        else:
+            rows.extend(result)
+    return rows, failures
+
+
+def _labelled(inputs: list[str]) -> list[tuple[Path, str | None]]:
+    """(file, label) for folders (labelled by subfolder), and unlabelled files and globs."""
+    from genrekit.datasets import from_audio_folder
+
+    labelled: list[tuple[Path, str | None]] = []
+    for text in inputs:
+        if Path(text).is_dir():
+            found = from_audio_folder(text)
+            labelled += [(p, i.label) for i, p in zip(found.items, found.paths)]
+        else:
+            labelled += [(path, None) for path in _expand([text])]
+    return labelled
+
+
 def _default_workers(n_files: int) -> int:
     return 1 if n_files < 4 else min(2, os.cpu_count() or 1)
 
@@ -99,46 +157,23 @@ def predict(
     files: Annotated[list[str], typer.Argument(help="Audio files, folders or globs")],
     model: ModelOption = None,
     top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, help="Genres to print")] = 3,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print full distributions and timelines as JSON")
-    ] = False,
+    as_json: JsonOption = False,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write results to .csv or .json")
     ] = None,
-    timeline: Annotated[
-        bool, typer.Option(help="Also classify every window (per-segment timeline)")
-    ] = True,
-    max_duration: Annotated[
-        float, typer.Option(help="Seconds analysed from the start of each file")
-    ] = DEFAULT_MAX_DURATION,
+    timeline: TimelineOption = True,
+    max_duration: MaxDurationOption = DEFAULT_MAX_DURATION,
     workers: Annotated[
         int | None, typer.Option("--workers", "-j", min=1, help="Worker processes")
     ] = None,
-    reject: Annotated[
-        bool,
-        typer.Option(
-            help="Say 'unknown' for music unlike anything the model was taught (and noise)"
-        ),
-    ] = True,
-    threshold: Annotated[
-        float | None,
-        typer.Option(
-            min=0.0, max=1.0, help="Typicality under which a song is unknown (default: the model's)"
-        ),
-    ] = None,
-    styles: Annotated[
-        bool,
-        typer.Option(
-            help="Also print styles beyond the genres (punk, house, …), moods, instruments and eras"
-        ),
-    ] = False,
+    reject: RejectOption = True,
+    threshold: ThresholdOption = None,
+    styles: StylesOption = False,
     full: FullOption = False,
 ) -> None:
     """Predict the genre of audio files (one line each; bad files get a one-line error)."""
-    from tqdm import tqdm
 
-    from genrekit.errors import AudioError
-    from genrekit.predict import SAMPLED_REGIONS, Classifier, predict_many
+    from genrekit.predict import Classifier, predict_many
 
     paths = _expand(files)
     if not paths:
@@ -154,36 +189,7 @@ def predict(
         workers=workers or _default_workers(len(paths)),
         full=full,
     )
-    records, failures = [], 0
-    bar = tqdm(
-        results,
-        total=len(paths),
-        desc="predict",
-        unit="file",
-        disable=len(paths) < 2 or None,
-        file=sys.stderr,
-        leave=False,
-    )
-    for result in bar:
-        if isinstance(result, AudioError):
-            failures += 1
-            bar.write(f"error: {result}", file=sys.stderr)
-            records.append({"path": result.path, "error": result.reason})
-            continue
-        records.append(result.to_dict())
-        if not as_json:
-            note = f"  (first {result.duration:.0f} s analysed)" if result.truncated else ""
-            if result.sampled:
-                note += f"  (heard in {SAMPLED_REGIONS} regions; --full for all)"
-            ranked = "  ".join(f"{label} {p:.2f}" for label, p in result.top(top_k))
-            verdict = "" if result.known else f"unknown (closest: {ranked})"
-            bar.write(f"{result.path}: {verdict or ranked}{note}")
-            if styles:
-                for parent, found in result.styles.items():
-                    listed = ", ".join(f"{s.tag} {s.score:.2f}" for s in found)
-                    bar.write(f"  {parent}: {listed}")
-                if not result.styles:
-                    bar.write("  no style tag above its threshold")
+    records, failures = _collect(results, len(paths), as_json, top_k, styles)
     if as_json:
         typer.echo(json.dumps(records, indent=2))
     if out is not None:
@@ -192,6 +198,49 @@ def predict(
         typer.echo(f"{len(paths) - failures} classified, {failures} failed", err=True)
     if failures == len(paths):
         raise typer.Exit(1)
+
+
+def _collect(
+    results: Any, count: int, as_json: bool, top_k: int, styles: bool
+) -> tuple[list[dict], int]:
+    """Records of every file (result or error) and the number of failures, printing each line
+    as it comes (errors on stderr) under a progress bar."""
+    from tqdm import tqdm
+
+    from genrekit.errors import AudioError
+
+    records, failures = [], 0
+    bar = tqdm(results, total=count, desc="predict", unit="file", disable=count < 2 or None,
+               file=sys.stderr, leave=False)  # fmt: skip
+    for result in bar:
+        if isinstance(result, AudioError):
+            failures += 1
+            bar.write(f"error: {result}", file=sys.stderr)
+            records.append({"path": result.path, "error": result.reason})
+            continue
+        records.append(result.to_dict())
+        if not as_json:
+            for line in _prediction_lines(result, top_k, styles):
+                bar.write(line)
+    return records, failures
+
+
+def _prediction_lines(result: Any, top_k: int, styles: bool) -> list[str]:
+    """What ``predict`` prints for one file: the verdict line, then its styles if asked."""
+    from genrekit.predict import SAMPLED_REGIONS
+
+    note = f"  (first {result.duration:.0f} s analysed)" if result.truncated else ""
+    if result.sampled:
+        note += f"  (heard in {SAMPLED_REGIONS} regions; --full for all)"
+    ranked = "  ".join(f"{label} {p:.2f}" for label, p in result.top(top_k))
+    verdict = "" if result.known else f"unknown (closest: {ranked})"
+    lines = [f"{result.path}: {verdict or ranked}{note}"]
+    if styles:
+        for parent, found in result.styles.items():
+            lines.append(f"  {parent}: " + ", ".join(f"{s.tag} {s.score:.2f}" for s in found))
+        if not result.styles:
+            lines.append("  no style tag above its threshold")
+    return lines
 
 
 def _write_results(records: list[dict], out: Path, labels: list[str]) -> None:
@@ -296,12 +345,9 @@ def features(
     ] = False,
 ) -> None:
     """Write a features table (default: GTZAN's 57 columns) for audio files and folders."""
-    from tqdm import tqdm
 
-    from genrekit.datasets import from_audio_folder
-    from genrekit.errors import AudioError
     from genrekit.features import RepresentationSpec, feature_set
-    from genrekit.features.table import TableJob, extract_rows, rows_to_table, write_table
+    from genrekit.features.table import TableJob, rows_to_table, write_table
 
     if out.suffix not in (".csv", ".parquet"):
         _fail(f"{out}: --out must end in .csv or .parquet")
@@ -310,31 +356,10 @@ def features(
     )
     if not feature_set(spec.name).is_vector:
         _fail(f"{representation}: a window representation has no table; use a vector set")
-    labelled: list[tuple[Path, str | None]] = []
-    for text in inputs:
-        if Path(text).is_dir():  # labelled by subfolder
-            found = from_audio_folder(text)
-            labelled += [(p, i.label) for i, p in zip(found.items, found.paths)]
-        else:  # files and globs: unlabelled
-            labelled += [(path, None) for path in _expand([text])]
-    jobs = [TableJob(path, label, segment, hop, spec=spec) for path, label in labelled]
+    jobs = [TableJob(path, label, segment, hop, spec=spec) for path, label in _labelled(inputs)]
     if not jobs:
         _fail("no audio files given")
-    rows, failures = [], 0
-    bar = tqdm(
-        extract_rows(jobs, workers),
-        total=len(jobs),
-        desc="features",
-        unit="file",
-        file=sys.stderr,
-        disable=None,
-    )
-    for _, result in bar:
-        if isinstance(result, AudioError):
-            failures += 1
-            bar.write(f"error: {result}", file=sys.stderr)
-        else:
-            rows.extend(result)
+    rows, failures = _extracted(jobs, workers)
     write_table(rows_to_table(rows, spec.name), out)
     typer.echo(
         f"{out}: {len(rows)} rows from {len(jobs) - failures} files, {failures} failed", err=True
