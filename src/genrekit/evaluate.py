@@ -230,57 +230,22 @@ def evaluate_bundle(
     path as ``genrekit predict``. Tracks the bundle was trained on are reported, since scoring on
     them says nothing about new music.
     """
-    from tqdm import tqdm
-
-    from genrekit.datasets import load_dataset, rows_by_track
-    from genrekit.errors import AudioError
-    from genrekit.predict import Classifier, predict_many
+    from genrekit.datasets import load_dataset
+    from genrekit.predict import Classifier
 
     classifier = Classifier.load(bundle_path)
     dataset = load_dataset(data)
     labelled = [i for i, item in enumerate(dataset.items) if item.label]
     dataset = dataset.subset(np.array(labelled, dtype=int))
-    errors: list[AudioError] = []
+    errors: list[Any] = []
     if dataset.features is not None:
-        if classifier.spec.name != "gtzan57":
-            raise ConfigError(
-                f"{data}: a features table holds gtzan57 features, but "
-                f"{classifier.bundle.model_id} needs {classifier.spec.name}: give it audio"
-            )
-        probabilities = classifier.bundle.predict_proba(dataset.features)
-        rows_of = rows_by_track(dataset.tracks)
-        unique = list(rows_of)
-        y_true = np.array([dataset.y[r[0]] for r in rows_of.values()])
-        per_track = track_probabilities(probabilities, rows_of.values())
-        y_pred = verdicts(classifier.labels, per_track)
-        probabilities_by_track = per_track.tolist()
+        scored = _score_table(classifier, dataset, data)
     else:
-        results = predict_many(
-            classifier, dataset.paths, timeline=False, workers=workers, full=True
-        )  # every clip of a long track, as predict does, not the regions indexing hears
-        y_true_list, y_pred_list, unique, probabilities_by_track = [], [], [], []
-        for item, result in tqdm(
-            zip(dataset.items, results),
-            total=len(dataset),
-            desc="evaluate",
-            disable=None if progress else True,
-        ):
-            if isinstance(result, AudioError):
-                errors.append(result)
-                continue
-            y_true_list.append(item.label)
-            y_pred_list.append(result.label)
-            unique.append(item.track)
-            probabilities_by_track.append([result.probabilities[k] for k in classifier.labels])
-        y_true, y_pred = np.array(y_true_list), np.array(y_pred_list)
+        scored, errors = _score_audio(classifier, dataset, workers, progress)
+    tracks, y_true, y_pred, probabilities = scored
     labels = classifier.labels
     if label_map is not None:  # score coarse groups: map truth and predictions alike
-        from genrekit.datasets import map_label, read_label_map
-
-        mapping = read_label_map(label_map)
-        y_true = np.array([str(map_label(t, mapping, label_map)) for t in y_true])
-        y_pred = np.array([str(map_label(p, mapping, label_map)) for p in y_pred])
-        labels = sorted({str(map_label(label, mapping, label_map)) for label in labels})
+        y_true, y_pred, labels = _mapped(label_map, y_true, y_pred, labels)
     training_source = classifier.bundle.manifest.get("training", {}).get("data", {}).get("source")
     report = EvaluationReport(
         title=f"{classifier.bundle.model_id} on {Path(data).name}",
@@ -296,9 +261,68 @@ def evaluate_bundle(
             "label_map": None if label_map is None else str(label_map),
             "unknown_labels": sorted(set(y_true) - set(classifier.labels)),
         },
-        extra={"tracks": unique, "probabilities": probabilities_by_track},
+        extra={"tracks": tracks, "probabilities": probabilities},
     )
     return report, errors
+
+
+Scored = tuple[list[str], np.ndarray, np.ndarray, list[list[float]]]
+"""Per track: ids, true labels, predicted labels, probabilities in the model's label order."""
+
+
+def _score_table(classifier: Any, dataset: Any, data: str | Path) -> Scored:
+    """A features table scored by the bundle, rows of one track averaged."""
+    from genrekit.datasets import rows_by_track
+
+    if classifier.spec.name != "gtzan57":
+        raise ConfigError(
+            f"{data}: a features table holds gtzan57 features, but "
+            f"{classifier.bundle.model_id} needs {classifier.spec.name}: give it audio"
+        )
+    probabilities = classifier.bundle.predict_proba(dataset.features)
+    rows_of = rows_by_track(dataset.tracks)
+    y_true = np.array([dataset.y[r[0]] for r in rows_of.values()])
+    per_track = track_probabilities(probabilities, rows_of.values())
+    return list(rows_of), y_true, verdicts(classifier.labels, per_track), per_track.tolist()
+
+
+def _score_audio(
+    classifier: Any, dataset: Any, workers: int, progress: bool
+) -> tuple[Scored, list[Any]]:
+    """Audio files predicted as ``genrekit predict`` does (every clip of a long track, not the
+    regions indexing hears), and the files that could not be."""
+    from tqdm import tqdm
+
+    from genrekit.errors import AudioError
+    from genrekit.predict import predict_many
+
+    results = predict_many(classifier, dataset.paths, timeline=False, workers=workers, full=True)
+    tracks, y_true, y_pred, probabilities, errors = [], [], [], [], []
+    for item, result in tqdm(zip(dataset.items, results), total=len(dataset), desc="evaluate",
+                             disable=None if progress else True):  # fmt: skip
+        if isinstance(result, AudioError):
+            errors.append(result)
+            continue
+        tracks.append(item.track)
+        y_true.append(item.label)
+        y_pred.append(result.label)
+        probabilities.append([result.probabilities[k] for k in classifier.labels])
+    return (tracks, np.array(y_true), np.array(y_pred), probabilities), errors
+
+
+def _mapped(
+    label_map: str | Path, y_true: np.ndarray, y_pred: np.ndarray, labels: list[str]
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Truth, predictions and labels replaced by their groups from the label map."""
+    from genrekit.datasets import map_label, read_label_map
+
+    mapping = read_label_map(label_map)
+
+    def group(label: str) -> str:
+        return str(map_label(label, mapping, label_map))
+
+    grouped = sorted({group(label) for label in labels})
+    return np.array([group(t) for t in y_true]), np.array([group(p) for p in y_pred]), grouped
 
 
 def _figure(value: float | None, form: str, scale: float = 1.0) -> str:
