@@ -330,6 +330,28 @@ def _figure(value: float | None, form: str, scale: float = 1.0) -> str:
     return "—" if value is None else form.format(value * scale)
 
 
+def _comparison_row(data: dict[str, Any]) -> dict[str, Any]:
+    """One saved report as a row of the comparison table (``_sort``: its accuracy)."""
+    m = data["metrics"]
+    spread = "accuracy_mean" in m
+    return {
+        "result": data["title"],
+        "accuracy": f"{m['accuracy_mean']:.3f} ± {m['accuracy_std']:.3f}"
+        if spread
+        else f"{m['accuracy']:.3f}",
+        "macro-F1": f"{m['macro_f1_mean']:.3f} ± {m['macro_f1_std']:.3f}"
+        if spread
+        else f"{m['macro_f1']:.3f}",
+        "tracks": int(m["n"]),
+        "train accuracy": _figure(data.get("train_accuracy_mean"), "{:.3f}"),
+        "fit time, all folds (s)": _figure(data.get("fit_seconds_total"), "{:.1f}"),
+        "predict time, all folds (s)": _figure(data.get("predict_seconds_total"), "{:.2f}"),
+        "size (KB)": _figure(data.get("model_bytes"), "{:.0f}", 1 / 1024),
+        "protocol": data["protocol"].get("description", ""),
+        "_sort": m.get("accuracy_mean", m.get("accuracy", 0.0)),
+    }
+
+
 def comparison_page(results: Sequence[str | Path], title: str = "genrekit results"):
     """An HTML page comparing saved reports (``report.json`` files or folders holding one):
     a table of the headline figures with their protocols, then each confusion matrix and, for
@@ -347,28 +369,7 @@ def comparison_page(results: Sequence[str | Path], title: str = "genrekit result
             loaded.append(json.loads(path.read_text()))
         except (OSError, json.JSONDecodeError) as error:
             raise ConfigError(f"{path}: not a readable report.json ({error})") from None
-    rows = []
-    for data in loaded:
-        m = data["metrics"]
-        spread = "accuracy_mean" in m
-        rows.append(
-            {
-                "result": data["title"],
-                "accuracy": f"{m['accuracy_mean']:.3f} ± {m['accuracy_std']:.3f}"
-                if spread
-                else f"{m['accuracy']:.3f}",
-                "macro-F1": f"{m['macro_f1_mean']:.3f} ± {m['macro_f1_std']:.3f}"
-                if spread
-                else f"{m['macro_f1']:.3f}",
-                "tracks": int(m["n"]),
-                "train accuracy": _figure(data.get("train_accuracy_mean"), "{:.3f}"),
-                "fit time, all folds (s)": _figure(data.get("fit_seconds_total"), "{:.1f}"),
-                "predict time, all folds (s)": _figure(data.get("predict_seconds_total"), "{:.2f}"),
-                "size (KB)": _figure(data.get("model_bytes"), "{:.0f}", 1 / 1024),
-                "protocol": data["protocol"].get("description", ""),
-                "_sort": m.get("accuracy_mean", m.get("accuracy", 0.0)),
-            }
-        )
+    rows = [_comparison_row(data) for data in loaded]
     table = pd.DataFrame(rows).sort_values("_sort", ascending=False, kind="stable")
     page = H.HtmlReport(title, H.plural(len(loaded), "result"))
     page.add(
