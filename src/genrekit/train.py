@@ -465,6 +465,79 @@ def _per_track(net: Any, dataset: Dataset, rows: np.ndarray) -> tuple[np.ndarray
     return truth, verdicts(net.classes_, track_probabilities(probabilities, groups))
 
 
+@dataclass
+class _Folds:
+    """What the outer folds produced, row by row and fold by fold."""
+
+    probabilities: np.ndarray
+    calibrated: np.ndarray
+    fold_of: np.ndarray
+    """The fold that scored each row (-1: never scored, a training copy)."""
+    chosen: list[dict[str, Any]]
+    calibrations: list[Any]
+    kept: list[float | None]
+    train_accuracy: list[float]
+    fit_seconds: float = 0.0
+    predict_seconds: float = 0.0
+    history: Any = None
+    last: Any = None
+    """The last fold's fitted estimator."""
+
+
+def _run_folds(config: ExperimentConfig, dataset: Dataset, splits: list[Any]) -> _Folds:
+    """Fit (with inner search) and score every outer fold."""
+    from genrekit.calibration import calibrate
+
+    labels, y = dataset.labels, dataset.y
+    folds = _Folds(
+        np.zeros((len(y), len(labels))), np.zeros((len(y), len(labels))), np.full(len(y), -1),
+        [], [], [], [],
+    )  # fmt: skip
+    for index, split in enumerate(splits):
+        start = time.perf_counter()
+        estimator, best = _search(config, dataset, split.train)
+        folds.fit_seconds += time.perf_counter() - start
+        seen = estimator.predict(dataset.matrix[split.train])  # the overfitting check
+        folds.train_accuracy.append(float((seen == y[split.train]).mean()))
+        start = time.perf_counter()
+        scores = estimator.predict_proba(dataset.matrix[split.test])
+        folds.predict_seconds += time.perf_counter() - start
+        columns = [list(estimator.classes_).index(label) for label in labels]
+        folds.probabilities[split.test] = scores[:, columns]
+        calibration = _calibration(config, dataset, split.train, estimator)
+        temperature = calibration.temperature if calibration else 1.0
+        folds.kept.append(_kept_share(config, dataset, split))
+        folds.calibrated[split.test] = calibrate(scores[:, columns], temperature)
+        folds.fold_of[split.test] = index
+        folds.chosen.append(best)
+        folds.calibrations.append(calibration)
+        folds.history = folds.history or getattr(estimator, "history", None)
+        folds.last = estimator
+    return folds
+
+
+def _fold_records(config: ExperimentConfig, folds: _Folds) -> dict[str, Any]:
+    """What a report keeps of the folds beyond the scores: calibration, rejection, learning
+    curves and the model's size."""
+    records: dict[str, Any] = {}
+    if all(folds.calibrations):
+        records["calibration"] = {
+            "method": "temperature scaling on inner-fold out-of-fold track probabilities",
+            "temperature_per_fold": [round(c.temperature, 4) for c in folds.calibrations if c],
+        }
+    if all(k is not None for k in folds.kept):
+        records["rejection"] = {
+            "method": "novelty (distance to the nearest training tracks), threshold "
+            f"{1 - config.keep_share:.2f} typicality",
+            "held_out_known_kept_per_fold": folds.kept,
+            "held_out_known_kept_mean": round(float(np.mean(folds.kept)), 4),  # type: ignore[arg-type]
+        }
+    if folds.history:
+        records["history"] = folds.history  # learning curves of the first fold
+    records["model_bytes"] = weights_size(folds.last)  # the last fold's model, as bundled
+    return records
+
+
 def cross_validate(config: ExperimentConfig, dataset: Dataset) -> EvaluationReport:
     """Outer k-fold predictions of the configured model, tuned on inner folds only.
 
@@ -472,7 +545,6 @@ def cross_validate(config: ExperimentConfig, dataset: Dataset) -> EvaluationRepo
     averaged into one prediction per track and fold (song-level); the report also records the
     window-level accuracy and the majority vote over windows.
     """
-    from genrekit.calibration import calibrate
 
     labels = dataset.labels
     y = dataset.y
@@ -485,34 +557,14 @@ def cross_validate(config: ExperimentConfig, dataset: Dataset) -> EvaluationRepo
         seed=config.seed,
     )
     splits = _scored_on_originals(splits, dataset.augmented)
-    probabilities = np.zeros((len(y), len(labels)))
-    calibrated = np.zeros((len(y), len(labels)))
-    fold_of = np.full(len(y), -1)
-    chosen, calibrations, fit_seconds, predict_seconds, history = [], [], 0.0, 0.0, None
-    kept: list[float | None] = []
-    train_accuracy: list[float] = []
-    for index, split in enumerate(splits):
-        start = time.perf_counter()
-        estimator, best = _search(config, dataset, split.train)
-        fit_seconds += time.perf_counter() - start
-        seen = estimator.predict(dataset.matrix[split.train])  # the overfitting check
-        train_accuracy.append(float((seen == y[split.train]).mean()))
-        start = time.perf_counter()
-        scores = estimator.predict_proba(dataset.matrix[split.test])
-        predict_seconds += time.perf_counter() - start
-        columns = [list(estimator.classes_).index(label) for label in labels]
-        probabilities[split.test] = scores[:, columns]
-        calibration = _calibration(config, dataset, split.train, estimator)
-        temperature = calibration.temperature if calibration else 1.0
-        kept.append(_kept_share(config, dataset, split))
-        calibrated[split.test] = calibrate(scores[:, columns], temperature)
-        fold_of[split.test] = index
-        chosen.append(best)
-        calibrations.append(calibration)
-        history = history or getattr(estimator, "history", None)
-    scored = fold_of >= 0  # degraded training copies are never scored
-    y, probabilities, calibrated = y[scored], probabilities[scored], calibrated[scored]
-    fold_of, tracks = fold_of[scored], dataset.tracks[scored]
+    folds = _run_folds(config, dataset, splits)
+    scored = folds.fold_of >= 0  # degraded training copies are never scored
+    y, probabilities = y[scored], folds.probabilities[scored]
+    calibrated, fold_of, tracks = (
+        folds.calibrated[scored],
+        folds.fold_of[scored],
+        dataset.tracks[scored],
+    )
     keys = (f"{fold}/{track}" for fold, track in zip(fold_of, tracks))
     rows_of = list(rows_by_track(keys).values())
     window_votes = verdicts(labels, probabilities)
@@ -520,32 +572,18 @@ def cross_validate(config: ExperimentConfig, dataset: Dataset) -> EvaluationRepo
     track_truth = np.array([y[r[0]] for r in rows_of])
     extra: dict[str, Any] = {
         "config": config.to_dict(),  # with the protocol's data fingerprint: reproducible
-        "chosen_params_per_fold": chosen,
-        "fit_seconds_total": round(fit_seconds, 2),
-        "predict_seconds_total": round(predict_seconds, 3),
+        "chosen_params_per_fold": folds.chosen,
+        "fit_seconds_total": round(folds.fit_seconds, 2),
+        "predict_seconds_total": round(folds.predict_seconds, 3),
         "rows_per_track": round(len(y) / len(rows_of), 2),
-        "train_accuracy_mean": round(float(np.mean(train_accuracy)), 4),
+        "train_accuracy_mean": round(float(np.mean(folds.train_accuracy)), 4),
     }
     if len(rows_of) < len(y):
         extra["window_accuracy"] = float((window_votes == y).mean())
         extra["majority_vote_accuracy"] = float((np.array(majority) == track_truth).mean())
     track_calibrated = track_probabilities(calibrated, rows_of)
     track_folds = np.array([fold_of[r[0]] for r in rows_of])
-    if all(calibrations):
-        extra["calibration"] = {
-            "method": "temperature scaling on inner-fold out-of-fold track probabilities",
-            "temperature_per_fold": [round(c.temperature, 4) for c in calibrations if c],
-        }
-    if all(k is not None for k in kept):
-        extra["rejection"] = {
-            "method": "novelty (distance to the nearest training tracks), threshold "
-            f"{1 - config.keep_share:.2f} typicality",
-            "held_out_known_kept_per_fold": kept,
-            "held_out_known_kept_mean": round(float(np.mean(kept)), 4),  # type: ignore[arg-type]
-        }
-    if history:
-        extra["history"] = history  # learning curves of the first fold
-    extra["model_bytes"] = weights_size(estimator)  # the last fold's model, as a bundle stores it
+    extra.update(_fold_records(config, folds))
     return EvaluationReport(
         title=f"{config.name} — cross-validation",
         labels=labels,
@@ -554,7 +592,7 @@ def cross_validate(config: ExperimentConfig, dataset: Dataset) -> EvaluationRepo
         protocol=protocol_record(config, dataset),
         fold_of=track_folds,
         extra=extra,
-        probabilities=track_calibrated if all(calibrations) else None,
+        probabilities=track_calibrated if all(folds.calibrations) else None,
     )
 
 
@@ -640,6 +678,41 @@ def _calibration_manifest(
     }
 
 
+def _comparable(configs: list[ExperimentConfig]) -> ExperimentConfig:
+    """The first config, once every config is known to name the same data, protocol, folds and
+    seed (so their figures can share a table)."""
+    if not configs:
+        raise ConfigError("compare needs at least one config")
+    first = configs[0]
+    for config in configs[1:]:
+        same = (config.data, config.protocol, config.folds, config.seed) == (
+            first.data, first.protocol, first.folds, first.seed,
+        )  # fmt: skip
+        if not same:
+            raise ConfigError(
+                f"{config.name}: compare needs the same data, protocol, folds and seed as "
+                f"{first.name}"
+            )
+    return first
+
+
+def _comparison_markdown(heading: str, rows: list[dict[str, Any]]) -> str:
+    """The comparison as a Markdown table under ``heading``, rows in the order given."""
+    lines = [
+        heading,
+        "",
+        "| model | accuracy | macro-F1 | fit time, all folds (s) | predict (ms/row) | size (KB) |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r['model']} | {r['accuracy_mean']:.3f} ± {r['accuracy_std']:.3f} "
+        f"| {r['macro_f1_mean']:.3f} ± {r['macro_f1_std']:.3f} | {r['fit_seconds_total']:.1f} "
+        f"| {r['predict_ms_per_row']:.3f} | {r['model_bytes'] / 1024:.0f} |"
+        for r in rows
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def compare(
     configs: list[ExperimentConfig], out: str | Path, *, workers: int = 1, progress: bool = True
 ) -> list[dict[str, Any]]:
@@ -654,18 +727,7 @@ def compare(
 
     from genrekit.evaluate import comparison_page
 
-    if not configs:
-        raise ConfigError("compare needs at least one config")
-    first = configs[0]
-    for config in configs[1:]:
-        same = (config.data, config.protocol, config.folds, config.seed) == (
-            first.data, first.protocol, first.folds, first.seed,
-        )  # fmt: skip
-        if not same:
-            raise ConfigError(
-                f"{config.name}: compare needs the same data, protocol, folds and seed as "
-                f"{first.name}"
-            )
+    first = _comparable(configs)
     out = Path(out)
     source = _load(first)
     featurized: dict[tuple[RepresentationSpec, int], tuple[Dataset, list[AudioError]]] = {}
@@ -694,20 +756,9 @@ def compare(
             }
         )
     rows.sort(key=lambda row: -row["accuracy_mean"])
-    lines = [
-        f"Protocol: {rows[0]['protocol']}. Data: {first.data} ({len(source)} files).",
-        "",
-        "| model | accuracy | macro-F1 | fit time, all folds (s) | predict (ms/row) | size (KB) |",
-        "|---|---|---|---|---|---|",
-    ]
-    lines += [
-        f"| {r['model']} | {r['accuracy_mean']:.3f} ± {r['accuracy_std']:.3f} "
-        f"| {r['macro_f1_mean']:.3f} ± {r['macro_f1_std']:.3f} | {r['fit_seconds_total']:.1f} "
-        f"| {r['predict_ms_per_row']:.3f} | {r['model_bytes'] / 1024:.0f} |"
-        for r in rows
-    ]
     out.mkdir(parents=True, exist_ok=True)
-    (out / "comparison.md").write_text("\n".join(lines) + "\n")
+    heading = f"Protocol: {rows[0]['protocol']}. Data: {first.data} ({len(source)} files)."
+    (out / "comparison.md").write_text(_comparison_markdown(heading, rows))
     (out / "comparison.json").write_text(json.dumps(rows, indent=2) + "\n")
     comparison_page([out / c.name for c in configs], "genrekit compare").write(
         out / "comparison.html"
