@@ -121,19 +121,13 @@ def learn(
     tracks = _one_per_track(featured)
     check_examples(tracks)
     x, y = featured.matrix, featured.y
-    artists = [item.group for item in featured.items]
-    by_artist = all(artists) and len(set(artists)) > 1
-    keys = np.array(artists if by_artist else featured.tracks)
-    held_out = _held_out_probabilities(x, y, keys)
+    keys, protocol = _held_out_keys(featured)
     labels = sorted(set(y))
-    truth = np.searchsorted(labels, y)
-    per_track = _mean_by(held_out, featured.tracks)
-    track_truth = _mean_by(np.eye(len(labels))[truth], featured.tracks).argmax(1)
+    per_track = _mean_by(_held_out_probabilities(x, y, keys), featured.tracks)
+    truth = np.eye(len(labels))[np.searchsorted(labels, y)]
+    track_truth = _mean_by(truth, featured.tracks).argmax(1)
     predicted = per_track.argmax(1)
-    confusion = np.zeros((len(labels), len(labels)), dtype=int)
-    for t, p in zip(track_truth, predicted):
-        confusion[t, p] += 1
-    protocol = "leave-one-artist-out" if by_artist else "leave-one-track-out (no artist tags)"
+    confusion = _confusion(track_truth, predicted, len(labels))
     result = LearnResult(
         None, labels, dict(Counter(str(item.label) for item in tracks.items)),
         protocol, float((predicted == track_truth).mean()), confusion.tolist(), errors,
@@ -144,12 +138,11 @@ def learn(
     from genrekit.novelty import NoveltyScore
 
     temperature = fit_temperature(per_track, track_truth)
-    estimator = _model().fit(x, y)
     first_rows = [r[0] for r in rows_by_track(featured.tracks).values()]
     ece = expected_calibration_error(calibrate(per_track, temperature), track_truth)
     result.bundle = save_bundle(
         out,
-        estimator,
+        _model().fit(x, y),
         name=out.name,
         description=f"Learned from your examples ({', '.join(labels)}) on {spec.name} embeddings",
         labels=labels,
@@ -161,17 +154,29 @@ def learn(
         },
         metrics={"accuracy": result.accuracy, "protocol": protocol, "n": len(track_truth)},
         reference_features=x,
-        calibration={
-            "calibration": {
-                "method": "temperature scaling",
-                "temperature": round(temperature, 4),
-                "fitted": f"on {protocol} held-out probabilities",
-                "ece_held_out": round(ece, 4),
-            }
-        },
+        calibration={"calibration": {
+            "method": "temperature scaling", "temperature": round(temperature, 4),
+            "fitted": f"on {protocol} held-out probabilities", "ece_held_out": round(ece, 4),
+        }},
         novelty=NoveltyScore.fit(_mean_by(x, featured.tracks), keys[first_rows]),
-    )
+    )  # fmt: skip
     return result
+
+
+def _held_out_keys(featured: Dataset) -> tuple[np.ndarray, str]:
+    """What each row is held out by (its artist when the tags name two or more artists, else
+    its track), and the protocol's name."""
+    artists = [item.group for item in featured.items]
+    if all(artists) and len(set(artists)) > 1:
+        return np.array(artists), "leave-one-artist-out"
+    return np.array(featured.tracks), "leave-one-track-out (no artist tags)"
+
+
+def _confusion(truth: np.ndarray, predicted: np.ndarray, count: int) -> np.ndarray:
+    """(count × count) confusion counts: rows the truth, columns the prediction."""
+    confusion = np.zeros((count, count), dtype=int)
+    np.add.at(confusion, (truth, predicted), 1)
+    return confusion
 
 
 def _model() -> Any:

@@ -142,30 +142,36 @@ def save_bundle(
         "metrics": metrics,
         **(calibration or {}),
     }
-    if novelty is not None:
-        from genrekit.novelty import FILE, NEIGHBOURS
-
-        novelty.save(directory / FILE)
-        manifest["rejector"] = {
-            "score": "typicality: share of training tracks' held-out neighbour distances at "
-            f"least as large as the track's (mean distance to the {NEIGHBOURS} nearest training "
-            "tracks, standardized features)",
-            "file": FILE,
-            "sha256": file_sha256(directory / FILE),
-            "threshold": round(1.0 - keep_share, 4),
-            "chosen": f"keeps {keep_share:.0%} of training tracks measured against other "
-            "artists (or other tracks), as unheard in-taxonomy music would be",
-        }
-    else:
-        from genrekit.novelty import FILE
-
-        (directory / FILE).unlink(missing_ok=True)
+    rejector = _save_rejector(directory, novelty, keep_share)
+    if rejector is not None:
+        manifest["rejector"] = rejector
     if representation.name.startswith("musicnn"):  # built on pretrained weights: say which
         from genrekit.pretrained.musicnn import provenance
 
         manifest["pretrained"] = provenance()
     (directory / MANIFEST).write_text(json.dumps(manifest, indent=2, default=_json_default) + "\n")
     return directory
+
+
+def _save_rejector(directory: Path, novelty: Any, keep_share: float) -> dict[str, Any] | None:
+    """Save ``novelty`` (a ``NoveltyScore``) as ``novelty.npz`` and return the manifest's
+    ``rejector`` section; without one, remove a stale file and return None."""
+    from genrekit.novelty import FILE, NEIGHBOURS
+
+    if novelty is None:
+        (directory / FILE).unlink(missing_ok=True)
+        return None
+    novelty.save(directory / FILE)
+    return {
+        "score": "typicality: share of training tracks' held-out neighbour distances at "
+        f"least as large as the track's (mean distance to the {NEIGHBOURS} nearest training "
+        "tracks, standardized features)",
+        "file": FILE,
+        "sha256": file_sha256(directory / FILE),
+        "threshold": round(1.0 - keep_share, 4),
+        "chosen": f"keeps {keep_share:.0%} of training tracks measured against other "
+        "artists (or other tracks), as unheard in-taxonomy music would be",
+    }
 
 
 def _is_net(estimator: Any) -> bool:
