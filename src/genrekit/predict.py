@@ -36,9 +36,13 @@ class SegmentPrediction:
     """The model's view of one window of the track."""
 
     start: float
+    """Seconds from the start of the track."""
     end: float
+    """Seconds from the start of the track (the next window's start, or the track's end)."""
     label: str
+    """The window's most probable genre."""
     probabilities: dict[str, float]
+    """Every genre's probability for the window, highest first."""
 
 
 UNKNOWN = "unknown"
