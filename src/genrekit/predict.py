@@ -69,7 +69,9 @@ class Prediction:
     """What the model says about one file."""
 
     path: str
+    """The file, as it was given."""
     model: str
+    """The name of the model that made the prediction (its bundle's name)."""
     label: str
     """The most probable genre, or ``unknown`` when the rejector does not accept the track."""
     probabilities: dict[str, float]
