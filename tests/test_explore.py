@@ -69,7 +69,8 @@ def small_dataset(tmp_path_factory, broken):
 
 
 def test_explore_report_has_every_section(small_dataset, tmp_path):
-    from genrekit.train import load_config, train
+    from genrekit.config import load_config
+    from genrekit.train import train
 
     (tmp_path / "exp.toml").write_text(
         f'[data]\npath = "{small_dataset}"\n[protocol]\nfolds = 2\n[model]\nname = "logreg"\n'
@@ -131,7 +132,8 @@ def test_explore_a_features_table_uses_the_mfcc_block(tmp_path):
 def test_report_renders_results_side_by_side(tmp_path):
     from test_models import write_config, write_table
 
-    from genrekit.train import load_config, train
+    from genrekit.config import load_config
+    from genrekit.train import train
 
     folders = []
     for name in ("a", "b"):

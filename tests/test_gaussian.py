@@ -50,7 +50,8 @@ def test_tells_narrow_from_wide_timbres():
 
 @pytest.mark.data
 def test_trains_from_real_clips_and_predicts_through_a_bundle(tmp_path):
-    from genrekit.train import load_config, train
+    from genrekit.config import load_config
+    from genrekit.train import train
 
     for genre in ("classical", "metal"):
         (tmp_path / "music" / genre).mkdir(parents=True)

@@ -15,11 +15,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
+from genrekit.config import load_config
 from genrekit.errors import BundleError, ConfigError
 from genrekit.features import RepresentationSpec, gtzan57
 from genrekit.models.bundle import TRUSTED_TYPES, load_bundle, save_bundle
 from genrekit.models.classical import MODELS, UNSCALED, build_pipeline, grid_for_pipeline
-from genrekit.train import load_config, train
+from genrekit.train import train
 
 
 def blobs(n_per_class=30, n_features=57, seed=0):

@@ -67,8 +67,9 @@ def test_fine_tuning_musicnn_trains_only_the_chosen_layers_and_round_trips(tmp_p
     """musicnn fine-tuning: new head, frozen front-end, raw network input, bundle round trip."""
     import torch
 
+    from genrekit.config import load_config
     from genrekit.pretrained.networks import load
-    from genrekit.train import load_config, train
+    from genrekit.train import train
 
     _beats_and_tones(tmp_path / "music")
     (tmp_path / "ft.toml").write_text(
@@ -98,7 +99,8 @@ def test_fine_tuning_musicnn_trains_only_the_chosen_layers_and_round_trips(tmp_p
     ("representation", "architecture"), [("logmel", "cnn"), ("mfcc_chroma", "gru")]
 )
 def test_train_save_load_and_predict_a_net_from_audio(tmp_path, representation, architecture):
-    from genrekit.train import load_config, train
+    from genrekit.config import load_config
+    from genrekit.train import train
 
     _beats_and_tones(tmp_path / "music")
     (tmp_path / "net.toml").write_text(
@@ -138,7 +140,8 @@ def test_net_and_scikit_learn_model_names_never_collide():
 def test_compare_includes_nets(tmp_path):
     from test_models import write_config, write_table
 
-    from genrekit.train import compare, load_config
+    from genrekit.config import load_config
+    from genrekit.train import compare
 
     table = write_table(tmp_path / "t.csv")
     logreg = load_config(write_config(tmp_path, table))
@@ -164,8 +167,9 @@ def test_random_crop_and_gain_change_training_windows_only():
 
 
 def test_grid_search_for_nets_picks_by_inner_track_folds(tmp_path):
+    from genrekit.config import ExperimentConfig
     from genrekit.datasets import Dataset, Item
-    from genrekit.train import ExperimentConfig, _search
+    from genrekit.train import _search
 
     x, y = toy(windows=False, n=24)
     tracks = [f"t{i // 3}" for i in range(len(y))]  # three rows per track
@@ -203,7 +207,7 @@ def test_overlapping_training_windows_follow_hop_seconds(tmp_path):
 
     from genrekit.datasets import from_audio_folder
     from genrekit.features import RepresentationSpec
-    from genrekit.train import featurize
+    from genrekit.featurize import featurize
 
     (tmp_path / "music" / "a").mkdir(parents=True)
     soundfile.write(tmp_path / "music" / "a" / "song.wav", music_like(15.0), 22050)

@@ -256,7 +256,8 @@ def test_cli_features_table(tmp_path, broken):
 def test_train_from_an_audio_folder_skips_bad_files_and_predicts(tmp_path, broken):
     from conftest import tone
 
-    from genrekit.train import load_config, train
+    from genrekit.config import load_config
+    from genrekit.train import train
 
     for n in range(4):
         (tmp_path / "music" / "beats").mkdir(parents=True, exist_ok=True)

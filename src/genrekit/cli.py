@@ -383,7 +383,7 @@ def train(
     workers: WorkersOption = 2,
 ) -> None:
     """Cross-validate a configured model, write its report, and save the final bundle."""
-    from genrekit.train import load_config
+    from genrekit.config import load_config
     from genrekit.train import train as run_training
 
     try:
@@ -466,7 +466,8 @@ def compare_models(
     workers: WorkersOption = 2,
 ) -> None:
     """Cross-validate several models under the same folds; write one comparison table."""
-    from genrekit.train import compare, load_config
+    from genrekit.config import load_config
+    from genrekit.train import compare
 
     try:
         overrides = {"folds": folds, "protocol": protocol}

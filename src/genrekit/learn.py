@@ -111,8 +111,8 @@ def learn(
     progress: bool = True,
 ) -> LearnResult:
     """Train, estimate and save a model of the user's labels (see the module docstring)."""
+    from genrekit.featurize import featurize
     from genrekit.models.bundle import load_bundle, save_bundle
-    from genrekit.train import featurize
 
     dataset = examples(folder, playlists or {})
     check_examples(dataset)  # before the slow part: a wrong folder fails at once

@@ -4,31 +4,13 @@ Protocol: the outer k-fold (by track, by group, or the named leaky ``segment-ran
 performance; hyper-parameters are chosen by grid search on inner folds of each outer training
 side only, never on the fold being tested. The final model repeats the grid search on all data.
 
-Config (every hyper-parameter of a run in one file; ``{data}`` expands to ``$GENREKIT_DATA``,
-default ``../shared/data``; relative paths are relative to the config file)::
-
-    name = "gtzan57-svm"
-    [data]
-    path = "{data}/gtzan_features_30_sec.csv"   # or an audio folder
-    [protocol]
-    kind = "track"       # track | group | segment-random
-    folds = 10
-    inner_folds = 3
-    seed = 0
-    [model]
-    name = "svm"         # knn | logreg | random_forest | svm | gradient_boosting | mlp
-    pca = 0.95           # optional
-    [model.params]
-    C = 10
-    [grid]
-    C = [1, 10, 100]
+Configs are read by ``genrekit.config``; features made by ``genrekit.featurize``.
 """
 
 from __future__ import annotations
 
 import time
-import tomllib
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -40,256 +22,21 @@ from sklearn.model_selection import GridSearchCV, ParameterGrid
 from sklearn.pipeline import Pipeline
 
 from genrekit.aggregate import track_probabilities, verdicts
-from genrekit.datasets import Dataset, Item, load_dataset, rows_by_track, with_label_map
+from genrekit.config import ExperimentConfig, block_columns
+from genrekit.datasets import Dataset, load_dataset, rows_by_track, with_label_map
 from genrekit.errors import AudioError, ConfigError
 from genrekit.evaluate import EvaluationReport
 from genrekit.features import RepresentationSpec
+from genrekit.featurize import featurize
 from genrekit.models.bundle import weights_size
 from genrekit.models.classical import build_pipeline, grid_for_pipeline
-from genrekit.paths import data_dir
-from genrekit.splits import PROTOCOL_DESCRIPTIONS, PROTOCOLS, Protocol, Split, kfold
-
-DEFAULT_KEEP_SHARE = 0.95
-"""Share of in-taxonomy tracks the rejection threshold keeps on held-out data (issue target)."""
-
-
-@dataclass
-class ExperimentConfig:
-    """Everything that defines one training run."""
-
-    name: str
-    data: Path
-    model: str
-    description: str = ""
-    groups: Path | None = None
-    label_map: Path | None = None
-    """A ``label,group`` CSV: train and evaluate on coarse groups or one-vs-rest tasks."""
-    representation: RepresentationSpec = field(default_factory=RepresentationSpec)
-    protocol: Protocol = "track"
-    folds: int = 10
-    inner_folds: int = 3
-    seed: int = 0
-    params: dict[str, Any] = field(default_factory=dict)
-    pca: float | int | None = None
-    pca_block: str | None = None
-    """Prefix of a block of columns to reduce with its own PCA (e.g. ``melband``)."""
-    grid: dict[str, list[Any]] = field(default_factory=dict)
-    scoring: str = "f1_macro"
-    jobs: int = 1
-    augment_copies: int = 0
-    """Degraded copies of each training file (``genrekit.degrade.training_copy``: band-limited,
-    clipped, then noise, EQ, saturation), trained on and never scored."""
-    keep_share: float = DEFAULT_KEEP_SHARE
-    """Share of held-out in-taxonomy tracks the rejection threshold keeps."""
-
-    def to_dict(self) -> dict[str, Any]:
-        values = asdict(self)
-        values["data"] = str(self.data)
-        values["groups"] = None if self.groups is None else str(self.groups)
-        values["label_map"] = None if self.label_map is None else str(self.label_map)
-        values["representation"] = self.representation.to_dict()
-        return values
-
-
-def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> ExperimentConfig:
-    """Read a TOML experiment config; ``overrides`` replace top-level fields (e.g. ``folds``)."""
-    path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as error:
-        raise ConfigError(f"{path}: {error}") from None
-    _check_keys(path, raw)
-    try:
-        data, model, protocol = raw["data"], raw["model"], raw.get("protocol", {})
-        config = ExperimentConfig(
-            name=raw.get("name", path.stem),
-            description=raw.get("description", ""),
-            data=_resolve(data["path"], path.parent),
-            groups=_resolve(data["groups"], path.parent) if "groups" in data else None,
-            label_map=_resolve(data["label_map"], path.parent) if "label_map" in data else None,
-            representation=RepresentationSpec.from_dict(raw.get("representation", {})),
-            protocol=protocol.get("kind", "track"),
-            folds=int(protocol.get("folds", 10)),
-            inner_folds=int(protocol.get("inner_folds", 3)),
-            seed=int(protocol.get("seed", 0)),
-            model=model["name"],
-            params=dict(model.get("params", {})),
-            pca=model.get("pca"),
-            pca_block=model.get("pca_block"),
-            grid={k: list(v) for k, v in raw.get("grid", {}).items()},
-            scoring=raw.get("scoring", "f1_macro"),
-            jobs=int(raw.get("jobs", 1)),
-            augment_copies=int(raw.get("augment", {}).get("copies", 0)),
-            keep_share=float(raw.get("rejection", {}).get("keep_share", DEFAULT_KEEP_SHARE)),
-        )
-    except KeyError as missing:
-        raise ConfigError(f"{path}: missing setting {missing}") from None
-    known = {f.name for f in fields(ExperimentConfig)}
-    for key, value in (overrides or {}).items():
-        if key not in known:
-            raise ConfigError(f"unknown setting {key!r}; settings: {', '.join(sorted(known))}")
-        if value is not None:
-            setattr(config, key, value)
-    if config.protocol not in PROTOCOLS:
-        raise ConfigError(f"{path}: protocol must be one of {', '.join(PROTOCOLS)}")
-    build_pipeline(config.model, config.params, pca=config.pca)  # validate names early
-    if config.pca_block and not block_columns(config):
-        raise ConfigError(
-            f"{path}: no {config.representation.name} column starts with {config.pca_block!r}"
-        )
-    return config
-
-
-_CONFIG_KEYS: dict[str, set[str] | None] = {
-    "name": None,
-    "description": None,
-    "jobs": None,
-    "scoring": None,
-    "data": {"path", "groups", "label_map"},
-    "representation": None,  # checked by RepresentationSpec.from_dict
-    "protocol": {"kind", "folds", "inner_folds", "seed"},
-    "model": {"name", "params", "pca", "pca_block"},
-    "grid": None,  # parameter names are checked against the model
-    "augment": {"copies"},
-    "rejection": {"keep_share"},
-}
-
-
-def _check_keys(path: Path, raw: dict[str, Any]) -> None:
-    """Refuse misspelt sections and keys, naming the valid ones (a typo must not silently fall
-    back to a default)."""
-    for key, value in raw.items():
-        if key not in _CONFIG_KEYS:
-            raise ConfigError(
-                f"{path}: unknown setting {key!r}; valid: {', '.join(sorted(_CONFIG_KEYS))}"
-            )
-        allowed = _CONFIG_KEYS[key]
-        if allowed is not None and isinstance(value, dict):
-            unknown = sorted(set(value) - allowed)
-            if unknown:
-                raise ConfigError(
-                    f"{path}: unknown key(s) {', '.join(unknown)} in [{key}]; "
-                    f"valid: {', '.join(sorted(allowed))}"
-                )
-
-
-def block_columns(config: ExperimentConfig) -> list[int]:
-    """Indices of the representation's columns in the config's PCA block (none if unset)."""
-    if not config.pca_block:
-        return []
-    from genrekit.features import feature_set
-
-    columns = feature_set(config.representation.name).columns
-    return [i for i, name in enumerate(columns) if name.startswith(config.pca_block)]
-
-
-def _resolve(value: str, base: Path) -> Path:
-    path = Path(value.replace("{data}", str(data_dir())))
-    return path if path.is_absolute() or str(path).startswith(".") else base / path
+from genrekit.splits import PROTOCOL_DESCRIPTIONS, Split, kfold
 
 
 def _load(config: ExperimentConfig) -> Dataset:
     """The config's dataset, with groups and the label map applied."""
     dataset = load_dataset(config.data, groups=config.groups)
     return with_label_map(dataset, config.label_map) if config.label_map else dataset
-
-
-def featurize(
-    dataset: Dataset,
-    spec: RepresentationSpec,
-    workers: int = 1,
-    progress: bool = True,
-    augment_copies: int = 0,
-) -> tuple[Dataset, list[AudioError]]:
-    """A dataset with features: tables pass through; audio files become one row per clip
-    (cached on disk by file content and spec, so a second run does not recompute), plus
-    ``augment_copies`` degraded copies of each file marked ``augmented`` (same track and group,
-    so they always sit on the side of their original)."""
-    if dataset.features is not None:
-        if augment_copies:
-            raise ConfigError("[augment] needs audio files; a features table cannot be degraded")
-        if spec.name != "gtzan57":
-            raise ConfigError("features tables hold the gtzan57 representation only")
-        return dataset, []
-    from tqdm import tqdm
-
-    from genrekit.features import feature_set
-    from genrekit.features.table import TableJob, extract_rows
-
-    if not feature_set(spec.name).is_vector:
-        return _featurize_windows(dataset, spec, workers, progress)
-
-    sources = list(zip(dataset.items, dataset.paths))
-    copies = [(item, path, copy) for copy in range(augment_copies + 1) for item, path in sources]
-    jobs = [
-        TableJob(path, item.label, clip_seconds=spec.clip_seconds, spec=spec,
-                 augment_copy=copy, augment_seed=_augment_seed(item.id, copy))
-        for item, path, copy in copies
-    ]  # fmt: skip
-    items, rows, errors = [], [], []
-    results = extract_rows(jobs, workers=workers)
-    for (item, _, copy), (_, result) in tqdm(
-        zip(copies, results),
-        total=len(jobs),
-        desc="features",
-        disable=None if progress else True,
-    ):
-        if isinstance(result, AudioError):
-            if not copy:
-                errors.append(result)
-            continue
-        for row in result:
-            row_id = Path(str(row["filename"])).stem + (f"~copy{copy}" if copy else "")
-            items.append(Item(row_id, item.label, item.track, item.path, item.group, copy > 0))
-            rows.append(row)
-    if not rows:
-        raise ConfigError(f"{dataset.source}: no file could be decoded")
-    columns = feature_set(spec.name).columns
-    matrix = np.array([[row[c] for c in columns] for row in rows], dtype=np.float64)
-    return Dataset(items, dataset.source, matrix, columns), errors
-
-
-def _augment_seed(item_id: str, copy: int) -> int:
-    """A seed that names one degraded copy of one file, the same in every run and process."""
-    import zlib
-
-    return zlib.crc32(f"{item_id}:{copy}".encode())
-
-
-def _featurize_windows(
-    dataset: Dataset, spec: RepresentationSpec, workers: int, progress: bool
-) -> tuple[Dataset, list[AudioError]]:
-    """One row per window (channels × frames), windows of a file sharing its track id (cached
-    on disk by file content and spec, like feature rows). Windows are ``clip_seconds`` long; a
-    ``hop_seconds`` shorter than that makes them overlap (5 s windows every 2 s, say), otherwise
-    the file is cut into equal clips."""
-    from tqdm import tqdm
-
-    from genrekit.features.table import TableJob, map_jobs, windows_for_file
-    from genrekit.features.windows import stack_windows
-
-    overlap = spec.clip_seconds is not None and spec.hop_seconds < spec.clip_seconds
-    jobs = [
-        TableJob(
-            path, item.label, clip_seconds=spec.clip_seconds, spec=spec,
-            segment_seconds=spec.clip_seconds if overlap else None,
-            hop_seconds=spec.hop_seconds if overlap else None, last="shift",
-        )
-        for item, path in zip(dataset.items, dataset.paths)
-    ]  # fmt: skip
-    results = (result for _, result in map_jobs(windows_for_file, jobs, workers))
-    items, windows, errors = [], [], []
-    for item, result in tqdm(zip(dataset.items, results), total=len(jobs), desc="windows",
-                             disable=None if progress else True):  # fmt: skip
-        if isinstance(result, AudioError):
-            errors.append(result)
-            continue
-        for n, window in enumerate(result):
-            items.append(Item(f"{item.id}.{n}", item.label, item.track, item.path, item.group))
-            windows.append(window)
-    if not windows:
-        raise ConfigError(f"{dataset.source}: no file could be decoded")
-    return Dataset(items, dataset.source, stack_windows(windows), ()), errors
 
 
 def protocol_record(config: ExperimentConfig, dataset: Dataset) -> dict[str, Any]:
