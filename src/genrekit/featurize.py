@@ -7,8 +7,6 @@ copies when asked (``genrekit.degrade``).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from genrekit.datasets import Dataset, Item
@@ -36,7 +34,7 @@ def featurize(
     from tqdm import tqdm
 
     from genrekit.features import feature_set
-    from genrekit.features.table import TableJob, extract_rows
+    from genrekit.features.table import TableJob, map_jobs, matrix_for_file
 
     if not feature_set(spec.name).is_vector:
         return _featurize_windows(dataset, spec, workers, progress)
@@ -48,27 +46,27 @@ def featurize(
                  augment_copy=copy, augment_seed=_augment_seed(item.id, copy))
         for item, path, copy in copies
     ]  # fmt: skip
-    items, rows, errors = [], [], []
-    results = extract_rows(jobs, workers=workers)
-    for (item, _, copy), (_, result) in tqdm(
-        zip(copies, results),
-        total=len(jobs),
-        desc="features",
-        disable=None if progress else True,
+    items, blocks, errors = [], [], []
+    results = (result for _, result in map_jobs(matrix_for_file, jobs, workers))
+    for (item, path, copy), result in tqdm(
+        zip(copies, results), total=len(jobs), desc="features", disable=None if progress else True
     ):
         if isinstance(result, AudioError):
             if not copy:
                 errors.append(result)
             continue
-        for row in result:
-            row_id = Path(str(row["filename"])).stem + (f"~copy{copy}" if copy else "")
-            items.append(Item(row_id, item.label, item.track, item.path, item.group, copy > 0))
-            rows.append(row)
-    if not rows:
+        suffixes, values = result
+        mark = f"~copy{copy}" if copy else ""
+        items += [
+            Item(f"{path.stem}{suffix}{mark}", item.label, item.track, item.path, item.group,
+                 copy > 0)
+            for suffix in suffixes
+        ]  # fmt: skip
+        blocks.append(values)
+    if not blocks:
         raise ConfigError(f"{dataset.source}: no file could be decoded")
     columns = feature_set(spec.name).columns
-    matrix = np.array([[row[c] for c in columns] for row in rows], dtype=np.float64)
-    return Dataset(items, dataset.source, matrix, columns), errors
+    return Dataset(items, dataset.source, np.vstack(blocks), columns), errors
 
 
 def _augment_seed(item_id: str, copy: int) -> int:

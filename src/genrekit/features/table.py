@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -73,17 +73,13 @@ def _cache_file(job: TableJob, suffix: str = ".json") -> Path | None:
     return folder / key[:2] / f"{key}{suffix}"
 
 
-def rows_for_file(job: TableJob) -> list[dict[str, object]] | AudioError:
-    """Feature rows of one file, or the error that stopped it (returned, so batches go on).
-
-    Rows are cached by file content and extraction settings; names and labels are rebuilt from
-    the job, so a renamed or relabelled file still hits the cache.
-    """
-    features = feature_set(job.spec.name)
+def pieces_for_file(job: TableJob) -> list[dict[str, Any]] | AudioError:
+    """The file's pieces (clips or segments) as ``{"suffix", "length", "values"}``, or the error
+    that stopped it (returned, so batches go on). Cached by file content and extraction
+    settings, so a renamed or relabelled file still hits the cache."""
     cached = _cache_file(job) if job.path.is_file() else None
     if cached is not None and cached.is_file():
-        pieces = json.loads(cached.read_text())
-        return _rows(job, features.columns, pieces)
+        return json.loads(cached.read_text())
     extracted = extract_pieces(job)
     if isinstance(extracted, AudioError):
         return extracted
@@ -96,7 +92,25 @@ def rows_for_file(job: TableJob) -> list[dict[str, object]] | AudioError:
         temporary = cached.with_suffix(f".{os.getpid()}.tmp")
         temporary.write_text(json.dumps(pieces))
         temporary.replace(cached)  # atomic: parallel workers never see half a file
-    return _rows(job, features.columns, pieces)
+    return pieces
+
+
+def rows_for_file(job: TableJob) -> list[dict[str, object]] | AudioError:
+    """The file's rows of a features table (Kaggle-style names ``<stem><suffix>.wav``)."""
+    pieces = pieces_for_file(job)
+    if isinstance(pieces, AudioError):
+        return pieces
+    return _rows(job, feature_set(job.spec.name).columns, pieces)
+
+
+def matrix_for_file(job: TableJob) -> tuple[list[str], np.ndarray] | AudioError:
+    """What training needs of one file: each piece's name suffix and a (pieces × features)
+    matrix, without the detour through table rows."""
+    pieces = pieces_for_file(job)
+    if isinstance(pieces, AudioError):
+        return pieces
+    values = np.array([piece["values"] for piece in pieces], dtype=np.float64)
+    return [str(piece["suffix"]) for piece in pieces], values
 
 
 def windows_for_file(job: TableJob) -> list[np.ndarray] | AudioError:
