@@ -19,7 +19,8 @@ from typer.testing import CliRunner
 
 from genrekit.cli import app
 from genrekit.errors import ConfigError
-from genrekit.library import index_folder, open_catalog, recommend, similar
+from genrekit.library import index_folder, open_catalog
+from genrekit.similarity import recommend, similar
 
 runner = CliRunner()
 
@@ -380,7 +381,7 @@ def test_dask_cluster_results_match_the_single_process_run(library, tmp_path):
 
 
 def test_approximate_index_agrees_with_exact_and_is_reused(library):
-    from genrekit.library import Catalog
+    from genrekit.similarity import Catalog
 
     music, db = library
     exact = Catalog.load(db, ann=False)

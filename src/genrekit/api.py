@@ -303,7 +303,7 @@ class Service:
 
     classifier: Classifier
     catalog: Any
-    """The library catalog for ``/v1/similar`` (a ``genrekit.library.Catalog``), or None."""
+    """The library catalog for ``/v1/similar`` (a ``genrekit.similarity.Catalog``), or None."""
     limiter: anyio.CapacityLimiter
     """At most this many analyses at once (worker threads)."""
     max_duration: float
@@ -326,7 +326,7 @@ def create_app(
     optionally a library catalog for ``/v1/similar`` (also loaded once)."""
     from fastapi_offline import FastAPIOffline
 
-    from genrekit.library import Catalog
+    from genrekit.similarity import Catalog
 
     classifier = Classifier.load(model)
     catalog = Catalog.load(library) if library is not None else None
@@ -498,7 +498,7 @@ async def similar(
     genre: str | None = None,
 ) -> Any:
     """Library tracks most like the uploaded song."""
-    from genrekit.library import similar_to_file
+    from genrekit.similarity import similar_to_file
 
     service = _service(request)
     if service.catalog is None:

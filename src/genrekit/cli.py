@@ -658,7 +658,7 @@ def similar(
     absolute: AbsoluteOption = False,
 ) -> None:
     """Songs most like QUERY, by cosine similarity of their embeddings."""
-    from genrekit.library import similar as find_similar
+    from genrekit.similarity import similar as find_similar
 
     neighbours = find_similar(db, query, k=k, genre=genre, ann=ann)
     _print_neighbours(neighbours, as_json)
@@ -683,7 +683,7 @@ def recommend(
     absolute: AbsoluteOption = False,
 ) -> None:
     """Suggestions from a playlist: tracks like the seeds, in the seeds' genres."""
-    from genrekit.library import recommend as suggest
+    from genrekit.similarity import recommend as suggest
 
     neighbours = suggest(db, seeds, k=k, match_genres=not any_genre)
     _print_neighbours(neighbours, as_json)

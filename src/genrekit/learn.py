@@ -233,8 +233,9 @@ def suggest(db: str | Path, model: str | Path, n: int = 20) -> list[Suggestion]:
     ones (smallest margin between its two best labels), spread out by farthest-first selection
     in the embedding space so that the list does not repeat one kind of music; tracks the model
     learned from are left out."""
-    from genrekit.library import Catalog, open_catalog
+    from genrekit.library import open_catalog
     from genrekit.predict import Classifier
+    from genrekit.similarity import Catalog
 
     classifier = Classifier.load(model)
     catalog = Catalog.load(db, ann=False)

@@ -59,8 +59,9 @@ def library_map(db: str | Path) -> Any:
     y — the map computed now if the catalog has none for its current tracks (a pandas frame)."""
     import pandas as pd
 
-    from genrekit.library import Catalog, open_catalog
+    from genrekit.library import open_catalog
     from genrekit.playlists import entry
+    from genrekit.similarity import Catalog
 
     catalog = Catalog.load(db)
     checksum = _checksum(catalog.ids, catalog.vectors)

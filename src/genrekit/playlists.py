@@ -158,7 +158,8 @@ def entries(paths: Iterable[str | Path]) -> list[Entry]:
 
 def of_genre(db: str | Path, genre: str, *, limit: int | None = None) -> list[Entry]:
     """The catalog's tracks of ``genre`` (any case), most confident first."""
-    from genrekit.library import Catalog, open_catalog
+    from genrekit.library import open_catalog
+    from genrekit.similarity import Catalog
 
     name = Catalog.load(db).genre_named(genre)
     connection = open_catalog(db)
@@ -177,7 +178,7 @@ def drift(
     """A playlist of ``length`` songs that starts at ``start`` (a catalog track, or any audio
     file) and moves each time to the most similar song not yet in it, skipping songs by the
     artist just played when the tags name artists."""
-    from genrekit.library import Catalog
+    from genrekit.similarity import Catalog
 
     catalog = Catalog.load(db)
     row = catalog.position(start)

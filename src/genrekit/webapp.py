@@ -16,11 +16,11 @@ from genrekit.audio import MIN_DURATION
 from genrekit.charts import probabilities_chart, tags_chart, timeline_chart
 from genrekit.errors import AudioError, AudioTooShortError, GenrekitError, SilentAudioError
 from genrekit.filetags import display_genre
-from genrekit.library import Catalog
 from genrekit.models.bundle import DEFAULT_MODEL, bundled_models
 from genrekit.paths import examples_dir
 from genrekit.plots import audio_figure
 from genrekit.predict import Classifier
+from genrekit.similarity import Catalog
 from genrekit.tagging import tag_file
 
 NO_EXAMPLE = "(none)"
