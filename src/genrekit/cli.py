@@ -582,7 +582,7 @@ def report(
     out: Annotated[Path, typer.Option("--out", "-o", help="HTML file")] = Path("results.html"),
 ) -> None:
     """Render saved results (from train, evaluate or compare) side by side as HTML."""
-    from genrekit.evaluate import comparison_page
+    from genrekit.comparison import comparison_page
 
     page = comparison_page(results)
     typer.echo(str(page.write(out)))

@@ -472,7 +472,7 @@ def compare(
     """
     import json
 
-    from genrekit.evaluate import comparison_page
+    from genrekit.comparison import comparison_page
 
     first = _comparable(configs)
     out = Path(out)
