@@ -161,3 +161,14 @@ def test_feature_rows_are_cached_by_content(tmp_path, monkeypatch):
     monkeypatch.setenv("GENREKIT_CACHE", "off")
     with pytest.raises(AssertionError, match="recomputed"):
         table.rows_for_file(table.TableJob(renamed, "jazz"))
+
+
+def test_extended_reuses_its_stft_for_the_mel_bands():
+    """The extended set's last 80 values are the mel-band statistics, computed from the STFT
+    it already has; they equal the melbands set computed on its own."""
+    from conftest import music_like
+
+    from genrekit.features import extended, melbands
+
+    samples = music_like(6.0)
+    assert np.array_equal(extended.extract(samples)[-80:], melbands.extract(samples))

@@ -17,7 +17,14 @@ from scipy.stats import skew
 
 from genrekit.audio import SAMPLE_RATE
 from genrekit.features import melbands
-from genrekit.features.spectral import HOP_LENGTH, harmonic_mask, stft, zero_crossing_rate
+from genrekit.features.spectral import (
+    HOP_LENGTH,
+    harmonic_mask,
+    mel_db,
+    mfcc,
+    stft,
+    zero_crossing_rate,
+)
 
 SILENCE_DB = 40.0
 """A frame is silent when its RMS is this many dB below the clip's loudest frame."""
@@ -80,20 +87,20 @@ def extract(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     values += _mean_std(librosa.feature.rms(S=harmonic)[0])
     values += _mean_std(librosa.feature.rms(S=percussive)[0])
 
-    mel_db = librosa.power_to_db(librosa.feature.melspectrogram(S=power, sr=sample_rate))
-    mfcc = librosa.feature.mfcc(S=mel_db, n_mfcc=20)
-    values += _mean_std(mfcc)
-    values += _mean_std(librosa.feature.delta(mfcc, mode="nearest"))
+    mel_decibels = mel_db(power, sample_rate)
+    coefficients = mfcc(mel_decibels, 20)
+    values += _mean_std(coefficients)
+    values += _mean_std(librosa.feature.delta(coefficients, mode="nearest"))
     chroma = librosa.feature.chroma_stft(S=power, sr=sample_rate)
     values += _mean_std(chroma)
     values += _mean_std(librosa.feature.tonnetz(chroma=chroma, sr=sample_rate))
 
-    onset = librosa.onset.onset_strength(S=mel_db, sr=sample_rate, aggregate=np.median)
+    onset = librosa.onset.onset_strength(S=mel_decibels, sr=sample_rate, aggregate=np.median)
     tempo, beats = librosa.beat.beat_track(
         onset_envelope=onset, sr=sample_rate, hop_length=HOP_LENGTH
     )
     values += [float(np.atleast_1d(tempo)[0]), onset.mean(), onset.std()]
     values.append(float(onset[beats].mean()) if len(beats) else 0.0)
 
-    values += list(melbands.extract(samples, sample_rate))
+    values += list(melbands.from_power(power, sample_rate))  # the same STFT, not a second one
     return np.asarray(values, dtype=np.float64)

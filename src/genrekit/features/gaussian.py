@@ -6,11 +6,10 @@ symmetric Kullback-Leibler divergence by ``genrekit.models.gaussian.GaussianKNN`
 
 from __future__ import annotations
 
-import librosa
 import numpy as np
 
 from genrekit.audio import SAMPLE_RATE
-from genrekit.features.spectral import stft
+from genrekit.features.spectral import mel_db, mfcc, stft
 
 N_MFCC = 20
 
@@ -23,6 +22,5 @@ COLUMNS: tuple[str, ...] = (
 def extract(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """MFCC mean (20) followed by the row-major 20 × 20 covariance (400)."""
     power = np.abs(stft(samples)) ** 2
-    mel_db = librosa.power_to_db(librosa.feature.melspectrogram(S=power, sr=sample_rate))
-    mfcc = librosa.feature.mfcc(S=mel_db, n_mfcc=N_MFCC).astype(np.float64)
-    return np.concatenate([mfcc.mean(axis=1), np.cov(mfcc).ravel()])
+    coefficients = mfcc(mel_db(power, sample_rate), N_MFCC).astype(np.float64)
+    return np.concatenate([coefficients.mean(axis=1), np.cov(coefficients).ravel()])

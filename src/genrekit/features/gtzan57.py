@@ -20,6 +20,8 @@ from genrekit.features.spectral import (
     HOP_LENGTH,
     N_FFT,
     harmonic_mask,
+    mel_db,
+    mfcc,
     stft,
     zero_crossing_rate,
 )
@@ -69,11 +71,13 @@ def extract(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     # The masks sum to one and the STFT inverts exactly, so the percussive waveform is the rest.
     percussive = samples - harmonic
 
-    mel_db = librosa.power_to_db(librosa.feature.melspectrogram(S=power, sr=sample_rate))
-    mfcc = librosa.feature.mfcc(S=mel_db, n_mfcc=N_MFCC)
+    mel_decibels = mel_db(power, sample_rate)
+    coefficients = mfcc(mel_decibels, N_MFCC)
     # The beat tracker's onset envelope takes the median over mel bands (onset_strength's
     # own default is the mean).
-    onset_envelope = librosa.onset.onset_strength(S=mel_db, sr=sample_rate, aggregate=np.median)
+    onset_envelope = librosa.onset.onset_strength(
+        S=mel_decibels, sr=sample_rate, aggregate=np.median
+    )
     tempo = librosa.feature.tempo(
         onset_envelope=onset_envelope, sr=sample_rate, hop_length=HOP_LENGTH
     )[0]
@@ -82,6 +86,6 @@ def extract(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     for frames in (chroma, rms, centroid, bandwidth, rolloff, zcr, harmonic, percussive):
         values += [frames.mean(dtype=np.float64), frames.var(dtype=np.float64)]
     values.append(tempo)
-    for coefficient in mfcc:
+    for coefficient in coefficients:
         values += [coefficient.mean(dtype=np.float64), coefficient.var(dtype=np.float64)]
     return np.asarray(values, dtype=np.float64)

@@ -6,11 +6,10 @@ projects reduce with PCA; ``genrekit explore`` shows their correlation before an
 
 from __future__ import annotations
 
-import librosa
 import numpy as np
 
 from genrekit.audio import SAMPLE_RATE
-from genrekit.features.spectral import HOP_LENGTH, N_FFT, stft
+from genrekit.features.spectral import HOP_LENGTH, N_FFT, mel_db, stft
 
 N_BANDS = 40
 
@@ -21,8 +20,10 @@ COLUMNS: tuple[str, ...] = tuple(
 
 def extract(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """``N_BANDS`` band means followed by ``N_BANDS`` band standard deviations (dB)."""
-    power = np.abs(stft(samples, N_FFT, HOP_LENGTH)) ** 2
-    mel_db = librosa.power_to_db(
-        librosa.feature.melspectrogram(S=power, sr=sample_rate, n_mels=N_BANDS)
-    )
-    return np.concatenate([mel_db.mean(axis=1), mel_db.std(axis=1)]).astype(np.float64)
+    return from_power(np.abs(stft(samples, N_FFT, HOP_LENGTH)) ** 2, sample_rate)
+
+
+def from_power(power: np.ndarray, sample_rate: int) -> np.ndarray:
+    """``extract`` from a power spectrogram already computed (``N_FFT``, ``HOP_LENGTH``)."""
+    bands = mel_db(power, sample_rate, N_BANDS)
+    return np.concatenate([bands.mean(axis=1), bands.std(axis=1)]).astype(np.float64)

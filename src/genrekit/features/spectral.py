@@ -20,6 +20,19 @@ def stft(samples: np.ndarray, n_fft: int = N_FFT, hop_length: int = HOP_LENGTH) 
     return librosa.stft(samples, n_fft=n_fft, hop_length=hop_length, pad_mode="reflect")
 
 
+def mel_db(power: np.ndarray, sample_rate: int, n_mels: int = 128) -> np.ndarray:
+    """(bands, frames) log-mel spectrogram in dB (librosa's defaults: peak reference 1.0, 80 dB
+    floor below the maximum) of a power spectrogram."""
+    return librosa.power_to_db(
+        librosa.feature.melspectrogram(S=power, sr=sample_rate, n_mels=n_mels)
+    )
+
+
+def mfcc(mel_decibels: np.ndarray, n_mfcc: int) -> np.ndarray:
+    """(coefficients, frames) MFCCs of a ``mel_db`` spectrogram."""
+    return librosa.feature.mfcc(S=mel_decibels, n_mfcc=n_mfcc)
+
+
 def zero_crossing_rate(
     samples: np.ndarray, frame_length: int = N_FFT, hop_length: int = HOP_LENGTH
 ) -> np.ndarray:

@@ -13,7 +13,7 @@ import librosa
 import numpy as np
 
 from genrekit.audio import SAMPLE_RATE
-from genrekit.features.spectral import stft
+from genrekit.features.spectral import mel_db, mfcc, stft
 
 N_MELS = 128
 
@@ -28,10 +28,9 @@ def logmel(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
 def mfcc_chroma(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """(32, frames): 20 MFCCs then 12 chroma bins per frame."""
     power = np.abs(stft(samples)) ** 2
-    mel_db = librosa.power_to_db(librosa.feature.melspectrogram(S=power, sr=sample_rate))
-    mfcc = librosa.feature.mfcc(S=mel_db, n_mfcc=20)
+    coefficients = mfcc(mel_db(power, sample_rate), 20)
     chroma = librosa.feature.chroma_stft(S=power, sr=sample_rate, tuning=0.0)
-    return np.concatenate([mfcc, chroma]).astype(np.float32)
+    return np.concatenate([coefficients, chroma]).astype(np.float32)
 
 
 def stack_windows(windows: list[np.ndarray]) -> np.ndarray:
