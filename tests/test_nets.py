@@ -37,15 +37,15 @@ def test_every_architecture_learns_and_records_curves(architecture):
     assert (net.predict(x) == y).mean() > 0.85
     probabilities = net.predict_proba(x[:5])
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
-    assert set(net.history) == {"train_loss", "val_loss", "train_accuracy", "val_accuracy"}
-    assert 1 <= len(net.history["val_loss"]) <= 12
+    assert set(net.history_) == {"train_loss", "val_loss", "train_accuracy", "val_accuracy"}
+    assert 1 <= len(net.history_["val_loss"]) <= 12
 
 
 def test_validation_split_never_takes_a_training_track():
     x, y = toy(windows=False)
     tracks = np.repeat([f"t{i}" for i in range(30)], 3)
     net = NetClassifier("torch_mlp", epochs=1).fit(x, y, groups=tracks)  # would raise on a leak
-    assert len(net.history["val_loss"]) == 1
+    assert len(net.history_["val_loss"]) == 1
 
 
 def test_net_settings_are_split_between_trainer_and_architecture():
@@ -84,12 +84,12 @@ def test_fine_tuning_musicnn_trains_only_the_chosen_layers_and_round_trips(tmp_p
     classifier = genrekit.load_model(bundle)
     net = classifier.bundle.predictor
     pretrained = load("MSD_musicnn")
-    tuned = net.model.network
+    tuned = net.model_.network
     assert torch.equal(tuned.timbral[0].weight, pretrained.timbral[0].weight)
     assert torch.equal(tuned.midend[2].weight, pretrained.midend[2].weight)
     assert not torch.equal(tuned.penultimate.weight, pretrained.penultimate.weight)
     assert tuned.output.out_features == 2
-    assert np.all(net.mean == 0) and np.all(net.std == 1)  # the network scales its own input
+    assert np.all(net.mean_ == 0) and np.all(net.std_ == 1)  # the network scales its own input
     prediction = classifier.predict(tmp_path / "music" / "tones" / "tones0.wav")
     assert set(prediction.probabilities) == {"beats", "tones"}
     assert len(prediction.segments) == 2

@@ -258,7 +258,7 @@ def _run_folds(config: ExperimentConfig, dataset: Dataset, splits: list[Any]) ->
         folds.fold_of[split.test] = index
         folds.chosen.append(best)
         folds.calibrations.append(calibration)
-        folds.history = folds.history or getattr(estimator, "history", None)
+        folds.history = folds.history or getattr(estimator, "history_", None)
         folds.last = estimator
     return folds
 

@@ -245,9 +245,9 @@ def _save_net(directory: Path, net: Any) -> dict[str, Any]:
     from safetensors.torch import save_file
 
     weights = directory / NET_WEIGHTS
-    tensors = {f"model.{k}": v.contiguous() for k, v in net.model.state_dict().items()}
-    tensors["input.mean"] = torch.from_numpy(net.mean)
-    tensors["input.std"] = torch.from_numpy(net.std)
+    tensors = {f"model.{k}": v.contiguous() for k, v in net.model_.state_dict().items()}
+    tensors["input.mean"] = torch.from_numpy(net.mean_)
+    tensors["input.std"] = torch.from_numpy(net.std_)
     save_file(tensors, str(weights))
     return {
         "framework": "torch",
@@ -255,8 +255,8 @@ def _save_net(directory: Path, net: Any) -> dict[str, Any]:
         "weights_sha256": file_sha256(weights),
         "architecture": net.architecture,
         "architecture_params": net.params,
-        "inputs": int(net.mean.shape[0]),
-        "history": net.history,
+        "inputs": int(net.mean_.shape[0]),
+        "history": net.history_,
     }
 
 
@@ -270,12 +270,12 @@ def _load_net(weights: Path, entry: dict[str, Any]) -> Any:
     if isinstance(params.get("hidden"), list):
         params["hidden"] = tuple(params["hidden"])
     net = NetClassifier(entry["architecture"], params)
-    net.model = build_net(entry["architecture"], entry["inputs"], len(entry["classes"]), params)
-    net.model.load_state_dict(
+    net.model_ = build_net(entry["architecture"], entry["inputs"], len(entry["classes"]), params)
+    net.model_.load_state_dict(
         {k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")}
     )
-    net.model.eval()
-    net.mean, net.std = tensors["input.mean"].numpy(), tensors["input.std"].numpy()
+    net.model_.eval()
+    net.mean_, net.std_ = tensors["input.mean"].numpy(), tensors["input.std"].numpy()
     net.classes_ = np.array(entry["classes"])
     return net
 

@@ -148,10 +148,11 @@ class NetClassifier:
     """Random gain of up to ± this many dB per training window (0: off; for dB inputs: logmel)."""
     seed: int = 0
     classes_: np.ndarray | None = field(default=None, repr=False)
-    history: dict[str, list[float]] = field(default_factory=dict, repr=False)
-    model: nn.Module | None = field(default=None, repr=False)
-    mean: np.ndarray | None = field(default=None, repr=False)
-    std: np.ndarray | None = field(default=None, repr=False)
+    # Fitted state, named as scikit-learn names it (a trailing underscore: set by ``fit``).
+    history_: dict[str, list[float]] = field(default_factory=dict, repr=False)
+    model_: nn.Module | None = field(default=None, repr=False)
+    mean_: np.ndarray | None = field(default=None, repr=False)
+    std_: np.ndarray | None = field(default=None, repr=False)
 
     def fit(self, x: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None) -> NetClassifier:
         """Train; ``groups`` (track ids) keep the validation split free of training tracks."""
@@ -163,15 +164,15 @@ class NetClassifier:
         tracks = groups if groups is not None else np.arange(len(y)).astype(str)
         split = holdout(y, tracks, test_fraction=self.validation_fraction, seed=self.seed)
         inputs = x.shape[1]
-        self.model = build_net(self.architecture, inputs, len(self.classes_), self.params)
-        self.mean, self.std = _channel_stats(x[split.train])
-        if getattr(self.model, "expects_raw_input", False):  # pretrained: keeps its own scale
-            self.mean, self.std = np.zeros_like(self.mean), np.ones_like(self.std)
+        self.model_ = build_net(self.architecture, inputs, len(self.classes_), self.params)
+        self.mean_, self.std_ = _channel_stats(x[split.train])
+        if getattr(self.model_, "expects_raw_input", False):  # pretrained: keeps its own scale
+            self.mean_, self.std_ = np.zeros_like(self.mean_), np.ones_like(self.std_)
         counts = np.bincount(targets[split.train], minlength=len(self.classes_))
         weights = torch.tensor(len(split.train) / (len(counts) * np.maximum(counts, 1)),
                                dtype=torch.float32)  # fmt: skip
         loss_function = nn.CrossEntropyLoss(weight=weights)
-        trainable = [p for p in self.model.parameters() if p.requires_grad]
+        trainable = [p for p in self.model_.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(
             trainable, lr=self.learning_rate, weight_decay=self.weight_decay
         )
@@ -179,11 +180,11 @@ class NetClassifier:
         train_x, train_y = self._tensor(x[split.train]), torch.tensor(targets[split.train])
         val_x, val_y = self._tensor(x[split.test]), torch.tensor(targets[split.test])
         generator = torch.Generator().manual_seed(self.seed)
-        self.history = {"train_loss": [], "val_loss": [], "train_accuracy": [],
+        self.history_ = {"train_loss": [], "val_loss": [], "train_accuracy": [],
                         "val_accuracy": []}  # fmt: skip
         best, best_loss, waited = None, math.inf, 0
         for _ in range(self.epochs):
-            self.model.train()
+            self.model_.train()
             order = torch.randperm(len(train_x), generator=generator)
             total, correct = 0.0, 0
             for start in range(0, len(order), self.batch_size):
@@ -199,28 +200,28 @@ class NetClassifier:
                 correct += int((logits.argmax(1) == targets_b).sum())
             val_loss, val_accuracy = self._evaluate(val_x, val_y, loss_function)
             scheduler.step(val_loss)
-            self.history["train_loss"].append(total / len(order))
-            self.history["train_accuracy"].append(correct / len(order))
-            self.history["val_loss"].append(val_loss)
-            self.history["val_accuracy"].append(val_accuracy)
+            self.history_["train_loss"].append(total / len(order))
+            self.history_["train_accuracy"].append(correct / len(order))
+            self.history_["val_loss"].append(val_loss)
+            self.history_["val_accuracy"].append(val_accuracy)
             if val_loss < best_loss - 1e-4:
-                best, best_loss, waited = copy.deepcopy(self.model.state_dict()), val_loss, 0
+                best, best_loss, waited = copy.deepcopy(self.model_.state_dict()), val_loss, 0
             else:
                 waited += 1
                 if waited >= self.patience:
                     break
         if best is not None:
-            self.model.load_state_dict(best)
-        self.model.eval()
+            self.model_.load_state_dict(best)
+        self.model_.eval()
         return self
 
     def _fitted(self) -> nn.Module:
         """The trained network, or scikit-learn's ``NotFittedError``."""
-        if self.model is None or self.classes_ is None:
+        if self.model_ is None or self.classes_ is None:
             from sklearn.exceptions import NotFittedError
 
             raise NotFittedError(f"this {self.architecture} is not fitted yet: call fit first")
-        return self.model
+        return self.model_
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         model = self._fitted()
@@ -238,7 +239,7 @@ class NetClassifier:
         return self.classes_[probabilities.argmax(axis=1)]
 
     def _tensor(self, x: np.ndarray) -> torch.Tensor:
-        return torch.tensor((x - self.mean) / self.std, dtype=torch.float32)
+        return torch.tensor((x - self.mean_) / self.std_, dtype=torch.float32)
 
     def _augment(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         if x.dim() != 3:
@@ -249,7 +250,7 @@ class NetClassifier:
             x = torch.stack([example[:, s : s + keep] for example, s in zip(x, starts.tolist())])
         if self.gain > 0:  # a dB offset on every band, in standardized units
             decibels = (torch.rand(len(x), 1, 1, generator=generator) * 2 - 1) * self.gain
-            x = x + decibels / torch.from_numpy(self.std)
+            x = x + decibels / torch.from_numpy(self.std_)
         if self.masks == 0:
             return x
         x = x.clone()
@@ -266,12 +267,12 @@ class NetClassifier:
 
     def _mixup_loss(self, x, y, loss_function, generator):
         if self.mixup <= 0:
-            logits = self.model(x)
+            logits = self.model_(x)
             return logits, loss_function(logits, y)
         share = float(np.random.default_rng(int(torch.randint(0, 2**31, (1,), generator=generator)))
                       .beta(self.mixup, self.mixup))  # fmt: skip
         partner = torch.randperm(len(x), generator=generator)
-        logits = self.model(share * x + (1 - share) * x[partner])
+        logits = self.model_(share * x + (1 - share) * x[partner])
         loss = share * loss_function(logits, y) + (1 - share) * loss_function(logits, y[partner])
         return logits, loss
 
