@@ -26,7 +26,7 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, FastAPI, File, Query, Request, UploadFile
@@ -41,6 +41,7 @@ from genrekit.audio import DEFAULT_MAX_DURATION, MIN_DURATION
 from genrekit.errors import AudioError, AudioTooShortError, SilentAudioError
 from genrekit.models.bundle import bundled_models, read_manifest
 from genrekit.predict import AnalysisCancelled, Classifier, Prediction, predict_or_error
+from genrekit.pretrained.musicnn import ModelName
 from genrekit.tagging import TagResult, tag_or_error
 
 DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024
@@ -469,7 +470,7 @@ async def predict(
 async def tag(
     request: Request,
     files: Annotated[list[UploadFile], File(description="audio files", min_length=1)],
-    model: Literal["MSD_musicnn", "MTT_musicnn", "MSD_vgg", "MTT_vgg"] = "MSD_musicnn",
+    model: ModelName = "MSD_musicnn",
     top_k: Annotated[int, Query(ge=1, le=50)] = 5,
 ) -> TagResponse:
     """Tag each uploaded file with a pretrained musicnn model."""

@@ -17,7 +17,8 @@ import soxr
 from genrekit.features import gtzan57
 from genrekit.pretrained import musicnn
 
-MODELS = ("MSD_musicnn", "MTT_musicnn")
+MODELS = tuple(name for name in musicnn.MODEL_NAMES if name.endswith("_musicnn"))
+"""The networks whose outputs make the representation: MSD then MTT musicnn."""
 EMBEDDING_UNITS = 200
 STATISTICS = ("mean", "std")
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 
@@ -36,7 +36,9 @@ the activations small (peak memory about 170 MB, against 1.2 GB for 32 at once):
 benchmarks/musicnn_speed.py measures both."""
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
-MODEL_NAMES = ("MSD_musicnn", "MTT_musicnn", "MSD_vgg", "MTT_vgg")
+ModelName = Literal["MSD_musicnn", "MTT_musicnn", "MSD_vgg", "MTT_vgg"]
+"""The shipped networks: musicnn and VGG, trained on the Million Song Dataset or MagnaTagATune."""
+MODEL_NAMES: tuple[str, ...] = get_args(ModelName)
 
 MTT_TAGS = (
     "guitar", "classical", "slow", "techno", "strings", "drums", "electronic", "rock", "fast",
