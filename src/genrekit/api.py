@@ -414,22 +414,27 @@ async def models(request: Request) -> list[ModelInfo]:
     return infos
 
 
-@router.post(
-    "/v1/predict",
-    tags=["classify"],
-    responses={
+Uploads = Annotated[list[UploadFile], File(description="audio files", min_length=1)]
+"""The ``files`` form field of the per-file endpoints (at least one)."""
+
+
+def _batch_responses(body: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
+    """The documented refusals of an endpoint that answers per file with ``body``."""
+    return {
         **_UPLOAD_ERRORS,
-        415: {"model": PredictResponse, "description": "no file is decodable audio"},
+        415: {"model": body, "description": "no file is decodable audio"},
         422: {
-            "model": PredictResponse | ErrorBody,
+            "model": body | ErrorBody,
             "description": "every file too short or silent (per-file results), or an "
             "invalid request (error)",
         },
-    },
-)
+    }
+
+
+@router.post("/v1/predict", tags=["classify"], responses=_batch_responses(PredictResponse))
 async def predict(
     request: Request,
-    files: Annotated[list[UploadFile], File(description="audio files", min_length=1)],
+    files: Uploads,
     top_k: Annotated[int, Query(ge=1, le=50)] = 3,
     timeline: bool = True,
     reject: Annotated[
@@ -454,22 +459,10 @@ async def predict(
     return _answer(PredictResponse(model=classifier.bundle.model_id, results=results))
 
 
-@router.post(
-    "/v1/tag",
-    tags=["classify"],
-    responses={
-        **_UPLOAD_ERRORS,
-        415: {"model": TagResponse, "description": "no file is decodable audio"},
-        422: {
-            "model": TagResponse | ErrorBody,
-            "description": "every file too short or silent (per-file results), or an "
-            "invalid request (error)",
-        },
-    },
-)
+@router.post("/v1/tag", tags=["classify"], responses=_batch_responses(TagResponse))
 async def tag(
     request: Request,
-    files: Annotated[list[UploadFile], File(description="audio files", min_length=1)],
+    files: Uploads,
     model: ModelName = "MSD_musicnn",
     top_k: Annotated[int, Query(ge=1, le=50)] = 5,
 ) -> TagResponse:
