@@ -221,17 +221,13 @@ class Classifier:
             samples = prepare(audio, self.spec)
             clips = split_evenly(samples, rate, self.spec.clip_seconds)
         features = self.features
+        pieces = (clip.samples for clip in _until_stopped(clips, should_stop))  # lazily: one by one
         patch_rows, pool = features.patch_rows, features.pool
-        pooled = patch_rows is not None and pool is not None
-        extract = patch_rows if patch_rows is not None and pool is not None else features.extract
-        computed = [extract(clip.samples, rate) for clip in _until_stopped(clips, should_stop)]
-        if pool is not None and pooled:
-            rows = computed
+        if patch_rows is not None and pool is not None:
+            rows = [patch_rows(piece, rate) for piece in pieces]
             clip_features = np.stack([pool(r) for r in rows])
         else:
-            from genrekit.features.windows import stack_windows
-
-            rows, clip_features = [], stack_windows(computed)
+            rows, clip_features = [], self._features(pieces)
         track = track_probabilities(self.probabilities(clip_features), [range(len(clips))])[0]
         segments = []
         if timeline and rows:
@@ -313,7 +309,7 @@ class Classifier:
             return {}
         return styles_from_features(embedding, self.features.columns)
 
-    def _features(self, pieces: list[np.ndarray]) -> np.ndarray:
+    def _features(self, pieces: Iterable[np.ndarray]) -> np.ndarray:
         from genrekit.features.windows import stack_windows
 
         return stack_windows([self.features.extract(piece, self.sample_rate) for piece in pieces])
