@@ -104,3 +104,22 @@ def tags_chart(tags: dict[str, float], count: int) -> Any:
         )
     )
     return _style(chart)
+
+
+def library_chart(songs: Any, selection: str) -> Any:
+    """Every song a dot at its map position, coloured by genre; hovering shows name, artist,
+    genre and confidence; tapping a dot selects its ``id`` under the name ``selection``."""
+    import altair as alt
+
+    chart = (
+        alt.Chart(songs, description="A map of your library: songs that sound alike sit together")
+        .mark_circle(size=90, opacity=0.85)
+        .encode(
+            x=alt.X("x", axis=None),
+            y=alt.Y("y", axis=None),
+            color=alt.Color("genre:N", scale=alt.Scale(scheme=GENRE_COLOURS), title="Genre"),
+            tooltip=["name", "artist", "genre", alt.Tooltip("confidence", format=".0%")],
+        )
+        .add_params(alt.selection_point(name=selection, fields=["id"]))
+    )
+    return _style(chart)

@@ -13,7 +13,7 @@ from pathlib import Path
 import streamlit as st
 
 from genrekit.audio import MIN_DURATION
-from genrekit.charts import probabilities_chart, tags_chart, timeline_chart
+from genrekit.charts import library_chart, probabilities_chart, tags_chart, timeline_chart
 from genrekit.errors import AudioError, AudioTooShortError, GenrekitError, SilentAudioError
 from genrekit.filetags import display_genre
 from genrekit.models.bundle import DEFAULT_MODEL, bundled_models
@@ -111,6 +111,7 @@ VIEWS = {
     "Spectrum": "spectrum",
 }
 NO_VIEW = "(none)"
+SONG_SELECTION = "song"  # the library map's selection: the tapped song's id
 
 
 def verdict_words(prediction) -> tuple[str, str]:
@@ -299,7 +300,6 @@ def load_map(db: str, modified: float):
 
 def library_page() -> None:
     """A map of the library coloured by genre: filter, tap a song to hear it and its likes."""
-    import altair as alt
 
     st.title("Your library")
     db = st.text_input(
@@ -318,26 +318,11 @@ def library_page() -> None:
     shown = filtered(table)
     st.markdown(f"{len(shown)} of {len(table)} songs. Each dot is a song; songs that sound "
                "alike sit together. Tap a dot to play it.")  # fmt: skip
-    picker = alt.selection_point(name="song", fields=["id"])
-    chart = (
-        alt.Chart(shown.drop(columns=["styles", "path"]))
-        .mark_circle(size=90, opacity=0.85)
-        .encode(
-            x=alt.X("x", axis=None),
-            y=alt.Y("y", axis=None),
-            color=alt.Color(
-                "genre:N",
-                scale=alt.Scale(scheme="tableau10"),  # ten hues far apart, not shades of two
-                legend=alt.Legend(orient="bottom", title="Genre"),
-            ),
-            tooltip=["name", "artist", "genre", alt.Tooltip("confidence", format=".0%")],
-        )
-        .add_params(picker)
-    )
+    chart = library_chart(shown.drop(columns=["styles", "path"]), SONG_SELECTION)
     event = st.altair_chart(
         chart, width="stretch", on_select="rerun", key="map", alt="Map of your library by genre"
     )
-    tapped = (event.selection.get("song") or [{}])[0].get("id") if event else None
+    tapped = (event.selection.get(SONG_SELECTION) or [{}])[0].get("id") if event else None
     names = {int(row.id): f"{row.name} ({row.genre})" for row in shown.itertuples()}
     picked = st.selectbox("…or pick a song", [None, *names], key="map_pick",
                           format_func=lambda i: "(none)" if i is None else names[i])  # fmt: skip
