@@ -193,17 +193,20 @@ def plan(connection: sqlite3.Connection, files: Iterable[Path]) -> tuple[list[Pa
     hash, in which case the new mtime is recorded), and how many were moved: a new path whose
     content hash is a catalogued track's that is no longer at its old path takes that track's
     row (analysis, id and all) instead of being analysed again."""
-    known = {
-        row[0]: row[1:]
-        for row in connection.execute("SELECT path, size, mtime, sha256 FROM tracks")
-    }
+    rows = connection.execute("SELECT id, path, size, mtime, sha256, status FROM tracks")
+    known: dict[str, tuple[int, float, str]] = {}
+    by_size: dict[int, list[tuple[int, str, str]]] = {}  # analysed tracks: (id, path, sha256)
+    for track, path_text, size, mtime, sha256, status in rows:
+        known[path_text] = (size, mtime, sha256)
+        if status == "ok":
+            by_size.setdefault(size, []).append((track, path_text, sha256))
     todo, skipped, moved = [], 0, 0
     for path in files:
         previous = known.get(str(path))
         try:
             stat = path.stat()
             if previous is None:
-                if _moved_here(connection, path, stat):
+                if _moved_here(connection, path, stat, by_size):
                     moved += 1
                 else:
                     todo.append(path)
@@ -227,22 +230,28 @@ def plan(connection: sqlite3.Connection, files: Iterable[Path]) -> tuple[list[Pa
     return todo, skipped, moved
 
 
-def _moved_here(connection: sqlite3.Connection, path: Path, stat: os.stat_result) -> bool:
-    """If ``path`` holds exactly a catalogued track whose old path is gone, move its row here."""
-    candidates = connection.execute(
-        "SELECT id, path, sha256 FROM tracks WHERE size = ? AND status = 'ok'", (stat.st_size,)
-    ).fetchall()
-    gone = [(track, sha256) for track, old, sha256 in candidates if not Path(old).exists()]
+def _moved_here(
+    connection: sqlite3.Connection,
+    path: Path,
+    stat: os.stat_result,
+    by_size: dict[int, list[tuple[int, str, str]]],
+) -> bool:
+    """If ``path`` holds exactly a catalogued track whose old path is gone, move its row here.
+    ``by_size`` (analysed tracks by file size, from the catalog ``plan`` already read) keeps
+    this to the same-size tracks, with no query per new file; a moved track leaves it."""
+    candidates = by_size.get(stat.st_size, [])
+    gone = [entry for entry in candidates if not Path(entry[1]).exists()]
     if not gone:
         return False  # the common case: no hash computed
     digest = file_sha256(path)
-    for track, sha256 in gone:
-        if sha256 == digest:
+    for entry in gone:
+        if entry[2] == digest:
             with connection:
                 connection.execute(
                     "UPDATE tracks SET path = ?, mtime = ? WHERE id = ?",
-                    (str(path), stat.st_mtime, track),
+                    (str(path), stat.st_mtime, entry[0]),
                 )
+            candidates.remove(entry)
             return True
     return False
 
