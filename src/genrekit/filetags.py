@@ -559,7 +559,7 @@ def catalog_verdicts(
 ) -> Iterator[tuple[Path, Verdict | TagError]]:
     """Each file's verdict from the catalog, or why there is none: not indexed, failed to
     analyse, or changed since it was analysed (its size and time, then its content, differ)."""
-    from genrekit.integrity import file_sha256
+    from genrekit.library import since_indexed
 
     model = connection.execute("SELECT value FROM meta WHERE key = 'model'").fetchone()
     model_id = model[0].split("/")[0] if model else "unknown model"
@@ -578,12 +578,11 @@ def catalog_verdicts(
             yield path, TagError(path, f"was not analysed: {error}")
             continue
         try:
-            info = path.stat()
-            same = (info.st_size, info.st_mtime) == (size, mtime) or file_sha256(path) == sha256
+            changed = since_indexed(path, path.stat(), size, mtime, sha256) == "changed"
         except OSError as failure:
             yield path, TagError(path, f"cannot be read ({failure.strerror})")
             continue
-        if not same:
+        if changed:
             yield path, TagError(path, "changed since it was analysed (run genrekit index again)")
             continue
         found = [(p, tag) for p, tags in json.loads(styles or "{}").items() for tag in tags]

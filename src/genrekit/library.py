@@ -211,15 +211,13 @@ def plan(connection: sqlite3.Connection, files: Iterable[Path]) -> tuple[list[Pa
                 else:
                     todo.append(path)
                 continue
-            size, mtime, sha256 = previous
-            unchanged = size == stat.st_size and mtime == stat.st_mtime
-            same_content = not unchanged and size == stat.st_size and file_sha256(path) == sha256
+            state = since_indexed(path, stat, *previous)
         except OSError:  # unreadable or gone: analysing it records why
             todo.append(path)
             continue
-        if unchanged:
+        if state == "unchanged":
             skipped += 1
-        elif same_content:
+        elif state == "same content":
             with connection:
                 connection.execute(
                     "UPDATE tracks SET mtime = ? WHERE path = ?", (stat.st_mtime, str(path))
@@ -228,6 +226,16 @@ def plan(connection: sqlite3.Connection, files: Iterable[Path]) -> tuple[list[Pa
         else:
             todo.append(path)
     return todo, skipped, moved
+
+
+def since_indexed(path: Path, stat: os.stat_result, size: int, mtime: float, sha256: str) -> str:
+    """How ``path`` (``stat`` its current stat) compares with its catalog record: "unchanged"
+    (same size and time), "same content" (same size and hash, a new time) or "changed"."""
+    if (stat.st_size, stat.st_mtime) == (size, mtime):
+        return "unchanged"
+    if stat.st_size == size and file_sha256(path) == sha256:
+        return "same content"
+    return "changed"
 
 
 def _moved_here(
