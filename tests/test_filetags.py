@@ -300,3 +300,173 @@ def test_tags_come_from_the_catalog_which_follows_the_tagged_files(tmp_path):
     undone = runner.invoke(app, ["tag-files", "--undo", "--apply", "--db", str(db)])
     assert f"{len(tagged)} file(s) restored" in undone.output
     assert index_folder(music, db, progress=False).indexed == 0  # the catalog followed the undo
+
+
+# --- what a person owns stays theirs (issue: nothing a user owns is harmed) -------------------
+
+
+def _with_title(source: Path, folder: Path, ext: str) -> Path:
+    """A copy that already carries tags as other software writes them: a title, and for mp3 an
+    ID3v2.3 tag in Latin-1 (mutagen would write UTF-8 v2.4) — undo must give these bytes back."""
+    from mutagen.id3 import ID3, TIT2
+
+    path = copy_of(source, folder, f"titled.{ext}")
+    audio = mutagen.File(path)
+    if audio.tags is None:
+        audio.add_tags()
+    if ext in ("mp3", "wav", "aiff"):
+        audio.tags.add(TIT2(encoding=0, text="Caf\xe9 song"))
+        if ext == "mp3":
+            audio.save(v2_version=3)
+            assert ID3(path).version[:2] == (2, 3)
+        else:
+            audio.save()
+    elif ext == "m4a":
+        audio.tags["\xa9nam"] = ["Caf\xe9 song"]
+        audio.save()
+    else:
+        audio.tags["TITLE"] = ["Caf\xe9 song"]
+        audio.save()
+    return path
+
+
+@pytest.mark.parametrize("ext", sorted(NATIVE_GENRE))
+def test_undo_gives_back_every_byte_of_a_file_that_already_had_tags(formats, tmp_path, ext):
+    path = _with_title(formats[ext], tmp_path, ext)
+    original = path.read_bytes()
+    connection = filetags.open_journal(tmp_path / "journal.sqlite")
+    run = filetags.start_run(connection, "m")
+    change = filetags.plan(path, VERDICT, filetags.Options(styles=True))
+    assert change is not None
+    assert [error for _, error in filetags.apply(connection, run, [change])] == [None]
+    assert path.read_bytes() != original
+    _, restores = filetags.plan_undo(connection, run)
+    assert [error for _, error in filetags.undo(connection, run, restores)] == [None]
+    assert path.read_bytes() == original
+
+
+def test_a_genre_set_while_the_run_analysed_is_kept_and_undo_does_not_erase_it(formats, tmp_path):
+    path = copy_of(formats["flac"], tmp_path)
+    connection = filetags.open_journal(tmp_path / "journal.sqlite")
+    change = filetags.plan(path, VERDICT, filetags.Options())
+    assert change is not None
+    filetags.write_fields(path, {"GENRE": ["Polka"], filetags.HAS_TAGS: True})  # a person, now
+    run = filetags.start_run(connection, "m")
+    [(_, error)] = list(filetags.apply(connection, run, [change]))
+    assert error is not None and "changed after genrekit read them" in str(error)
+    assert mutagen.File(path).tags["GENRE"] == ["Polka"]
+    _, restores = filetags.plan_undo(connection, run)
+    list(filetags.undo(connection, run, restores))
+    assert mutagen.File(path).tags["GENRE"] == ["Polka"]
+
+
+def test_a_damaged_genre_frame_is_left_alone_not_read_as_no_genre(formats, tmp_path):
+    path = copy_of(formats["mp3"], tmp_path)
+    filetags.write_fields(path, {"TCON": ["Polka"], filetags.HAS_TAGS: True})
+    data = bytearray(path.read_bytes())
+    frame = data.index(b"TCON")
+    data[frame + 10] = 0x05  # an encoding byte no ID3 version defines
+    path.write_bytes(bytes(data))
+    assert not mutagen.File(path).tags.getall("TCON")  # mutagen alone would see no genre
+    with pytest.raises(filetags.TagError, match="genre tag is damaged"):
+        filetags.plan(path, VERDICT, filetags.Options())
+    assert path.read_bytes() == bytes(data)
+
+
+def test_links_leading_outside_the_named_folders_are_skipped_unless_followed(
+    formats, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data-home"))
+    music, elsewhere = tmp_path / "music", tmp_path / "elsewhere"
+    music.mkdir()
+    elsewhere.mkdir()
+    inside = copy_of(formats["flac"], music, "inside.flac")
+    (music / "inside-link.flac").symlink_to(inside)
+    outside = copy_of(formats["flac"], elsewhere, "precious.flac")
+    (music / "link.flac").symlink_to(outside)
+    original = outside.read_bytes()
+    monkeypatch.setattr(
+        "genrekit.cli_files._verdicts",
+        lambda connection, paths, db, model: ((p, VERDICT) for p in paths),
+    )
+    runner = CliRunner()
+    applied = runner.invoke(app, ["tag-files", str(music), "--apply"])
+    assert f"skip: {music / 'link.flac'}: a link to {outside.resolve()}" in applied.output
+    assert outside.read_bytes() == original
+    assert mutagen.File(inside).tags["GENRE"] == ["Jazz"]  # a link that stays inside is fine
+    dry = runner.invoke(app, ["tag-files", str(music), "--follow-symlinks"])
+    assert f"{outside.resolve()}: (no genre) → Jazz" in dry.output, dry.output
+    runner.invoke(app, ["tag-files", str(music), "--follow-symlinks", "--apply"])
+    assert mutagen.File(outside).tags["GENRE"] == ["Jazz"]
+
+
+def test_each_run_reports_its_own_number_when_another_starts_beside_it(
+    formats, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data-home"))
+    path = copy_of(formats["flac"], tmp_path)
+    monkeypatch.setattr(
+        "genrekit.cli_files._verdicts",
+        lambda connection, paths, db, model: ((p, VERDICT) for p in paths),
+    )
+    real_apply = filetags.apply
+
+    def with_a_second_run(connection, run, changes):
+        filetags.start_run(filetags.open_journal(None), "another run")
+        yield from real_apply(connection, run, changes)
+
+    monkeypatch.setattr(filetags, "apply", with_a_second_run)
+    result = CliRunner().invoke(app, ["tag-files", str(path), "--apply"])
+    assert "run 1: 1 file(s) tagged" in result.output, result.output
+
+
+KILLED_RUN = f"""
+import sys
+from pathlib import Path
+sys.path.insert(0, {str(Path(__file__).parent)!r})
+from genrekit import filetags
+from test_filetags import VERDICT
+connection = filetags.open_journal(Path(sys.argv[1]))
+changes = [filetags.plan(Path(p), VERDICT, filetags.Options()) for p in sys.argv[2:]]
+run = filetags.start_run(connection, "m")
+print(run, flush=True)
+for _ in filetags.apply(connection, run, changes):
+    pass
+"""
+
+
+def test_a_run_killed_at_any_moment_is_undone_to_the_very_bytes_and_its_leftovers_cleared(
+    tmp_path, monkeypatch
+):
+    """Big files (the copy takes a while): a kill -9 lands mid-copy, and the hidden copy it
+    leaves is removed by the undo, which says so; every file gets its exact old bytes back."""
+    music = tmp_path / "music"
+    music.mkdir()
+    rng = np.random.default_rng(3)
+    noise = (0.1 * rng.standard_normal((44100 * 60, 2))).astype(np.float32)
+    first = music / "song-0.flac"
+    soundfile.write(first, noise, 44100)
+    files = [first] + [copy_of(first, music, f"song-{i}.flac") for i in range(1, 6)]
+    original = first.read_bytes()
+    journal = tmp_path / "journal.sqlite"
+    rng_kill = random.Random(11)
+    leftovers_seen = 0
+    runner = CliRunner()
+    for _ in range(8):
+        writer = subprocess.Popen(
+            [sys.executable, "-c", KILLED_RUN, str(journal), *map(str, files)],
+            stdout=subprocess.PIPE,
+        )
+        assert writer.stdout is not None and writer.stdout.readline().strip().isdigit()
+        time.sleep(rng_kill.uniform(0.0, 0.2))
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
+        leftovers = list(music.glob(f".*{filetags.TEMPORARY_MARK}"))
+        leftovers_seen += bool(leftovers)
+        undone = runner.invoke(app, ["tag-files", "--undo", "--apply", "--db", str(journal)])
+        assert undone.exit_code == 0, undone.output
+        for leftover in leftovers:
+            assert f"removed {leftover}" in undone.output
+        assert not list(music.glob(f".*{filetags.TEMPORARY_MARK}"))
+        assert all(path.read_bytes() == original for path in files)
+    assert leftovers_seen >= 1

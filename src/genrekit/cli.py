@@ -103,16 +103,24 @@ def _expand(inputs: list[str]) -> list[Path]:
 
     paths: list[Path] = []
     for text in inputs:
-        matches = sorted(glob.glob(text, recursive=True)) if glob.has_magic(text) else [text]
+        matches = _matches(text)
         if not matches:
             typer.echo(f"error: {text}: no file matches", err=True)
-        for match in matches:
-            path = Path(match)
+        for path in matches:
             found = audio_files(path) if path.is_dir() else [path]
             if not found:  # a folder (even one named like a song) with no audio inside
                 typer.echo(f"error: {path}: a folder with no audio files in it", err=True)
             paths.extend(found)
     return paths
+
+
+def _matches(text: str) -> list[Path]:
+    """What one command-line input names: itself, or a quoted glob's matches."""
+    return (
+        [Path(m) for m in sorted(glob.glob(text, recursive=True))]
+        if glob.has_magic(text)
+        else [Path(text)]
+    )
 
 
 def _extracted(jobs: list, workers: int) -> tuple[list[dict], int]:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from genrekit.cli import AbsoluteOption, ModelOption, _command, _expand, _fail
+from genrekit.cli import AbsoluteOption, ModelOption, _command, _expand, _fail, _matches
 
 if TYPE_CHECKING:
     from genrekit.filetags import Change, Options
@@ -49,6 +49,13 @@ def tag_files(
     ] = False,
     run: Annotated[int | None, typer.Option(help="Which run --undo restores [the newest]")] = None,
     history: Annotated[bool, typer.Option(help="List the tagging runs and stop")] = False,
+    follow_symlinks: Annotated[
+        bool,
+        typer.Option(
+            "--follow-symlinks",
+            help="Also write files reached through links that lead outside the folders named",
+        ),
+    ] = False,
 ) -> None:
     """Write each file's genre into its tags (ID3 TCON, Vorbis GENRE, MP4 ©gen) plus
     GENREKIT_* fields. A dry run unless --apply; every run can be undone with --undo."""
@@ -64,9 +71,40 @@ def tag_files(
             if not files:
                 _fail("name the files or folders to tag (or --undo, --history)")
             options = filetags.Options(overwrite, min_confidence, styles)
-            _tag(connection, _expand(files or []), db, model, options, write)
+            named = [path for text in files or [] for path in _matches(text)]
+            paths = _within_named(_expand(files or []), named, follow_symlinks)
+            _clear_leftovers({path.resolve().parent for path in paths}, write)
+            _tag(connection, paths, db, model, options, write)
     finally:
         connection.close()
+
+
+def _within_named(paths: list[Path], named: list[Path], follow_symlinks: bool) -> list[Path]:
+    """The files that may be written: those reached through a link leading outside the folders
+    named are skipped with one line, unless ``follow_symlinks`` (then named by their real
+    path)."""
+    from genrekit import filetags
+
+    kept = []
+    for path in paths:
+        real = filetags.outside_named(path, named)
+        if real is None:
+            kept.append(path)
+        elif follow_symlinks:
+            kept.append(real)
+        else:
+            typer.echo(f"skip: {path}: a link to {real}, outside the folders named "
+                       "(--follow-symlinks tags it)")  # fmt: skip
+    return kept
+
+
+def _clear_leftovers(folders: set[Path], write: bool) -> None:
+    """Remove (or, in a dry run, name) the hidden copies runs killed mid-write left behind."""
+    from genrekit import filetags
+
+    for leftover in filetags.clear_leftovers(sorted(folders), remove=write):
+        done = "removed" if write else "would remove (with --apply)"
+        typer.echo(f"{done} {leftover}: left behind by a tagging run that was interrupted")
 
 
 def _verdicts(
@@ -141,7 +179,8 @@ def _write(
     from genrekit import filetags
 
     written = errors = 0
-    for change, error in filetags.apply(connection, changes, model):
+    run = filetags.start_run(connection, model)
+    for change, error in filetags.apply(connection, run, changes):
         if error is None:
             typer.echo(f"{change.path}: {_arrow(change.old_genre, change.new_genre)} "
                        f"({change.confidence:.0%})")  # fmt: skip
@@ -149,7 +188,6 @@ def _write(
         else:
             typer.echo(f"error: {error}", err=True)
             errors += 1
-    run = filetags.last_run(connection)
     typer.echo(f"run {run}: {written} file(s) tagged, {errors} error(s); "
                f"undo with: genrekit tag-files --undo --run {run} --apply"
                + (f" --db {db}" if db else ""))  # fmt: skip
@@ -160,6 +198,7 @@ def _undo(connection: sqlite3.Connection, run: int | None, write: bool) -> None:
     from genrekit import filetags
 
     run, restores = filetags.plan_undo(connection, run)
+    _clear_leftovers({restore.path.resolve().parent for restore in restores}, write)
     if not write:
         for restore in restores:
             typer.echo(f"{restore.path}: {_arrow(restore.new_genre, restore.old_genre)}")

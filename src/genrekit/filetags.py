@@ -20,7 +20,7 @@ import os
 import shutil
 import sqlite3
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -231,7 +231,37 @@ def _snapshot(path: Path) -> tuple[Values, _Format]:
     audio, kind = _open(path)
     if audio.tags is None:
         return {HAS_TAGS: False, **dict.fromkeys(kind.raw_keys())}, kind
-    return {HAS_TAGS: True, **{key: kind.get(audio.tags, key) for key in kind.raw_keys()}}, kind
+    values = {key: kind.get(audio.tags, key) for key in kind.raw_keys()}
+    if isinstance(kind, _Id3) and not values["TCON"] and _damaged_genre_frame(path, audio.tags):
+        raise TagError(path, "its genre tag is damaged and cannot be read; left alone")
+    return {HAS_TAGS: True, **values}, kind
+
+
+class _DamagedFrame(Exception):
+    """A frame mutagen would silently drop as junk (it then reads as absent)."""
+
+
+def _damaged_genre_frame(path: Path, tags: Any) -> bool:
+    """Whether the ID3 tag holds a genre frame that cannot be decoded (a wrong encoding byte,
+    say): mutagen drops such frames, and the genre would read as empty — a person's genre that
+    a write would replace and an undo would delete."""
+    from mutagen.id3 import TCON, Frames
+    from mutagen.id3._util import ID3JunkFrameError
+
+    def strict(cls: type, header: Any, flags: int, data: bytes) -> Any:
+        try:
+            return TCON._fromData(header, flags, data)
+        except ID3JunkFrameError:
+            raise _DamagedFrame from None
+
+    checked = type("TCON", (TCON,), {"_fromData": classmethod(strict)})
+    try:
+        type(tags)(path, known_frames={**Frames, "TCON": checked})
+    except _DamagedFrame:
+        return True
+    except Exception:  # anything else was already reported (or not) by the first read
+        return False
+    return False
 
 
 def genre_of(values: Values) -> list[str]:
@@ -244,22 +274,62 @@ def genre_of(values: Values) -> list[str]:
     return []
 
 
-def write_fields(path: str | Path, values: Values) -> None:
+def write_fields(
+    path: str | Path,
+    values: Values,
+    *,
+    expect: Values | None = None,
+    before_replace: Callable[[Path, Path], None] | None = None,
+) -> None:
     """Set the raw ``values`` (None deletes the key) in ``path`` atomically; nothing else changes.
 
-    A ``TagError`` leaves the file as it was. The file must be writable (a read-only file is the
-    owner's wish, even where the folder would allow a rename) and have no other hard links
-    (replacing it would split them)."""
-    path = Path(path).resolve()  # a link is followed: its target is tagged, the link kept
+    ``expect``: the values the caller decided on; a file whose values differ now (a person or
+    another program changed it since) is left alone with a ``TagError``. ``before_replace(old,
+    new)`` runs once the new version is complete on disk and before it replaces the file (the
+    journal keeps its undo patch there). A ``TagError`` leaves the file as it was. The file must
+    be writable (a read-only file is the owner's wish, even where the folder would allow a
+    rename) and have no other hard links (replacing it would split them)."""
+
+    def edit(temporary: Path) -> None:
+        if expect is not None and _snapshot(temporary)[0] != expect:
+            raise TagError(path, "its tags changed after genrekit read them; left alone")
+        _edit(temporary, values)
+
+    _rewrite(Path(path).resolve(), edit, before_replace)
+
+
+def restore_bytes(path: str | Path, patch: bytes) -> None:
+    """Give ``path`` back the exact bytes it had before the write ``patch`` undoes
+    (``bytepatch``), through the same atomic, checked rewrite as a tag write."""
+    from genrekit.bytepatch import PatchError, apply_patch
+
+    def edit(temporary: Path) -> None:
+        try:
+            temporary.write_bytes(apply_patch(temporary, patch))
+        except PatchError as error:
+            raise TagError(path, f"{error}; not restored") from None
+
+    _rewrite(Path(path).resolve(), edit, None)
+
+
+def _rewrite(
+    path: Path,
+    edit: Callable[[Path], None],
+    before_replace: Callable[[Path, Path], None] | None,
+) -> None:
+    """Copy ``path`` to a hidden file beside it, ``edit`` the copy, fsync it and rename it over
+    ``path`` in one step, unless ``path`` changed meanwhile (``path`` is resolved: a link is
+    followed, its target rewritten, the link kept)."""
     _check_writable(path)
-    for stale in path.parent.glob(f".{path.name}.*{TEMPORARY_MARK}"):
-        stale.unlink(missing_ok=True)  # left by a run killed mid-write
+    clear_leftovers([path.parent], names=[path.name])
     before = path.stat()
     temporary = path.with_name(f".{path.name}.{os.getpid()}{TEMPORARY_MARK}")
     try:
         shutil.copy2(path, temporary)
-        _edit(temporary, values)
+        edit(temporary)
         _fsync(temporary)
+        if before_replace is not None:
+            before_replace(path, temporary)
         now = path.stat()
         if (now.st_size, now.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
             raise TagError(path, "changed by something else while being tagged; not changed")
@@ -273,6 +343,40 @@ def write_fields(path: str | Path, values: Values) -> None:
         raise TagError(path, f"its tags cannot be written ({_plain(error)}); not changed") from None
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's live process
+    return True
+
+
+def clear_leftovers(
+    folders: Iterable[Path], names: Iterable[str] | None = None, *, remove: bool = True
+) -> list[Path]:
+    """Remove the hidden copies that runs killed mid-write left in ``folders`` (those of live
+    processes are another run's work in progress and stay); ``names``: only copies of these
+    files. Returns what was removed (or, without ``remove``, what would be)."""
+    removed = []
+    wanted = None if names is None else set(names)
+    for folder in folders:
+        try:
+            candidates = list(folder.glob(f".*{TEMPORARY_MARK}"))
+        except OSError:
+            continue
+        for leftover in candidates:
+            stem, _, pid = leftover.name.removesuffix(TEMPORARY_MARK).rpartition(".")
+            if not pid.isdigit() or (wanted is not None and stem[1:] not in wanted):
+                continue
+            if not _pid_alive(int(pid)):
+                if remove:
+                    leftover.unlink(missing_ok=True)
+                removed.append(leftover)
+    return removed
 
 
 def _edit(path: Path, values: Values) -> None:
@@ -308,6 +412,21 @@ def _fsync(path: Path) -> None:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
+
+
+def outside_named(path: Path, named: Iterable[Path]) -> Path | None:
+    """Where ``path`` really leads when a link takes it outside what the user ``named`` (the
+    folders, and the files named as themselves); None when it stays inside. A link inside a
+    music folder that points elsewhere would otherwise rewrite a file the user never named."""
+    real = path.resolve()
+    if real == Path(os.path.abspath(path)):
+        return None  # no link on the way
+    for name in named:
+        if name.is_dir() and real.is_relative_to(name.resolve()):
+            return None
+        if not name.is_dir() and not name.is_symlink() and real == name.resolve():
+            return None
+    return real
 
 
 # --- planning --------------------------------------------------------------------------------
@@ -387,6 +506,8 @@ CREATE TABLE IF NOT EXISTS tag_changes (
     PRIMARY KEY (run, path)
 );
 """
+_PATCH_COLUMN = "ALTER TABLE tag_changes ADD COLUMN undo_patch BLOB"
+"""Journals made before byte-exact undo get the column that holds each file's undo patch."""
 
 
 def journal_path() -> Path:
@@ -407,6 +528,9 @@ def open_journal(db: str | Path | None) -> sqlite3.Connection:
         connection = open_catalog(db)
     with connection:
         connection.executescript(_JOURNAL_SCHEMA)
+        columns = {row[1] for row in connection.execute("PRAGMA table_info(tag_changes)")}
+        if "undo_patch" not in columns:
+            connection.execute(_PATCH_COLUMN)
     return connection
 
 
@@ -414,25 +538,44 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def apply(
-    connection: sqlite3.Connection, changes: list[Change], model: str
-) -> Iterator[tuple[Change, TagError | None]]:
-    """Write ``changes`` as one journaled run (its id is ``last_run``), yielding each change
-    with its error (None when written). Each file's old values are committed to the journal
-    before the file is touched, so an interrupted run can always be undone. When the journal
-    is a catalog, its record of each file follows the new bytes (``record_new_file``)."""
+def start_run(connection: sqlite3.Connection, model: str) -> int:
+    """A new run in the journal; its number is this run's own, whatever runs beside it."""
     with connection:
         run = connection.execute(
             "INSERT INTO tag_runs (started_at, model) VALUES (?, ?)", (_now(), model)
         ).lastrowid
+    assert run is not None
+    return run
+
+
+def apply(
+    connection: sqlite3.Connection, run: int, changes: list[Change]
+) -> Iterator[tuple[Change, TagError | None]]:
+    """Write ``changes`` as journaled run ``run`` (``start_run``), yielding each change with its
+    error (None when written). Each file's old values are committed to the journal before the
+    file is touched, and the patch that gives back its exact old bytes before the new version
+    replaces it, so an interrupted run can always be undone. A file whose tags changed since
+    they were planned is left alone. When the journal is a catalog, its record of each file
+    follows the new bytes (``record_new_file``)."""
     for change in changes:
         with connection:
             connection.execute(
-                "INSERT INTO tag_changes VALUES (?, ?, ?, ?, 'pending')",
+                "INSERT INTO tag_changes (run, path, before, after, state) "
+                "VALUES (?, ?, ?, ?, 'pending')",
                 (run, str(change.path), json.dumps(change.before), json.dumps(change.after)),
             )
+
+        def keep_patch(old: Path, new: Path, path: Path = change.path) -> None:
+            from genrekit.bytepatch import reverse_patch
+
+            with connection:
+                connection.execute(
+                    "UPDATE tag_changes SET undo_patch = ? WHERE run = ? AND path = ?",
+                    (reverse_patch(old, new), run, str(path)),
+                )
+
         try:
-            write_fields(change.path, change.after)
+            write_fields(change.path, change.after, expect=change.before, before_replace=keep_patch)
             record_new_file(connection, change.path)
         except TagError as error:
             _set_state(connection, run, change.path, "failed")
@@ -465,6 +608,8 @@ class Restore:
     before: Values
     new_genre: list[str]
     old_genre: list[str]
+    patch: bytes | None = None
+    """The patch that gives back the file's exact old bytes (None: values only)."""
 
 
 def plan_undo(connection: sqlite3.Connection, run: int | None) -> tuple[int, list[Restore]]:
@@ -481,32 +626,29 @@ def plan_undo(connection: sqlite3.Connection, run: int | None) -> tuple[int, lis
     if found[0] is not None:
         raise ConfigError(f"run {run} was already undone at {found[0]}")
     rows = connection.execute(
-        "SELECT path, before, after FROM tag_changes WHERE run = ? AND state IN "
+        "SELECT path, before, after, undo_patch FROM tag_changes WHERE run = ? AND state IN "
         "('pending', 'written') ORDER BY rowid",
         (run,),
     ).fetchall()
     restores = []
-    for path, before_text, after_text in rows:
+    for path, before_text, after_text, patch in rows:
         before, after = json.loads(before_text), json.loads(after_text)
-        restores.append(Restore(Path(path), after, before, genre_of(after), genre_of(before)))
+        restores.append(
+            Restore(Path(path), after, before, genre_of(after), genre_of(before), patch)
+        )
     return run, restores
 
 
 def undo(
     connection: sqlite3.Connection, run: int, restores: list[Restore]
 ) -> Iterator[tuple[Restore, TagError | None]]:
-    """Put back the values ``run`` replaced, file by file; a file edited since keeps its edits."""
+    """Put back what ``run`` replaced, file by file: the exact old bytes when the file is still
+    exactly as the run left it, else the old values when its fields are; a file whose fields
+    were edited since keeps its edits (undo never removes a value it did not write)."""
     for restore in restores:
         try:
-            current = read_fields(restore.path)
-            if current == restore.before:
-                pass  # the run never got to this file (killed first): nothing to put back
-            elif current == restore.now:
-                write_fields(restore.path, restore.before)
-                record_new_file(connection, restore.path)
-            else:
-                raise TagError(restore.path, "its tags changed since genrekit wrote them; "
-                                             "not restored")  # fmt: skip
+            _restore(restore)
+            record_new_file(connection, restore.path)
         except TagError as error:
             yield restore, error
             continue
@@ -514,6 +656,27 @@ def undo(
         yield restore, None
     with connection:
         connection.execute("UPDATE tag_runs SET undone_at = ? WHERE id = ?", (_now(), run))
+
+
+def _restore(restore: Restore) -> None:
+    from genrekit.bytepatch import new_sha256
+    from genrekit.integrity import file_sha256
+
+    path = restore.path.resolve()
+    try:
+        exact = restore.patch is not None and file_sha256(path) == new_sha256(restore.patch)
+    except OSError as error:
+        raise TagError(path, f"cannot be read ({error.strerror})") from None
+    if exact:
+        assert restore.patch is not None
+        restore_bytes(path, restore.patch)
+        return
+    current = read_fields(path)
+    if current == restore.before:
+        return  # the run never got to this file (killed first): nothing to put back
+    if current != restore.now:
+        raise TagError(path, "its tags changed since genrekit wrote them; not restored")
+    write_fields(path, restore.before, expect=restore.now)
 
 
 def runs(connection: sqlite3.Connection) -> list[tuple[int, str, str, str | None, int]]:
@@ -558,27 +721,29 @@ def catalog_verdicts(
     connection: sqlite3.Connection, paths: list[Path]
 ) -> Iterator[tuple[Path, Verdict | TagError]]:
     """Each file's verdict from the catalog, or why there is none: not indexed, failed to
-    analyse, or changed since it was analysed (its size and time, then its content, differ)."""
-    from genrekit.library import since_indexed
+    analyse, or changed since it was analysed. The content hash decides, not size and time: a
+    same-size file put in place with the old time is other audio, and another song's genre
+    must not be written onto it."""
+    from genrekit.integrity import file_sha256
 
     model = connection.execute("SELECT value FROM meta WHERE key = 'model'").fetchone()
     model_id = model[0].split("/")[0] if model else "unknown model"
     for path in paths:
         path = path.resolve()
         row = connection.execute(
-            "SELECT status, size, mtime, sha256, genre, confidence, known, styles, error "
+            "SELECT status, size, sha256, genre, confidence, known, styles, error "
             "FROM tracks WHERE path = ?",
             (str(path),),
         ).fetchone()
         if row is None:
             yield path, TagError(path, "not in the catalog (run genrekit index on it first)")
             continue
-        status, size, mtime, sha256, genre, confidence, known, styles, error = row
+        status, size, sha256, genre, confidence, known, styles, error = row
         if status != "ok":
             yield path, TagError(path, f"was not analysed: {error}")
             continue
         try:
-            changed = since_indexed(path, path.stat(), size, mtime, sha256) == "changed"
+            changed = path.stat().st_size != size or file_sha256(path) != sha256
         except OSError as failure:
             yield path, TagError(path, f"cannot be read ({failure.strerror})")
             continue
