@@ -85,3 +85,18 @@ def test_suggest_picks_uncertain_unlabelled_library_tracks(tmp_path):
     assert len(names) == 4 == len(set(names)) and not set(names) & examples
     # jazz and disco were never taught: the model should be least sure about them
     assert sum(name.startswith(("jazz", "disco")) for name in names) >= 3
+
+
+def test_playlist_entries_that_are_not_regular_files_are_refused_not_read(tmp_path, media):
+    """A FIFO would hang the analysis and /dev/zero would fill memory: neither is read."""
+    import os
+
+    from genrekit.learn import examples
+
+    fifo = tmp_path / "pipe.mp3"
+    os.mkfifo(fifo)
+    playlist = tmp_path / "jazz.m3u8"
+    playlist.write_text(f"{media['wav']}\n{fifo}\n/dev/zero\n")
+    dataset, refused = examples(None, {"jazz": playlist})
+    assert [item.path for item in dataset.items] == [media["wav"]]
+    assert [error.path for error in refused] == [str(fifo), "/dev/zero"]

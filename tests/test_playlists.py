@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import shutil
 import subprocess
 import xml.etree.ElementTree as ElementTree
@@ -147,11 +148,60 @@ def test_titles_and_artists_come_from_tags_else_the_file_name(tmp_path, media):
     audio.save()
     plain = tmp_path / "plain song.wav"
     shutil.copyfile(media["wav"], plain)
-    out = playlists.write(playlists.entries([tagged, plain]), tmp_path / "x.m3u8")
+    out = playlists.write(playlists.entries([tagged, plain]), tmp_path / "x.m3u8").path
     lines = out.read_text(encoding="utf-8").splitlines()
     assert lines[1] == "#EXTINF:5,Stan Getz - Só Danço Samba" and lines[3] == "#EXTINF:5,plain song"
-    assert playlists.read(out) == [tmp_path / "tagged.flac", tmp_path / "plain song.wav"]
-    xspf = playlists.write(playlists.entries([plain]), tmp_path / "sub" / "y.xspf")
-    assert playlists.read(xspf) == [xspf.parent / "../plain song.wav"]
+    assert playlists.read(out).songs == [tmp_path / "tagged.flac", tmp_path / "plain song.wav"]
+    xspf = playlists.write(playlists.entries([plain]), tmp_path / "sub" / "y.xspf").path
+    assert playlists.read(xspf).songs == [xspf.parent / "../plain song.wav"]
     with pytest.raises(ConfigError, match="no songs"):
         playlists.write([], tmp_path / "empty.m3u8")
+
+
+def test_tags_and_names_cannot_inject_entries_and_xspf_stays_valid_xml(tmp_path, media):
+    """A title holding line breaks, a file name with a line break, one starting with '#', one
+    with a control character: no extra lines, no lost songs that fit, valid XML, and the reader
+    gives back exactly the real files."""
+    import xml.etree.ElementTree as ElementTree
+
+    injected = tmp_path / "injected.flac"
+    shutil.copyfile(media["flac"], injected)
+    audio = mutagen.File(injected, easy=True)
+    audio["title"] = "Nice song\n/etc/passwd\nhttp://example.invalid/x.mp3"
+    audio["artist"] = "Band\x01"
+    audio.save()
+    hashed = tmp_path / "#hash.wav"
+    shutil.copyfile(media["wav"], hashed)
+    broken_name = tmp_path / "two\nlines.wav"
+    shutil.copyfile(media["wav"], broken_name)
+    songs = playlists.entries([injected, hashed, broken_name])
+
+    m3u = playlists.write(songs, tmp_path / "list.m3u8")
+    assert len(m3u.left_out) == 1 and "line break" in m3u.left_out[0]
+    text = m3u.path.read_text(encoding="utf-8")
+    assert "\n/etc/passwd" not in text and "\nhttp" not in text
+    assert len(text.splitlines()) == 5  # header + two songs, two lines each
+    assert playlists.read(m3u.path).songs == [injected, hashed]
+
+    xspf = playlists.write(songs, tmp_path / "list.xspf")
+    ElementTree.fromstring(xspf.path.read_text(encoding="utf-8"))  # well-formed
+    assert playlists.read(xspf.path).songs == [injected, hashed, broken_name]
+
+
+def test_the_reader_takes_only_regular_files(tmp_path, media):
+    fifo = tmp_path / "pipe.wav"
+    os.mkfifo(fifo)
+    song = tmp_path / "song.wav"
+    shutil.copyfile(media["wav"], song)
+    listing = tmp_path / "mixed.m3u"
+    listing.write_text(f"{song}\n{fifo}\n/dev/zero\n{tmp_path}\nhttp://host/a.mp3\ngone.wav\n")
+    read = playlists.read(listing)
+    assert read.songs == [song]
+    reasons = [error.reason for error in read.refused]
+    assert reasons == [
+        "not a regular file (a device or a pipe)",
+        "not a regular file (a device or a pipe)",
+        "a folder",
+        "not a file (a URL)",
+        "no such file",
+    ]

@@ -637,7 +637,10 @@ def _write_playlists(paths: list[str], m3u: Path | None, xspf: Path | None, abso
         if out is not None:
             out = out if out.suffix.lower() in playlists.FORMATS else out.with_suffix(suffix)
             written = playlists.write(playlists.entries(paths), out, absolute=absolute)
-            typer.echo(f"playlist: {written} ({len(paths)} songs)", err=True)
+            for problem in written.left_out:
+                typer.echo(f"skip: {problem}", err=True)
+            count = len(paths) - len(written.left_out)
+            typer.echo(f"playlist: {written.path} ({count} songs)", err=True)
 
 
 def _print_neighbours(neighbours: list, as_json: bool) -> None:

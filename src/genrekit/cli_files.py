@@ -254,4 +254,6 @@ def playlist(
     else:
         songs = playlists.drift(db, str(like), length=length or 30, model=model)
     written = playlists.write(songs, out, absolute=absolute)
-    typer.echo(f"{written}: {len(songs)} songs")
+    for problem in written.left_out:
+        typer.echo(f"skip: {problem}", err=True)
+    typer.echo(f"{written.path}: {len(songs) - len(written.left_out)} songs")

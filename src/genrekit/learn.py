@@ -55,18 +55,24 @@ class LearnResult:
         )
 
 
-def examples(folder: Path | None, playlists: dict[str, Path]) -> Dataset:
-    """Labelled items from subfolders of ``folder`` and from playlists, artists from tags."""
+def examples(
+    folder: Path | None, playlists: dict[str, Path]
+) -> tuple[Dataset, list[AudioError]]:
+    """Labelled items from subfolders of ``folder`` and from playlists, artists from tags, and
+    the playlist entries refused (not regular files)."""
     from genrekit import playlists as playlist_files
 
     found: list[tuple[str, Path]] = []
+    refused: list[AudioError] = []
     if folder is not None:
         if not folder.is_dir():
             raise ConfigError(f"{folder}: not a folder")
         for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
             found += [(sub.name, path) for path in audio_files(sub)]
     for label, playlist in playlists.items():
-        found += [(label, path) for path in playlist_files.read(playlist)]
+        listing = playlist_files.read(playlist)
+        found += [(label, path) for path in listing.songs]
+        refused += listing.refused
     if not found:
         where = folder if folder is not None else ", ".join(map(str, playlists.values()))
         raise ConfigError(f"{where}: no labelled audio (one subfolder of audio files per label)")
@@ -74,7 +80,7 @@ def examples(folder: Path | None, playlists: dict[str, Path]) -> Dataset:
         Item(f"{n}:{path.stem}", label, f"{n}:{path.stem}", path, _artist(path))
         for n, (label, path) in enumerate(found)
     ]
-    return Dataset(items, str(folder or "playlists"))
+    return Dataset(items, str(folder or "playlists")), refused
 
 
 def _artist(path: Path) -> str | None:
@@ -114,7 +120,7 @@ def learn(
     from genrekit.featurize import featurize
     from genrekit.models.bundle import load_bundle, save_bundle
 
-    dataset = examples(folder, playlists or {})
+    dataset, refused = examples(folder, playlists or {})
     check_examples(dataset)  # before the slow part: a wrong folder fails at once
     spec = load_bundle().representation
     featured, errors = featurize(dataset, spec, workers, progress)
@@ -130,7 +136,7 @@ def learn(
     confusion = _confusion(track_truth, predicted, len(labels))
     result = LearnResult(
         None, labels, dict(Counter(str(item.label) for item in tracks.items)),
-        protocol, float((predicted == track_truth).mean()), confusion.tolist(), errors,
+        protocol, float((predicted == track_truth).mean()), confusion.tolist(), refused + errors,
     )  # fmt: skip
     if out is None:
         return result

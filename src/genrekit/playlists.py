@@ -9,6 +9,8 @@ artists. Titles, artists and lengths come from the files' own tags (mutagen), el
 from __future__ import annotations
 
 import os
+import re
+import stat
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -17,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from genrekit.errors import ConfigError
+from genrekit.errors import AudioDecodeError, ConfigError
 
 FORMATS = {".m3u": "m3u", ".m3u8": "m3u", ".xspf": "xspf"}
 """Playlist file suffixes and the format each one means."""
@@ -72,34 +74,73 @@ def _first(tags: object, key: str) -> str | None:
     return str(values[0]).strip() or None if values else None
 
 
-def write(entries: Sequence[Entry], out: str | Path, *, absolute: bool = False) -> Path:
+@dataclass(frozen=True)
+class Written:
+    """A playlist written, and the songs its format could not hold (named with the reason)."""
+
+    path: Path
+    left_out: list[str]
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+"""Control characters (line breaks among them): a tag holding them could add lines to an M3U
+and makes XML invalid, so they become spaces in titles and artists."""
+
+
+def _plain_text(text: str) -> str:
+    return _CONTROL.sub(" ", text).strip()
+
+
+def write(entries: Sequence[Entry], out: str | Path, *, absolute: bool = False) -> Written:
     """Write ``entries`` to ``out`` in the format its suffix names (.m3u, .m3u8, .xspf).
 
     Paths are relative to the playlist's folder unless ``absolute`` (relative playlists keep
-    working when the music and the playlist move together)."""
+    working when the music and the playlist move together). Titles and artists lose control
+    characters; a song whose path an M3U cannot hold (a line break in a name) is left out and
+    named in ``Written.left_out``."""
     out = Path(out)
     kind = FORMATS.get(out.suffix.lower())
     if kind is None:
         raise ConfigError(f"{out}: a playlist must end in {', '.join(FORMATS)}")
     if not entries:
         raise ConfigError(f"{out}: no songs to put in the playlist")
+    left_out: list[str] = []
+    if kind == "m3u":
+        fits = [song for song in entries if not _CONTROL.search(str(song.path))]
+        left_out = [
+            f"{escaped(song.path)}: a line break or control character in its name, which an "
+            "M3U playlist cannot hold (use .xspf)"
+            for song in entries
+            if song not in fits
+        ]
+        if not fits:
+            raise ConfigError(f"{out}: none of the songs' names fit in an M3U playlist")
+        text = _m3u(fits, out, absolute)
+    else:
+        text = _xspf(entries, out, absolute)
     out.parent.mkdir(parents=True, exist_ok=True)
-    text = _m3u(entries, out, absolute) if kind == "m3u" else _xspf(entries, out, absolute)
     temporary = out.with_name(f".{out.name}.partial")
-    temporary.write_text(text, encoding="utf-8")
+    temporary.write_text(text, encoding="utf-8", errors="surrogateescape")
     os.replace(temporary, out)  # a reader never sees half a playlist
-    return out
+    return Written(out, left_out)
+
+
+def escaped(path: str | Path) -> str:
+    """A path as text that prints anywhere: bytes that are not UTF-8 as ``\\xNN``."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def _location(path: Path, out: Path, absolute: bool) -> str:
     path = path.resolve()
-    return str(path) if absolute else os.path.relpath(path, out.resolve().parent)
+    location = str(path) if absolute else os.path.relpath(path, out.resolve().parent)
+    return f"./{location}" if location.startswith("#") else location  # "#…" reads as a comment
 
 
 def _m3u(entries: Sequence[Entry], out: Path, absolute: bool) -> str:
     lines = ["#EXTM3U"]
     for song in entries:
-        name = f"{song.artist} - {song.title}" if song.artist else song.title
+        title = _plain_text(song.title)
+        name = f"{_plain_text(song.artist)} - {title}" if song.artist else title
         seconds = round(song.seconds) if song.seconds else -1
         lines += [f"#EXTINF:{seconds},{name}", _location(song.path, out, absolute)]
     return "\n".join(lines) + "\n"
@@ -110,19 +151,24 @@ def _xspf(entries: Sequence[Entry], out: Path, absolute: bool) -> str:
 
     ElementTree.register_namespace("", XSPF_NAMESPACE)
     root = ElementTree.Element(f"{{{XSPF_NAMESPACE}}}playlist", version="1")
-    ElementTree.SubElement(root, f"{{{XSPF_NAMESPACE}}}title").text = out.stem
+    ElementTree.SubElement(root, f"{{{XSPF_NAMESPACE}}}title").text = _plain_text(
+        escaped(out.stem)
+    )
     tracks = ElementTree.SubElement(root, f"{{{XSPF_NAMESPACE}}}trackList")
     for song in entries:
         track = ElementTree.SubElement(tracks, f"{{{XSPF_NAMESPACE}}}track")
         location = (
-            song.path.resolve().as_uri()
+            "file://" + quote(os.fsencode(song.path.resolve()))
             if absolute
-            else quote(_location(song.path, out, absolute))  # a relative URI reference
+            else quote(os.fsencode(_location(song.path, out, absolute)))  # a relative URI
         )
         ElementTree.SubElement(track, f"{{{XSPF_NAMESPACE}}}location").text = location
-        ElementTree.SubElement(track, f"{{{XSPF_NAMESPACE}}}title").text = song.title
+        ElementTree.SubElement(track, f"{{{XSPF_NAMESPACE}}}title").text = _plain_text(
+            escaped(song.title)
+        )
         if song.artist:
-            ElementTree.SubElement(track, f"{{{XSPF_NAMESPACE}}}creator").text = song.artist
+            creator = ElementTree.SubElement(track, f"{{{XSPF_NAMESPACE}}}creator")
+            creator.text = _plain_text(song.artist)
         if song.seconds:
             milliseconds = str(round(song.seconds * 1000))
             ElementTree.SubElement(track, f"{{{XSPF_NAMESPACE}}}duration").text = milliseconds
@@ -130,26 +176,62 @@ def _xspf(entries: Sequence[Entry], out: Path, absolute: bool) -> str:
     return ElementTree.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 
 
-def read(path: str | Path) -> list[Path]:
-    """The songs of an M3U/M3U8 or XSPF playlist, relative paths taken from its folder."""
-    from urllib.parse import unquote, urlparse
+@dataclass(frozen=True)
+class Listing:
+    """A playlist's songs (regular files only) and the entries refused, each with its reason."""
+
+    songs: list[Path]
+    refused: list[AudioDecodeError]
+
+
+def read(path: str | Path) -> Listing:
+    """The songs of an M3U/M3U8 or XSPF playlist, relative paths taken from its folder. Only
+    regular files are songs: a URL, a missing file, a folder, a device (``/dev/zero``) or a
+    FIFO (reading one would hang) is refused with its reason."""
+    from urllib.parse import unquote_to_bytes, urlparse
 
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = path.read_text(encoding="utf-8-sig", errors="surrogateescape")
         if path.suffix.lower() == ".xspf":
             root = ElementTree.fromstring(text)
-            found = [
-                unquote(urlparse(e.text or "").path)
-                for e in root.iter(f"{{{XSPF_NAMESPACE}}}location")
-            ]
+            found = []
+            for element in root.iter(f"{{{XSPF_NAMESPACE}}}location"):
+                url = urlparse(element.text or "")
+                found.append(
+                    os.fsdecode(unquote_to_bytes(url.path))
+                    if url.scheme in ("", "file")
+                    else element.text or ""
+                )
         else:
             found = [line.strip() for line in text.splitlines()]
             found = [line for line in found if line and not line.startswith("#")]
-    except (OSError, UnicodeDecodeError, ElementTree.ParseError) as error:
+    except (OSError, ElementTree.ParseError) as error:
         reason = getattr(error, "strerror", None) or str(error)
         raise ConfigError(f"{path}: cannot read the playlist ({reason})") from None
-    return [Path(song) if Path(song).is_absolute() else path.parent / song for song in found]
+    songs, refused = [], []
+    for name in found:
+        if "://" in name:
+            refused.append(AudioDecodeError(name, "not a file (a URL)"))
+            continue
+        song = Path(name) if Path(name).is_absolute() else path.parent / name
+        problem = _not_a_song(song)
+        if problem:
+            refused.append(AudioDecodeError(song, problem))
+        else:
+            songs.append(song)
+    return Listing(songs, refused)
+
+
+def _not_a_song(path: Path) -> str | None:
+    """Why ``path`` cannot be a song (None when it is a regular file)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as error:
+        return "no such file" if isinstance(error, FileNotFoundError) else error.strerror
+    if not stat.S_ISREG(mode):
+        return "a folder" if stat.S_ISDIR(mode) else "not a regular file (a device or a pipe)"
+    return None
 
 
 def entries(paths: Iterable[str | Path]) -> list[Entry]:
