@@ -217,3 +217,27 @@ def test_a_wav_cut_mid_data_is_refused_and_a_streamed_wav_is_read(tmp_path):
         + struct.pack("<I", 0xFFFFFFFF) + data[at + 8 :]
     )  # fmt: skip
     assert load_audio(streamed).duration == pytest.approx(20.0, abs=0.01)
+
+
+def test_an_mp3_with_cover_art_and_no_xing_header_is_read_whole(tmp_path):
+    """Without a Xing header the decoder guesses the length from the file size, cover art
+    included (a 30 s song "announced" 80 s): the length must come from the audio frames."""
+    import av
+    from mutagen.id3 import APIC, ID3
+
+    path = tmp_path / "cover.mp3"
+    with av.open(str(path), "w", options={"write_xing": "0"}) as out:
+        stream = out.add_stream("libmp3lame", rate=22050)
+        frame = av.AudioFrame.from_ndarray(
+            np.ascontiguousarray(tone(12.0, 22050).T), format="fltp", layout="mono"
+        )
+        frame.sample_rate = 22050
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            out.mux(packet)
+    assert b"Xing" not in path.read_bytes()[:8192] and b"Info" not in path.read_bytes()[:8192]
+    tags = ID3()
+    cover = np.random.default_rng(0).bytes(400_000)
+    tags.add(APIC(encoding=3, mime="image/jpeg", type=3, desc="cover", data=cover))
+    tags.save(path)
+    audio = load_audio(path)
+    assert audio.duration == pytest.approx(12.0, abs=0.2)

@@ -142,6 +142,8 @@ def _decode_with_soundfile(path: Path, sample_rate: int, max_duration: float | N
         source_rate, channels, declared = handle.samplerate, handle.channels, handle.frames
         if handle.format in ("WAV", "WAVEX", "AIFF"):
             declared = max(declared, _header_frames(path, source_rate))
+        elif handle.format == "MP3":
+            declared = _mp3_frames(path, source_rate)
         _check_stream(path, source_rate, channels)
         cap = _frame_cap(max_duration, source_rate)
         block = int(_BLOCK_SECONDS * source_rate)
@@ -217,6 +219,21 @@ def _header_frames(path: Path, sample_rate: int) -> int:
     frame_bytes = getattr(info.info, "channels", 1) * getattr(info.info, "bits_per_sample", 16) // 8
     streamed = frames * max(1, frame_bytes) >= _UNKNOWN_CHUNK_SIZE  # "length unknown" header
     return 0 if streamed else frames
+
+
+def _mp3_frames(path: Path, sample_rate: int) -> int:
+    """Frames an MP3 holds, from its audio frames alone. Without a Xing/VBRI header, libmpg123
+    estimates the length from the file size, tags included: an ID3 tag with cover art made a
+    whole 30 s song look like a truncated 80 s one. mutagen measures from the first audio
+    frame (its Xing header when there is one). 0 when it cannot tell: nothing is announced."""
+    import mutagen
+
+    try:
+        info = mutagen.File(path)
+    except Exception:  # unreadable tags: the decoded audio stands
+        return 0
+    length = getattr(getattr(info, "info", None), "length", 0) or 0
+    return round(length * sample_rate)
 
 
 _UNKNOWN_CHUNK_SIZE = 0xFFFFFFFF - 0xFF
