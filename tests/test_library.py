@@ -26,8 +26,10 @@ runner = CliRunner()
 
 
 def rows(db):
-    with sqlite3.connect(db) as connection:
-        return connection.execute("SELECT path, status, genre FROM tracks ORDER BY path").fetchall()
+    connection = open_catalog(db)  # names read back as Python's own (any bytes)
+    found = connection.execute("SELECT path, status, genre FROM tracks ORDER BY path").fetchall()
+    connection.close()
+    return found
 
 
 def test_incremental_indexing(tmp_path, broken):
@@ -92,7 +94,28 @@ def test_unreadable_and_damaged_files_never_stop_an_index_run(tmp_path, broken, 
             "SELECT error FROM tracks WHERE path LIKE '%locked.wav'"
         ).fetchone()[0]
     assert reason == "cannot be read (Permission denied)"
-    assert summary.failed == 0  # failures recorded once, not retried while unchanged
+    assert summary.failed == 1  # the damaged file is not retried while unchanged; the locked is
+    monkeypatch.setattr(genrekit.library, "file_sha256", real_hash)  # permission given back
+    fixed = index_folder(music, db, progress=False)
+    assert (fixed.indexed, fixed.failed) == (1, 0)
+    assert {os.path.basename(p): s for p, s, _ in rows(db)}["locked.wav"] == "ok"
+
+
+def test_file_names_that_are_not_utf8_are_indexed_featurized_and_shown_escaped(tmp_path):
+    music = tmp_path / "music"
+    music.mkdir()
+    odd = os.fsdecode(bytes(music) + b"/caf\xe9.wav")
+    soundfile.write(os.fsencode(odd), music_like(seconds=6.0), 22050)
+    runner = CliRunner()
+    table = runner.invoke(app, ["features", str(music), "-o", str(tmp_path / "t.csv")])
+    assert table.exit_code == 0, table.output
+    assert "caf\\xe9" in (tmp_path / "t.csv").read_text()
+    db = tmp_path / "lib.sqlite"
+    for expected in (1, 0):  # stored losslessly: the second run finds it unchanged
+        result = runner.invoke(app, ["index", str(music), "--db", str(db)])
+        assert result.exit_code == 0 and f"{expected} indexed" in result.output, result.output
+    [(path, status, _)] = rows(db)
+    assert path == odd and status == "ok" and os.path.exists(path)
 
 
 def test_paths_through_dot_dot_or_links_are_one_track(tmp_path):

@@ -91,6 +91,10 @@ def load_audio(
         raise AudioDecodeError(path, "no such file")
     if path.stat().st_size == 0:
         raise AudioDecodeError(path, "file is empty (0 bytes)")
+    try:
+        path.open("rb").close()
+    except OSError as error:  # permission denied: the decoders' own words would mislead
+        raise AudioDecodeError(path, f"cannot be read ({error.strerror})") from None
 
     try:
         with _native_notes_silenced(path):
@@ -135,7 +139,7 @@ class _NotRecognised(Exception):
 
 def _decode_with_soundfile(path: Path, sample_rate: int, max_duration: float | None) -> Audio:
     try:
-        handle = soundfile.SoundFile(path)
+        handle = soundfile.SoundFile(os.fsencode(path))  # bytes: any file name
     except (soundfile.LibsndfileError, RuntimeError) as error:
         raise _NotRecognised(_libsndfile_reason(error)) from None
     with handle:

@@ -75,6 +75,15 @@ ProtocolOption = Annotated[
 ]
 
 
+def _printable_names() -> None:
+    """File names that are not UTF-8 (from older systems) print with their odd bytes escaped
+    (``caf\\xe9.mp3``) instead of stopping the command."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+
+
 def _command(*args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """``app.command`` whose command reports any ``GenrekitError`` (bad input, config, bundle)
     as one plain line on stderr and exit status 2, never a traceback."""
@@ -82,6 +91,7 @@ def _command(*args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], Callab
     def register(function: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(function)
         def reporting(*call_args: Any, **call_kwargs: Any) -> Any:
+            _printable_names()
             try:
                 return function(*call_args, **call_kwargs)
             except GenrekitError as error:

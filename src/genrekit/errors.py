@@ -17,9 +17,11 @@ class AudioError(GenrekitError):
     """A problem with one audio file; ``path`` and ``reason`` are kept for structured output."""
 
     def __init__(self, path: str | Path, reason: str) -> None:
+        from genrekit.paths import printable
+
         self.path = str(path)
         self.reason = reason
-        super().__init__(f"{self.path}: {reason}")
+        super().__init__(f"{printable(self.path)}: {reason}")
 
     def __reduce__(self) -> tuple[type, tuple[str, str]]:
         # Errors travel back from worker processes; rebuild them from (path, reason).

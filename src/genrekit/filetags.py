@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from genrekit.errors import ConfigError, GenrekitError
+from genrekit.library import name_bytes, name_text
 
 GENRE = "genre"
 """The player-visible genre field, whatever the format calls it."""
@@ -50,8 +51,10 @@ class TagError(GenrekitError):
     """One file's tags cannot be read or written; ``str`` is ``path: reason``."""
 
     def __init__(self, path: str | Path, reason: str) -> None:
+        from genrekit.paths import printable
+
         self.path, self.reason = str(path), reason
-        super().__init__(f"{path}: {reason}")
+        super().__init__(f"{printable(path)}: {reason}")
 
 
 class TagSkip(TagError):
@@ -522,6 +525,7 @@ def open_journal(db: str | Path | None) -> sqlite3.Connection:
         path = journal_path()
         path.parent.mkdir(parents=True, exist_ok=True)
         connection = sqlite3.connect(path, timeout=30.0)
+        connection.text_factory = name_text
     else:
         from genrekit.library import open_catalog
 
@@ -561,8 +565,8 @@ def apply(
         with connection:
             connection.execute(
                 "INSERT INTO tag_changes (run, path, before, after, state) "
-                "VALUES (?, ?, ?, ?, 'pending')",
-                (run, str(change.path), json.dumps(change.before), json.dumps(change.after)),
+                "VALUES (?, CAST(? AS TEXT), ?, ?, 'pending')",
+                (run, name_bytes(change.path), json.dumps(change.before), json.dumps(change.after)),
             )
 
         def keep_patch(old: Path, new: Path, path: Path = change.path) -> None:
@@ -570,8 +574,9 @@ def apply(
 
             with connection:
                 connection.execute(
-                    "UPDATE tag_changes SET undo_patch = ? WHERE run = ? AND path = ?",
-                    (reverse_patch(old, new), run, str(path)),
+                    "UPDATE tag_changes SET undo_patch = ? WHERE run = ? "
+                    "AND path = CAST(? AS TEXT)",
+                    (reverse_patch(old, new), run, name_bytes(path)),
                 )
 
         try:
@@ -588,7 +593,8 @@ def apply(
 def _set_state(connection: sqlite3.Connection, run: int | None, path: Path, state: str) -> None:
     with connection:
         connection.execute(
-            "UPDATE tag_changes SET state = ? WHERE run = ? AND path = ?", (state, run, str(path))
+            "UPDATE tag_changes SET state = ? WHERE run = ? AND path = CAST(? AS TEXT)",
+            (state, run, name_bytes(path)),
         )
 
 
@@ -732,8 +738,8 @@ def catalog_verdicts(
         path = path.resolve()
         row = connection.execute(
             "SELECT status, size, sha256, genre, confidence, known, styles, error "
-            "FROM tracks WHERE path = ?",
-            (str(path),),
+            "FROM tracks WHERE path = CAST(? AS TEXT)",
+            (name_bytes(path),),
         ).fetchone()
         if row is None:
             yield path, TagError(path, "not in the catalog (run genrekit index on it first)")
@@ -769,6 +775,6 @@ def record_new_file(connection: sqlite3.Connection, path: Path) -> None:
     info = path.stat()
     with connection:
         connection.execute(
-            "UPDATE tracks SET size = ?, mtime = ?, sha256 = ? WHERE path = ?",
-            (info.st_size, info.st_mtime, file_sha256(path), str(path)),
+            "UPDATE tracks SET size = ?, mtime = ?, sha256 = ? WHERE path = CAST(? AS TEXT)",
+            (info.st_size, info.st_mtime, file_sha256(path), name_bytes(path)),
         )

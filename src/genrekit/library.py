@@ -75,9 +75,23 @@ class IndexSummary:
     """Files another indexer of the same catalog was analysing (left to it, not done twice)."""
 
 
+def name_text(raw: bytes) -> str:
+    """Text read from a catalog as Python's own file names are: bytes that are not UTF-8 (a
+    name from an older system) come back as surrogate escapes, so the name opens the file."""
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def name_bytes(path: str | Path) -> bytes:
+    """A file name as the catalog stores it, bound as ``CAST(? AS TEXT)``: its own bytes, so a
+    name that is not UTF-8 is stored and read back losslessly (``name_text``)."""
+    return os.fsencode(path)
+
+
 def open_catalog(db: str | Path) -> sqlite3.Connection:
-    """Open (creating if needed) a catalog; refuses one written by a newer schema."""
+    """Open (creating if needed) a catalog; refuses one written by a newer schema. File names
+    are bound with ``name_bytes`` and read back with ``name_text``."""
     connection = sqlite3.connect(db, timeout=_BUSY_SECONDS)
+    connection.text_factory = name_text
     _write_ahead_logging(connection)
     connection.execute("PRAGMA synchronous=NORMAL")
     # Schema and version in one write transaction: two indexers creating a catalog at once
@@ -197,6 +211,8 @@ def plan(connection: sqlite3.Connection, files: Iterable[Path]) -> tuple[list[Pa
     known: dict[str, tuple[int, float, str]] = {}
     by_size: dict[int, list[tuple[int, str, str]]] = {}  # analysed tracks: (id, path, sha256)
     for track, path_text, size, mtime, sha256, status in rows:
+        if sha256 == "":
+            continue  # never read (permission denied, say): tried again, as if new
         known[path_text] = (size, mtime, sha256)
         if status == "ok":
             by_size.setdefault(size, []).append((track, path_text, sha256))
@@ -220,7 +236,8 @@ def plan(connection: sqlite3.Connection, files: Iterable[Path]) -> tuple[list[Pa
         elif state == "same content":
             with connection:
                 connection.execute(
-                    "UPDATE tracks SET mtime = ? WHERE path = ?", (stat.st_mtime, str(path))
+                    "UPDATE tracks SET mtime = ? WHERE path = CAST(? AS TEXT)",
+                    (stat.st_mtime, name_bytes(path)),
                 )
             skipped += 1
         else:
@@ -256,8 +273,8 @@ def _moved_here(
         if entry[2] == digest:
             with connection:
                 connection.execute(
-                    "UPDATE tracks SET path = ?, mtime = ? WHERE id = ?",
-                    (str(path), stat.st_mtime, entry[0]),
+                    "UPDATE tracks SET path = CAST(? AS TEXT), mtime = ? WHERE id = ?",
+                    (name_bytes(path), stat.st_mtime, entry[0]),
                 )
             candidates.remove(entry)
             return True
@@ -299,7 +316,8 @@ def _write(
         "mtime": mtime,
         "indexed_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    placeholders = ", ".join("?" for _ in columns)
+    values["path"] = name_bytes(values["path"])
+    placeholders = ", ".join("CAST(? AS TEXT)" if c == "path" else "?" for c in columns)
     updates = ", ".join(f"{c} = excluded.{c}" for c in columns[1:])
     with connection:  # one transaction per track: a crash never leaves half a row
         connection.execute(
@@ -307,7 +325,10 @@ def _write(
             f"ON CONFLICT(path) DO UPDATE SET {updates}",
             [values[c] for c in columns],
         )
-        connection.execute("DELETE FROM claims WHERE path = ? AND owner = ?", (str(path), owner))
+        connection.execute(
+            "DELETE FROM claims WHERE path = CAST(? AS TEXT) AND owner = ?",
+            (name_bytes(path), owner),
+        )
 
 
 def index_folder(
@@ -385,7 +406,8 @@ def _claim(connection: sqlite3.Connection, paths: list[Path], owner: str) -> lis
         mine = [
             path for path in paths
             if connection.execute(
-                "INSERT OR IGNORE INTO claims VALUES (?, ?, ?)", (str(path), owner, now)
+                "INSERT OR IGNORE INTO claims VALUES (CAST(? AS TEXT), ?, ?)",
+                (name_bytes(path), owner, now),
             ).rowcount
         ]  # fmt: skip
         connection.execute("COMMIT")

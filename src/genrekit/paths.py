@@ -1,4 +1,5 @@
-"""Where genrekit finds shared data (the GTZAN clips, features table and example excerpts)."""
+"""Where genrekit finds shared data (the GTZAN clips, features table and example excerpts), and
+how file names are shown."""
 
 from __future__ import annotations
 
@@ -16,3 +17,9 @@ def data_dir() -> Path:
 def examples_dir() -> Path:
     """The example excerpts shipped beside the data (may not exist)."""
     return data_dir() / "examples"
+
+
+def printable(path: str | Path) -> str:
+    """A file name as text that prints and saves anywhere: bytes that are not UTF-8 (a name from
+    an older system) shown as ``\\xNN`` (``caf\\xe9.mp3``)."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from genrekit.errors import AudioDecodeError, ConfigError
+from genrekit.paths import printable
 
 FORMATS = {".m3u": "m3u", ".m3u8": "m3u", ".xspf": "xspf"}
 """Playlist file suffixes and the format each one means."""
@@ -108,7 +109,7 @@ def write(entries: Sequence[Entry], out: str | Path, *, absolute: bool = False) 
     if kind == "m3u":
         fits = [song for song in entries if not _CONTROL.search(str(song.path))]
         left_out = [
-            f"{escaped(song.path)}: a line break or control character in its name, which an "
+            f"{printable(song.path)}: a line break or control character in its name, which an "
             "M3U playlist cannot hold (use .xspf)"
             for song in entries
             if song not in fits
@@ -123,11 +124,6 @@ def write(entries: Sequence[Entry], out: str | Path, *, absolute: bool = False) 
     temporary.write_text(text, encoding="utf-8", errors="surrogateescape")
     os.replace(temporary, out)  # a reader never sees half a playlist
     return Written(out, left_out)
-
-
-def escaped(path: str | Path) -> str:
-    """A path as text that prints anywhere: bytes that are not UTF-8 as ``\\xNN``."""
-    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def _location(path: Path, out: Path, absolute: bool) -> str:
@@ -152,7 +148,7 @@ def _xspf(entries: Sequence[Entry], out: Path, absolute: bool) -> str:
     ElementTree.register_namespace("", XSPF_NAMESPACE)
     root = ElementTree.Element(f"{{{XSPF_NAMESPACE}}}playlist", version="1")
     ElementTree.SubElement(root, f"{{{XSPF_NAMESPACE}}}title").text = _plain_text(
-        escaped(out.stem)
+        printable(out.stem)
     )
     tracks = ElementTree.SubElement(root, f"{{{XSPF_NAMESPACE}}}trackList")
     for song in entries:
@@ -164,7 +160,7 @@ def _xspf(entries: Sequence[Entry], out: Path, absolute: bool) -> str:
         )
         ElementTree.SubElement(track, f"{{{XSPF_NAMESPACE}}}location").text = location
         ElementTree.SubElement(track, f"{{{XSPF_NAMESPACE}}}title").text = _plain_text(
-            escaped(song.title)
+            printable(song.title)
         )
         if song.artist:
             creator = ElementTree.SubElement(track, f"{{{XSPF_NAMESPACE}}}creator")

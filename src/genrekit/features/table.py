@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from genrekit.audio import LastWindowPolicy, load_audio, segment, split_evenly
-from genrekit.errors import AudioError
+from genrekit.errors import AudioDecodeError, AudioError
 from genrekit.features import RepresentationSpec, feature_set, prepare
 
 T = TypeVar("T")
@@ -77,7 +77,10 @@ def pieces_for_file(job: TableJob) -> list[dict[str, Any]] | AudioError:
     """The file's pieces (clips or segments) as ``{"suffix", "length", "values"}``, or the error
     that stopped it (returned, so batches go on). Cached by file content and extraction
     settings, so a renamed or relabelled file still hits the cache."""
-    cached = _cache_file(job) if job.path.is_file() else None
+    try:
+        cached = _cache_file(job) if job.path.is_file() else None
+    except OSError as error:  # permission denied, or gone since the folder was listed
+        return AudioDecodeError(job.path, f"cannot be read ({error.strerror})")
     if cached is not None and cached.is_file():
         return json.loads(cached.read_text())
     extracted = extract_pieces(job)
@@ -200,7 +203,10 @@ def extract_rows(
 
 def rows_to_table(rows: list[dict[str, object]], spec_name: str = "gtzan57") -> pd.DataFrame:
     """Rows as a DataFrame with the table's column order (empty rows give an empty table)."""
+    from genrekit.paths import printable
+
     columns = ["filename", "length", *feature_set(spec_name).columns, "label"]
+    rows = [{**row, "filename": printable(str(row["filename"]))} for row in rows]
     return pd.DataFrame(rows, columns=columns)
 
 
