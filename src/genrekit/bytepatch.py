@@ -97,7 +97,8 @@ def apply_patch(new_path: Path, patch: bytes) -> bytes:
     data = zlib.decompress(patch)
     magic, old_length, new_length, split, growth, old_digest, new_digest = _HEADER.unpack_from(data)
     new = _bytes(new_path)
-    if magic != _MAGIC or len(new) != new_length or hashlib.sha256(new.tobytes()).digest() != new_digest:
+    matches = len(new) == new_length and hashlib.sha256(new.tobytes()).digest() == new_digest
+    if magic != _MAGIC or not matches:
         raise PatchError("the file is no longer the one the patch was made for")
     old = _base(new, split, growth)
     offset = _HEADER.size

@@ -55,9 +55,7 @@ class LearnResult:
         )
 
 
-def examples(
-    folder: Path | None, playlists: dict[str, Path]
-) -> tuple[Dataset, list[AudioError]]:
+def examples(folder: Path | None, playlists: dict[str, Path]) -> tuple[Dataset, list[AudioError]]:
     """Labelled items from subfolders of ``folder`` and from playlists, artists from tags, and
     the playlist entries refused (not regular files)."""
     from genrekit import playlists as playlist_files
