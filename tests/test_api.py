@@ -279,28 +279,39 @@ def test_a_stalled_upload_is_answered_408_and_dropped(song_bytes):
             assert http.get("/health").status_code == 200
 
 
-def test_a_client_that_leaves_mid_file_stops_the_analysis(tmp_path, monkeypatch):
-    """Work for a client that has gone stops within a clip, not at the end of the file."""
-    from genrekit import predict
+@pytest.mark.parametrize("endpoint", ["/v1/predict", "/v1/tag"])
+def test_a_client_that_leaves_mid_file_stops_the_analysis(tmp_path, monkeypatch, caplog, endpoint):
+    """Work for a client that has gone stops within the file (a clip for predictions, a few
+    patches for tags), and the server logs no traceback for it."""
+    import logging
+
+    from genrekit import predict, tagging
 
     path = tmp_path / "long.flac"
     soundfile.write(path, music_like(300.0, rate=22050), 22050)  # ten 30 s clips
     heard = []
-    real = predict._until_stopped
+    if endpoint == "/v1/predict":
+        real = predict._until_stopped
 
-    def counted(clips, should_stop):
-        for clip in real(clips, should_stop):
-            heard.append(clip.start)
-            yield clip
+        def counted(clips, should_stop):
+            for clip in real(clips, should_stop):
+                heard.append(clip.start)
+                yield clip
 
-    monkeypatch.setattr(predict, "_until_stopped", counted)
+        monkeypatch.setattr(predict, "_until_stopped", counted)
+        whole = 10
+    else:
+        real_run = tagging.musicnn.run
+
+        def counted_run(model, batch, *args):
+            heard.append(len(batch))
+            time.sleep(0.05)  # a slower machine: the client leaves well before the end
+            return real_run(model, batch, *args)
+
+        monkeypatch.setattr(tagging.musicnn, "run", counted_run)
+        whole = 100  # 3 s patches
     body = path.read_bytes()
     boundary = "y" * 16
-    head = (
-        f"POST /v1/predict HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-        f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
-        f"Content-Length: {len(body) + 190}\r\n\r\n"
-    ).encode()
     part = (
         (
             f"--{boundary}\r\nContent-Disposition: form-data; "
@@ -310,7 +321,12 @@ def test_a_client_that_leaves_mid_file_stops_the_analysis(tmp_path, monkeypatch)
         + body
         + f"\r\n--{boundary}--\r\n".encode()
     )
-    head = head.replace(str(len(body) + 190).encode(), str(len(part)).encode())
+    head = (
+        f"POST {endpoint} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+        f"Content-Length: {len(part)}\r\n\r\n"
+    ).encode()
+    caplog.set_level(logging.INFO)
     with _served(create_app(max_upload_bytes=100_000_000)) as port:
         with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
             connection.sendall(head + part)  # the whole upload …
@@ -325,4 +341,41 @@ def test_a_client_that_leaves_mid_file_stops_the_analysis(tmp_path, monkeypatch)
                 break
         with httpx.Client(base_url=f"http://127.0.0.1:{port}") as http:
             assert http.get("/health").status_code == 200
-    assert 0 < len(heard) < 10  # stopped part-way through the file's ten clips
+    assert 0 < len(heard) < whole  # stopped part-way through the file
+    messages = [record.getMessage() for record in caplog.records]
+    assert not [m for m in messages if "Exception in ASGI application" in m], messages
+    assert not [record for record in caplog.records if record.exc_info]
+    assert any("a client left before its answer was ready" in m for m in messages)
+
+
+def _multipart(parts: list[tuple[bytes, bytes]], boundary: str = "z" * 16) -> tuple[bytes, dict]:
+    """A multipart body of ``files`` parts (raw file name bytes, content), as a client that does
+    not escape names sends it."""
+    body = (
+        b"".join(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="'.encode()
+            + name
+            + b'"\r\nContent-Type: application/octet-stream\r\n\r\n'
+            + content
+            + b"\r\n"
+            for name, content in parts
+        )
+        + f"--{boundary}--\r\n".encode()
+    )
+    return body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+
+
+def test_a_nul_byte_in_a_file_name_is_a_4xx_with_a_reason(song_bytes):
+    client = TestClient(APP)
+    body, headers = _multipart([(b"bad\x00name.ogg", song_bytes)])
+    response = client.post("/v1/predict?timeline=false", content=body, headers=headers)
+    assert response.status_code == 415, response.text
+    [result] = response.json()["results"]
+    assert "NUL byte" in result["error"]["reason"]
+    body, headers = _multipart([(b"bad\x00name.ogg", song_bytes), (b"good.ogg", song_bytes)])
+    both = client.post("/v1/predict?timeline=false", content=body, headers=headers)
+    assert both.status_code == 200 and both.json()["results"][1]["error"] is None
+    body, headers = _multipart([(b"bad\x00name.ogg", song_bytes)])
+    similar = client.post("/v1/similar", content=body.replace(b'"files"', b'"file"'),
+                          headers=headers)  # fmt: skip
+    assert similar.status_code in (404, 422) and "Traceback" not in similar.text

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import logging
 import os
 import tempfile
 import threading
@@ -31,18 +32,20 @@ from typing import Annotated, Any
 import anyio
 from fastapi import APIRouter, FastAPI, File, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from genrekit import __version__
 from genrekit.audio import DEFAULT_MAX_DURATION, MIN_DURATION
-from genrekit.errors import AudioError, AudioTooShortError, SilentAudioError
+from genrekit.errors import AudioDecodeError, AudioError, AudioTooShortError, SilentAudioError
 from genrekit.models.bundle import bundled_models, read_manifest
 from genrekit.predict import AnalysisCancelled, Classifier, Prediction, predict_or_error
 from genrekit.pretrained.musicnn import ModelName
 from genrekit.tagging import TagResult, tag_or_error
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 DEFAULT_MAX_FILES = 16
@@ -468,7 +471,9 @@ async def tag(
 ) -> TagResponse:
     """Tag each uploaded file with a pretrained musicnn model."""
     outcomes = await _analyse_uploads(
-        files, lambda path, seconds, gone: tag_or_error(path, model, seconds), request
+        files,
+        lambda path, seconds, gone: tag_or_error(path, model, seconds, should_stop=gone),
+        request,
     )
     results = [_tag_result(name, outcome, top_k) for name, outcome in outcomes]
     return _answer(TagResponse(model=model, results=results))
@@ -498,6 +503,8 @@ async def similar(
     if service.catalog is None:
         return _error_response(404, "no_library", "this server was started without --db")
     name = file.filename or "upload"
+    if "\x00" in name:
+        return _error_response(422, "invalid_name", f"{_shown(name)}: {NUL_IN_NAME}")
     try:
         async with _saved(file, name) as path:
             neighbours = await anyio.to_thread.run_sync(
@@ -534,8 +541,10 @@ async def _analyse_uploads(
             break
         name = upload.filename or "upload"
         try:
-            if left < MIN_DURATION:
-                outcome: Any = AudioError(
+            if "\x00" in name:
+                outcome: Any = AudioDecodeError(_shown(name), NUL_IN_NAME)
+            elif left < MIN_DURATION:
+                outcome = AudioError(
                     name, f"not analysed: this request's {service.max_request_seconds:g} s of "
                     "audio were used by the files before it; send it in another request",
                 )  # fmt: skip
@@ -564,12 +573,18 @@ async def _while_connected(
             await anyio.sleep(DISCONNECT_POLL_SECONDS)
         left.set()
 
+    cancelled = False
     async with anyio.create_task_group() as group:
         group.start_soon(watch)
         try:
-            return await anyio.to_thread.run_sync(work, left.is_set, limiter=limiter)
+            outcome = await anyio.to_thread.run_sync(work, left.is_set, limiter=limiter)
+        except AnalysisCancelled:
+            cancelled = True  # raised here, not inside the group (which would wrap it)
         finally:
             group.cancel_scope.cancel()
+    if cancelled:
+        raise AnalysisCancelled
+    return outcome
 
 
 @contextlib.asynccontextmanager
@@ -590,9 +605,25 @@ def _error_response(status: int, kind: str, reason: str) -> JSONResponse:
     return JSONResponse(status_code=status, content={"error": {"type": kind, "reason": reason}})
 
 
+NUL_IN_NAME = "the file name holds a NUL byte, which no file name may; rename it and send again"
+
+
+def _shown(name: str) -> str:
+    """A client's file name with its NUL bytes shown as ``\\0``."""
+    return name.replace("\x00", "\\0")
+
+
+CLIENT_CLOSED_REQUEST = 499
+"""The status of an answer nobody receives: the client left before it was ready."""
+
+
 def _answer(response: Any) -> Any:
     """A per-file response (predict, tag) as is, or with the error's 4xx status when every file
-    failed."""
+    failed; when the client left before any file was done, one log line and an empty answer
+    (nobody reads it)."""
+    if not response.results:
+        logger.info("a client left before its answer was ready; its analysis was stopped")
+        return Response(status_code=CLIENT_CLOSED_REQUEST)
     if all(r.error is not None for r in response.results):
         status = _STATUS[response.results[0].error.type]
         return JSONResponse(status_code=status, content=response.model_dump())

@@ -46,3 +46,7 @@ class BundleError(GenrekitError):
 
 class ConfigError(GenrekitError):
     """An experiment config or dataset description is invalid."""
+
+
+class AnalysisCancelled(Exception):
+    """The caller said to stop (``should_stop``): nobody wants the result any more."""

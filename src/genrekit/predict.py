@@ -25,7 +25,7 @@ from genrekit.audio import (
     split_evenly,
 )
 from genrekit.calibration import calibrate
-from genrekit.errors import AudioError
+from genrekit.errors import AnalysisCancelled, AudioError
 from genrekit.features import feature_set, prepare
 from genrekit.models.bundle import ModelBundle, load_bundle
 from genrekit.styles import Style, styles_from_features
@@ -317,10 +317,6 @@ class Classifier:
     def probabilities(self, features: np.ndarray) -> np.ndarray:
         """Calibrated class probabilities of feature rows (the bundle's temperature)."""
         return calibrate(self.bundle.predict_proba(features), self.temperature)
-
-
-class AnalysisCancelled(Exception):
-    """The caller said to stop (``should_stop``): nobody wants the result any more."""
 
 
 def _until_stopped(

@@ -7,14 +7,16 @@ segments' scores, as in musicnn.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from genrekit.aggregate import ranked
 from genrekit.audio import DEFAULT_MAX_DURATION, load_audio
-from genrekit.errors import AudioError, ConfigError
+from genrekit.errors import AnalysisCancelled, AudioError, ConfigError
 from genrekit.pretrained import musicnn
 
 DEFAULT_TAGGER = "MSD_musicnn"
@@ -52,11 +54,20 @@ def tag_file(
     model: str = DEFAULT_TAGGER,
     *,
     max_duration: float | None = DEFAULT_MAX_DURATION,
+    should_stop: Callable[[], bool] | None = None,
 ) -> TagResult:
-    """Tag one file; raises an ``AudioError`` subclass for unusable input."""
+    """Tag one file; raises an ``AudioError`` subclass for unusable input, and
+    ``AnalysisCancelled`` when ``should_stop()`` turns True (checked before each run of the
+    network: an API client that left stops costing work within a few seconds of audio)."""
     musicnn.check_model(model)  # before decoding: a wrong name is not the file's fault
     audio = load_audio(path, sample_rate=musicnn.SAMPLE_RATE, max_duration=max_duration)
-    taggram = musicnn.run(model, musicnn.patches(musicnn.log_mel(audio.samples)))["taggram"]
+    batch = musicnn.patches(musicnn.log_mel(audio.samples))
+    parts = []
+    for start in range(0, len(batch), musicnn.PATCHES_PER_RUN):
+        if should_stop is not None and should_stop():
+            raise AnalysisCancelled
+        parts.append(musicnn.run(model, batch[start : start + musicnn.PATCHES_PER_RUN]))
+    taggram = np.concatenate([part["taggram"] for part in parts])
     names = musicnn.tags(model)
     patch_seconds = musicnn.PATCH_FRAMES * musicnn.HOP_LENGTH / musicnn.SAMPLE_RATE
     segments = [
@@ -78,15 +89,18 @@ def tag_file(
 
 
 def tag_or_error(
-    path: str | Path, model: str = DEFAULT_TAGGER, max_duration: float | None = DEFAULT_MAX_DURATION
+    path: str | Path,
+    model: str = DEFAULT_TAGGER,
+    max_duration: float | None = DEFAULT_MAX_DURATION,
+    should_stop: Callable[[], bool] | None = None,
 ) -> TagResult | AudioError:
     """Tags, or the error that explains why there are none (never raises for bad input; an
-    unknown model is a ``ConfigError``)."""
+    unknown model is a ``ConfigError``, a stop asked for is ``AnalysisCancelled``)."""
     try:
-        return tag_file(path, model, max_duration=max_duration)
+        return tag_file(path, model, max_duration=max_duration, should_stop=should_stop)
     except AudioError as error:
         return error
-    except ConfigError:
+    except (ConfigError, AnalysisCancelled):
         raise
     except Exception as error:  # a bad file must never stop a batch
         return AudioError(path, f"could not be analysed ({type(error).__name__}: {error})")
