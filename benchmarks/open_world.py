@@ -29,7 +29,12 @@ from _signals import GENERATORS
 from robustness import CACHE, GRIDS, features_for, gtzan
 
 from genrekit.audio import Audio, load_audio, split_evenly
-from genrekit.calibration import calibrate, expected_calibration_error, fit_temperature
+from genrekit.calibration import (
+    calibrate,
+    expected_calibration_error,
+    fit_temperature,
+    log_scores,
+)
 from genrekit.features import RepresentationSpec, feature_set, prepare
 from genrekit.novelty import NEIGHBOURS, NoveltyScore
 from genrekit.predict import resample_audio
@@ -113,7 +118,7 @@ class Model:
             held_out = np.zeros((len(y), len(self.labels)))
             for fit, test in inner:
                 fitted = self._fit(x, y, augmented, fit, {parameter: value})
-                held_out[test] = fitted.predict_proba(x[test])
+                held_out[test] = log_scores(fitted, x[test])
             score = f1_score(y, self.labels[held_out.argmax(1)], average="macro")
             if score > best[0]:
                 best = (score, value, held_out)
@@ -137,8 +142,8 @@ class Model:
         return build_pipeline(self.model, params, seed=SEED).fit(np.vstack(blocks), labels)
 
     def probabilities(self, clips: list[np.ndarray]) -> np.ndarray:
-        """Track probabilities (mean over each file's clips), calibrated."""
-        raw = np.stack([self.pipeline.predict_proba(c).mean(0) for c in clips])
+        """Track probabilities (mean log-scores over each file's clips), calibrated."""
+        raw = np.stack([log_scores(self.pipeline, c).mean(0) for c in clips])
         return calibrate(raw, self.temperature)
 
     def knownness(self, clips: list[np.ndarray]) -> dict[str, np.ndarray]:

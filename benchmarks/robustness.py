@@ -29,7 +29,12 @@ import numpy as np
 from _common import REPO, RESULTS, data_dir, git_revision, machine
 
 from genrekit.audio import Audio, load_audio
-from genrekit.calibration import calibrate, expected_calibration_error, fit_temperature
+from genrekit.calibration import (
+    calibrate,
+    expected_calibration_error,
+    fit_temperature,
+    log_scores,
+)
 from genrekit.degrade import CONDITIONS, training_copy
 from genrekit.features import RepresentationSpec, feature_set, prepare
 from genrekit.models.classical import build_pipeline
@@ -116,8 +121,8 @@ def evaluate(
         for value in grid:
             held_out = np.zeros((len(train), len(labels)))
             for fit, check in splits:
-                held_out[check] = fitted(value, train[fit]).predict_proba(
-                    features["clean"][train[check]]
+                held_out[check] = log_scores(
+                    fitted(value, train[fit]), features["clean"][train[check]]
                 )
             score = f1_score(y[train], labels[held_out.argmax(1)], average="macro")
             if score > best[0]:
@@ -128,7 +133,7 @@ def evaluate(
         final = fitted(value, train)
         for name in CONDITIONS:
             probabilities[name][test] = calibrate(
-                final.predict_proba(features[name][test]), temperature
+                log_scores(final, features[name][test]), temperature
             )
     rows = {}
     for name in CONDITIONS:

@@ -172,3 +172,39 @@ def test_extended_reuses_its_stft_for_the_mel_bands():
 
     samples = music_like(6.0)
     assert np.array_equal(extended.extract(samples)[-80:], melbands.extract(samples))
+
+
+def test_a_new_representation_is_one_registration(tmp_path, media):
+    """A representation registered from outside the package (here: two loudness statistics)
+    works where every built-in one does: specs, the features command, the error listing names."""
+    from typer.testing import CliRunner
+
+    from genrekit.cli import app
+    from genrekit.errors import ConfigError
+    from genrekit.features import (
+        FeatureSet,
+        RepresentationSpec,
+        feature_set,
+        register_representation,
+    )
+
+    def loudness(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+        frames = samples[: len(samples) // 512 * 512].reshape(-1, 512)
+        rms = np.sqrt((frames**2).mean(axis=1))
+        return np.array([rms.mean(), rms.std()], dtype=np.float32)
+
+    register_representation(FeatureSet("test_loudness", ("rms_mean", "rms_std"), loudness))
+    assert RepresentationSpec.from_dict({"name": "test_loudness"}).name == "test_loudness"
+    assert (
+        not feature_set("test_loudness").regions and feature_set("test_loudness").provenance is None
+    )
+    out = tmp_path / "table.csv"
+    result = CliRunner().invoke(
+        app, ["features", str(media["wav"]), "-o", str(out), "--representation", "test_loudness"]
+    )
+    assert result.exit_code == 0, result.output
+    header, row = out.read_text().splitlines()[:2]
+    assert header.startswith("filename,length,rms_mean,rms_std")
+    assert float(row.split(",")[2]) > 0.1  # the tone's RMS (amplitude 0.3)
+    with pytest.raises(ConfigError, match="available: gtzan57, .*test_loudness"):
+        feature_set("nope")

@@ -243,7 +243,7 @@ def test_tag_files_dry_run_apply_undo_from_the_command_line(formats, tmp_path, m
     originals = {p: p.read_bytes() for p in [*files, person, read_only]}
     original_fields = {p: filetags.read_fields(p) for p in files}
     monkeypatch.setattr(
-        "genrekit.cli_files._verdicts",
+        "genrekit.cli.files._verdicts",
         lambda connection, paths, db, model: ((p, VERDICT) for p in paths),
     )
     runner = CliRunner()
@@ -386,7 +386,7 @@ def test_links_leading_outside_the_named_folders_are_skipped_unless_followed(
     (music / "link.flac").symlink_to(outside)
     original = outside.read_bytes()
     monkeypatch.setattr(
-        "genrekit.cli_files._verdicts",
+        "genrekit.cli.files._verdicts",
         lambda connection, paths, db, model: ((p, VERDICT) for p in paths),
     )
     runner = CliRunner()
@@ -406,7 +406,7 @@ def test_each_run_reports_its_own_number_when_another_starts_beside_it(
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data-home"))
     path = copy_of(formats["flac"], tmp_path)
     monkeypatch.setattr(
-        "genrekit.cli_files._verdicts",
+        "genrekit.cli.files._verdicts",
         lambda connection, paths, db, model: ((p, VERDICT) for p in paths),
     )
     real_apply = filetags.apply

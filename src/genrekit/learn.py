@@ -127,7 +127,7 @@ def learn(
     x, y = featured.matrix, featured.y
     keys, protocol = _held_out_keys(featured)
     labels = sorted(set(y))
-    per_track = _mean_by(_held_out_probabilities(x, y, keys), featured.tracks)
+    per_track = _mean_by(_held_out_scores(x, y, keys), featured.tracks)  # mean log-scores
     truth = np.eye(len(labels))[np.searchsorted(labels, y)]
     track_truth = _mean_by(truth, featured.tracks).argmax(1)
     predicted = per_track.argmax(1)
@@ -189,19 +189,29 @@ def _model() -> Any:
     return build_pipeline("lda", {"shrinkage": SHRINKAGE})
 
 
-def _held_out_probabilities(x: np.ndarray, y: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """Probabilities of each row from a model that never saw its key (artist or track)."""
+MISSING_CLASS_GAP = 30.0
+"""How far below a row's lowest log-score a label its model never saw is put (its probability
+then rounds to 0, as the model cannot say it)."""
+
+
+def _held_out_scores(x: np.ndarray, y: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Log-scores (``calibration.log_scores``) of each row from a model that never saw its key
+    (artist or track)."""
+    from genrekit.calibration import log_scores
+
     labels = sorted(set(y))
-    result = np.zeros((len(y), len(labels)))
+    result = np.zeros((len(y), len(labels)))  # a key holding a whole label: the flat prior
     for key in np.unique(keys):
         test = keys == key
-        train_labels = set(y[~test])
-        if len(train_labels) < 2:  # this key holds a whole label: predict from the prior
-            result[test] = 1.0 / len(labels)
+        if len(set(y[~test])) < 2:
             continue
         model = _model().fit(x[~test], y[~test])
         columns = [labels.index(c) for c in model.classes_]
-        result[np.ix_(test, columns)] = model.predict_proba(x[test])
+        scores = log_scores(model, x[test])
+        rows = np.full((int(test.sum()), len(labels)), np.nan)
+        rows[:, columns] = scores
+        lowest = scores.min(axis=1, keepdims=True) - MISSING_CLASS_GAP
+        result[test] = np.where(np.isnan(rows), lowest, rows)
     return result
 
 

@@ -258,7 +258,7 @@ class Classifier:
         else regions save little) and described by per-patch musicnn statistics (which any
         whole number of patches gives; the other representations were measured on whole clips)."""
         spread = SAMPLED_REGIONS * SAMPLED_REGION_SECONDS * self.sample_rate
-        regions_fit = self.spec.name == "musicnn" and not self.spec.trim_silence
+        regions_fit = self.features.regions and not self.spec.trim_silence
         return allowed and regions_fit and len(samples) > 2 * spread
 
     def _segments(self, windows: list[Segment], features: np.ndarray) -> list[SegmentPrediction]:
@@ -304,8 +304,9 @@ class Classifier:
         return round(float(self.novelty.typicality(embedding)[0]), 4)
 
     def _styles(self, embedding: np.ndarray) -> dict[str, list[Style]]:
-        """Styles from the musicnn tag scores inside the features (no extra network pass)."""
-        if not self.spec.name.startswith("musicnn") or not self.features.is_vector:
+        """Styles from the musicnn tag scores inside the features (no extra network pass), for
+        representations that carry them."""
+        if not self.features.styles:
             return {}
         return styles_from_features(embedding, self.features.columns)
 
@@ -315,8 +316,9 @@ class Classifier:
         return stack_windows([self.features.extract(piece, self.sample_rate) for piece in pieces])
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
-        """Calibrated class probabilities of feature rows (the bundle's temperature)."""
-        return calibrate(self.bundle.predict_proba(features), self.temperature)
+        """Calibrated class probabilities of feature rows: the bundle's temperature on its
+        log-scores (logits where it has them, which never underflow)."""
+        return calibrate(self.bundle.predict_scores(features), self.temperature)
 
 
 def _until_stopped(

@@ -108,17 +108,22 @@ class Calibration:
     """What held-out predictions of the training side say about a fitted model's confidence."""
 
     temperature: float
-    """Temperature scaling fitted on inner-fold out-of-fold probabilities."""
+    """Temperature scaling fitted on inner-fold out-of-fold log-scores (``log_scores``)."""
     inner_ece: float
 
 
 def _calibration(
     config: ExperimentConfig, dataset: Dataset, rows: np.ndarray, estimator: Any
 ) -> Calibration | None:
-    """The temperature from out-of-fold probabilities of ``estimator``'s settings on inner folds
+    """The temperature from out-of-fold log-scores of ``estimator``'s settings on inner folds
     of ``rows`` (never the rows being tested); None for nets and for data too small for inner
     folds (probabilities then stay as the model gives them)."""
-    from genrekit.calibration import calibrate, expected_calibration_error, fit_temperature
+    from genrekit.calibration import (
+        calibrate,
+        expected_calibration_error,
+        fit_temperature,
+        log_scores,
+    )
 
     if not isinstance(estimator, Pipeline):
         return None
@@ -133,14 +138,14 @@ def _calibration(
             dataset.matrix[rows[split.train]], dataset.y[rows[split.train]]
         )
         test = rows[split.test]
-        scores = fitted.predict_proba(dataset.matrix[test])
+        scores = log_scores(fitted, dataset.matrix[test])
         columns = [list(fitted.classes_).index(label) for label in labels]
         by_track = rows_by_track(dataset.tracks[test]).values()
-        held_out.append(track_probabilities(scores[:, columns], by_track))
+        held_out.append(track_probabilities(scores[:, columns], by_track))  # mean log-scores
         truth += [labels.index(dataset.y[test][r[0]]) for r in by_track]
-    probabilities, truth_array = np.vstack(held_out), np.array(truth)
-    temperature = fit_temperature(probabilities, truth_array)
-    ece = expected_calibration_error(calibrate(probabilities, temperature), truth_array)
+    track_scores, truth_array = np.vstack(held_out), np.array(truth)
+    temperature = fit_temperature(track_scores, truth_array)
+    ece = expected_calibration_error(calibrate(track_scores, temperature), truth_array)
     return Calibration(temperature, ece)
 
 
@@ -233,7 +238,7 @@ class _Folds:
 
 def _run_folds(config: ExperimentConfig, dataset: Dataset, splits: list[Any]) -> _Folds:
     """Fit (with inner search) and score every outer fold."""
-    from genrekit.calibration import calibrate
+    from genrekit.calibration import calibrate, log_scores
 
     labels, y = dataset.labels, dataset.y
     folds = _Folds(
@@ -254,7 +259,9 @@ def _run_folds(config: ExperimentConfig, dataset: Dataset, splits: list[Any]) ->
         calibration = _calibration(config, dataset, split.train, estimator)
         temperature = calibration.temperature if calibration else 1.0
         folds.kept.append(_kept_share(config, dataset, split))
-        folds.calibrated[split.test] = calibrate(scores[:, columns], temperature)
+        folds.calibrated[split.test] = calibrate(
+            log_scores(estimator, dataset.matrix[split.test])[:, columns], temperature
+        )
         folds.fold_of[split.test] = index
         folds.chosen.append(best)
         folds.calibrations.append(calibration)
@@ -269,7 +276,7 @@ def _fold_records(config: ExperimentConfig, folds: _Folds) -> dict[str, Any]:
     records: dict[str, Any] = {}
     if all(folds.calibrations):
         records["calibration"] = {
-            "method": "temperature scaling on inner-fold out-of-fold track probabilities",
+            "method": "temperature scaling of logits (log-scores) on inner-fold out-of-fold tracks",
             "temperature_per_fold": [round(c.temperature, 4) for c in folds.calibrations if c],
         }
     if all(k is not None for k in folds.kept):

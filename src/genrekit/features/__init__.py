@@ -52,7 +52,8 @@ class RepresentationSpec:
 @dataclass(frozen=True)
 class FeatureSet:
     """A named representation: a fixed-length vector per clip (``columns`` name its entries),
-    or, for window sets (``columns`` empty), a channels × frames array per window."""
+    or, for window sets (``columns`` empty), a channels × frames array per window. It declares
+    what the rest of genrekit would otherwise guess from its name."""
 
     name: str
     columns: tuple[str, ...]
@@ -64,53 +65,55 @@ class FeatureSet:
     """The clip vector of a run of ``patch_rows`` (``extract`` = pool of patch_rows)."""
     patch_seconds: float | None = None
     """Length of one patch (s)."""
+    provenance: Callable[[], dict[str, Any]] | None = None
+    """For representations built on pretrained weights: where the weights come from (a bundle's
+    manifest records it)."""
+    regions: bool = False
+    """Whether a long track may be heard in evenly spread regions (measured for this set: any
+    whole number of patches describes a track as well as all of it)."""
+    styles: bool = False
+    """Whether the vector carries musicnn's tag scores, from which styles and moods are read."""
 
     @property
     def is_vector(self) -> bool:
         return bool(self.columns)
 
 
+REPRESENTATIONS: dict[str, str] = {
+    "gtzan57": "genrekit.features.gtzan57:FEATURES",
+    "extended": "genrekit.features.extended:FEATURES",
+    "melbands": "genrekit.features.melbands:FEATURES",
+    "mfcc_gaussian": "genrekit.features.gaussian:FEATURES",
+    "musicnn": "genrekit.features.musicnn:FEATURES",
+    "musicnn_gtzan57": "genrekit.features.musicnn:WITH_GTZAN57",
+    "musicnn_mel": "genrekit.features.musicnn:MEL_WINDOWS",
+    "logmel": "genrekit.features.windows:LOGMEL",
+    "mfcc_chroma": "genrekit.features.windows:MFCC_CHROMA",
+}
+"""Every representation by name → ``module:ATTRIBUTE`` of its ``FeatureSet`` (the module is
+imported on first use, so ``import genrekit`` stays fast). A new one is one line here, or
+``register_representation`` from outside the package."""
+
+_REGISTERED: dict[str, FeatureSet] = {}
+
+
+def register_representation(features: FeatureSet) -> None:
+    """Make ``features`` available under its name (a plugin's or a test's representation)."""
+    _REGISTERED[features.name] = features
+
+
 def feature_set(name: str) -> FeatureSet:
-    """Look up a feature set by name (modules are imported on first use)."""
-    if name == "gtzan57":
-        from genrekit.features import gtzan57
+    """Look up a representation by name; the error lists the valid names."""
+    import importlib
 
-        return FeatureSet("gtzan57", gtzan57.COLUMNS, gtzan57.extract)
-    if name == "melbands":
-        from genrekit.features import melbands
-
-        return FeatureSet("melbands", melbands.COLUMNS, melbands.extract)
-    if name == "extended":
-        from genrekit.features import extended
-
-        return FeatureSet("extended", extended.COLUMNS, extended.extract)
-    if name == "mfcc_gaussian":
-        from genrekit.features import gaussian
-
-        return FeatureSet("mfcc_gaussian", gaussian.COLUMNS, gaussian.extract)
-    if name == "musicnn":
-        from genrekit.features import musicnn
-
-        return FeatureSet(
-            "musicnn", musicnn.COLUMNS, musicnn.extract,
-            musicnn.patch_rows, musicnn.pool, musicnn.PATCH_SECONDS,
-        )  # fmt: skip
-    if name == "musicnn_gtzan57":
-        from genrekit.features import musicnn
-
-        return FeatureSet(name, musicnn.COMBINED_COLUMNS, musicnn.extract_with_gtzan57)
-    if name == "musicnn_mel":
-        from genrekit.features import musicnn
-
-        return FeatureSet(name, (), musicnn.mel_window)
-    if name in ("logmel", "mfcc_chroma"):
-        from genrekit.features import windows
-
-        return FeatureSet(name, (), getattr(windows, name))
-    raise ConfigError(
-        f"unknown representation {name!r}; available: gtzan57, extended, melbands, "
-        "mfcc_gaussian, musicnn, musicnn_gtzan57, logmel, mfcc_chroma, musicnn_mel"
-    )
+    if name in _REGISTERED:
+        return _REGISTERED[name]
+    if name not in REPRESENTATIONS:
+        available = ", ".join([*REPRESENTATIONS, *_REGISTERED])
+        raise ConfigError(f"unknown representation {name!r}; available: {available}")
+    module, _, attribute = REPRESENTATIONS[name].partition(":")
+    found: FeatureSet = getattr(importlib.import_module(module), attribute)
+    return found
 
 
 def prepare(audio: Audio, spec: RepresentationSpec) -> np.ndarray:

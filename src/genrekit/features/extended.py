@@ -16,7 +16,7 @@ import numpy as np
 from scipy.stats import skew
 
 from genrekit.audio import SAMPLE_RATE
-from genrekit.features import melbands
+from genrekit.features import FeatureSet, melbands
 from genrekit.features.spectral import (
     HOP_LENGTH,
     harmonic_mask,
@@ -104,3 +104,6 @@ def extract(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
 
     values += list(melbands.from_power(power, sample_rate))  # the same STFT, not a second one
     return np.asarray(values, dtype=np.float64)
+
+
+FEATURES = FeatureSet("extended", COLUMNS, extract)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from genrekit.audio import SAMPLE_RATE
+from genrekit.features import FeatureSet
 from genrekit.features.spectral import mel_db, mfcc, stft
 
 N_MFCC = 20
@@ -24,3 +25,6 @@ def extract(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     power = np.abs(stft(samples)) ** 2
     coefficients = mfcc(mel_db(power, sample_rate), N_MFCC).astype(np.float64)
     return np.concatenate([coefficients.mean(axis=1), np.cov(coefficients).ravel()])
+
+
+FEATURES = FeatureSet("mfcc_gaussian", COLUMNS, extract)

@@ -16,6 +16,7 @@ import librosa
 import numpy as np
 
 from genrekit.audio import SAMPLE_RATE
+from genrekit.features import FeatureSet
 from genrekit.features.spectral import (
     HOP_LENGTH,
     N_FFT,
@@ -89,3 +90,6 @@ def extract(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     for coefficient in coefficients:
         values += [coefficient.mean(dtype=np.float64), coefficient.var(dtype=np.float64)]
     return np.asarray(values, dtype=np.float64)
+
+
+FEATURES = FeatureSet("gtzan57", COLUMNS, extract)

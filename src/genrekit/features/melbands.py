@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from genrekit.audio import SAMPLE_RATE
+from genrekit.features import FeatureSet
 from genrekit.features.spectral import HOP_LENGTH, N_FFT, mel_db, stft
 
 N_BANDS = 40
@@ -27,3 +28,6 @@ def from_power(power: np.ndarray, sample_rate: int) -> np.ndarray:
     """``extract`` from a power spectrogram already computed (``N_FFT``, ``HOP_LENGTH``)."""
     bands = mel_db(power, sample_rate, N_BANDS)
     return np.concatenate([bands.mean(axis=1), bands.std(axis=1)]).astype(np.float64)
+
+
+FEATURES = FeatureSet("melbands", COLUMNS, extract)

@@ -14,7 +14,7 @@ import re
 import numpy as np
 import soxr
 
-from genrekit.features import gtzan57
+from genrekit.features import FeatureSet, gtzan57
 from genrekit.pretrained import musicnn
 
 MODELS = tuple(name for name in musicnn.MODEL_NAMES if name.endswith("_musicnn"))
@@ -90,3 +90,14 @@ def extract(samples: np.ndarray, sample_rate: int) -> np.ndarray:
 def extract_with_gtzan57(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     """The musicnn vector followed by the 57 GTZAN features of the same clip."""
     return np.concatenate([extract(samples, sample_rate), gtzan57.extract(samples, sample_rate)])
+
+
+FEATURES = FeatureSet(
+    "musicnn", COLUMNS, extract, patch_rows, pool, PATCH_SECONDS,
+    provenance=musicnn.provenance, regions=True, styles=True,
+)  # fmt: skip
+WITH_GTZAN57 = FeatureSet(
+    "musicnn_gtzan57", COMBINED_COLUMNS, extract_with_gtzan57,
+    provenance=musicnn.provenance, styles=True,
+)  # fmt: skip
+MEL_WINDOWS = FeatureSet("musicnn_mel", (), mel_window, provenance=musicnn.provenance)

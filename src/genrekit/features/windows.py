@@ -13,6 +13,7 @@ import librosa
 import numpy as np
 
 from genrekit.audio import SAMPLE_RATE
+from genrekit.features import FeatureSet
 from genrekit.features.spectral import mel_db, mfcc, stft
 
 N_MELS = 128
@@ -37,3 +38,7 @@ def stack_windows(windows: list[np.ndarray]) -> np.ndarray:
     """One array from windows that may differ by a frame or two (cropped to the shortest)."""
     frames = min(w.shape[-1] for w in windows)
     return np.stack([w[..., :frames] for w in windows])
+
+
+LOGMEL = FeatureSet("logmel", (), logmel)
+MFCC_CHROMA = FeatureSet("mfcc_chroma", (), mfcc_chroma)

@@ -19,12 +19,14 @@ from typing import Any
 import numpy as np
 
 from genrekit.errors import BundleError
-from genrekit.features import RepresentationSpec
+from genrekit.features import RepresentationSpec, feature_set
 from genrekit.integrity import file_sha256
 
 MANIFEST = "manifest.json"
 WEIGHTS = "model.skops"
 ONNX_WEIGHTS = "model.onnx"
+LOGITS = "logits.npz"
+"""A linear model's logits as one affine map (weights, bias), for calibration without underflow."""
 NET_WEIGHTS = "model.safetensors"
 FORMAT = "genrekit-bundle"
 FORMAT_VERSION = 1
@@ -60,6 +62,8 @@ class ModelBundle:
     path: Path | None = None
     novelty: Any = None
     """The ``NoveltyScore`` rejector (``genrekit.novelty``), when the bundle has one."""
+    logits: tuple[np.ndarray, np.ndarray] | None = None
+    """(weights, bias) of the model's affine logits, when it has them (``logits.npz``)."""
 
     @property
     def model_id(self) -> str:
@@ -72,8 +76,23 @@ class ModelBundle:
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
         """Class probabilities, columns in ``labels`` order."""
         probabilities = self.predictor.predict_proba(np.atleast_2d(features))
+        return probabilities[:, self._columns()]
+
+    def predict_scores(self, features: np.ndarray) -> np.ndarray:
+        """Log-scores that never underflow (``calibration.log_scores``), columns in ``labels``
+        order: the model's logits where the bundle has them, else log-probabilities."""
+        from genrekit.calibration import PROBABILITY_FLOOR
+
+        rows = np.atleast_2d(features).astype(np.float64)
+        if self.logits is not None:
+            weights, bias = self.logits
+            return (rows @ weights + bias)[:, self._columns()]
+        probabilities = self.predictor.predict_proba(rows)[:, self._columns()]
+        return np.log(np.clip(probabilities, PROBABILITY_FLOOR, 1.0))
+
+    def _columns(self) -> list[int]:
         classes = self.manifest["model"]["classes"]
-        return probabilities[:, [classes.index(label) for label in self.labels]]
+        return [classes.index(label) for label in self.labels]
 
 
 def bundled_models() -> dict[str, Path]:
@@ -145,9 +164,8 @@ def save_bundle(
     rejector = _save_rejector(directory, novelty, keep_share)
     if rejector is not None:
         manifest["rejector"] = rejector
-    if representation.name.startswith("musicnn"):  # built on pretrained weights: say which
-        from genrekit.pretrained.musicnn import provenance
-
+    provenance = feature_set(representation.name).provenance
+    if provenance is not None:  # built on pretrained weights: say which
         manifest["pretrained"] = provenance()
     (directory / MANIFEST).write_text(json.dumps(manifest, indent=2, default=_json_default) + "\n")
     return directory
@@ -210,12 +228,37 @@ def _save_sklearn(
     )
     if onnx["exported"]:
         onnx.update(file=ONNX_WEIGHTS, sha256=file_sha256(onnx_path))
-    return {
+    entry = {
         "framework": "scikit-learn",
         "weights": WEIGHTS,
         "weights_sha256": file_sha256(weights),
         "estimator": _describe_estimator(estimator),
         "onnx": onnx,
+    }
+    logits = _save_logits(directory, estimator, reference_features)
+    if logits is not None:
+        entry["logits"] = logits
+    return entry
+
+
+def _save_logits(
+    directory: Path, estimator: Any, reference_features: np.ndarray | None
+) -> dict[str, Any] | None:
+    """``logits.npz`` (weights, bias) when the estimator's log-scores are affine in its input
+    (``calibration.affine_scores``), so predictions calibrate the model's own logits; None (and
+    no file) otherwise, when the log of its probabilities serves."""
+    from genrekit.calibration import affine_scores
+
+    path = directory / LOGITS
+    path.unlink(missing_ok=True)
+    head = None if reference_features is None else affine_scores(estimator, reference_features)
+    if head is None:
+        return None
+    np.savez(path, weights=head[0], bias=head[1])
+    return {
+        "file": LOGITS,
+        "sha256": file_sha256(path),
+        "what": "features @ weights + bias: the model's logits (columns in classes order)",
     }
 
 
@@ -313,7 +356,20 @@ def load_bundle(model: str | Path | None = None, *, backend: str = "auto") -> Mo
         manifest,
         path,
         _load_novelty(path, manifest),
+        _load_logits(path, entry),
     )
+
+
+def _load_logits(path: Path, entry: dict[str, Any]) -> tuple[np.ndarray, np.ndarray] | None:
+    """The bundle's affine logits (checksum-checked plain arrays, no pickle), or None."""
+    logits = entry.get("logits")
+    if not isinstance(logits, dict):
+        return None
+    try:
+        with np.load(_checked(path, logits["file"], logits.get("sha256")), allow_pickle=False) as d:
+            return d["weights"], d["bias"]
+    except (OSError, ValueError, KeyError) as error:
+        raise BundleError(f"{path}: the logits file could not be read ({error})") from None
 
 
 def _load_novelty(path: Path, manifest: dict[str, Any]) -> Any:

@@ -1,5 +1,5 @@
 """Commands that reach the user's files and players: ``tag-files`` (genre tags into the files,
-dry run by default, undoable) and ``playlist``. Registered on ``genrekit.cli.app``."""
+dry run by default, undoable) and ``playlist``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from genrekit.cli import AbsoluteOption, ModelOption, _command, _expand, _fail, _matches
+from genrekit.cli.common import AbsoluteOption, ModelOption, command, expand, fail, matches
 
 if TYPE_CHECKING:
     from genrekit.filetags import Change, Options
@@ -20,7 +20,7 @@ def _arrow(old: list[str], new: list[str]) -> str:
     return f"{'; '.join(old) or '(no genre)'} → {'; '.join(new) or '(no genre)'}"
 
 
-@_command(name="tag-files")
+@command(name="tag-files")
 def tag_files(
     files: Annotated[
         list[str] | None, typer.Argument(help="Audio files, folders or globs to tag")
@@ -69,10 +69,10 @@ def tag_files(
             _undo(connection, run, write)
         else:
             if not files:
-                _fail("name the files or folders to tag (or --undo, --history)")
+                fail("name the files or folders to tag (or --undo, --history)")
             options = filetags.Options(overwrite, min_confidence, styles)
-            named = [path for text in files or [] for path in _matches(text)]
-            paths = _within_named(_expand(files or []), named, follow_symlinks)
+            named = [path for text in files or [] for path in matches(text)]
+            paths = _within_named(expand(files or []), named, follow_symlinks)
             _clear_leftovers({path.resolve().parent for path in paths}, write)
             _tag(connection, paths, db, model, options, write)
     finally:
@@ -227,7 +227,7 @@ def _print_history(connection: sqlite3.Connection) -> None:
         typer.echo(f"run {run}: {started}, {count} file(s), model {model or '?'}, {state}")
 
 
-@_command()
+@command()
 def playlist(
     out: Annotated[Path, typer.Option("--out", "-o", help="Playlist file: .m3u8, .m3u or .xspf")],
     db: Annotated[Path, typer.Option("--db", help="Library catalog (SQLite)")] = Path(
@@ -248,7 +248,7 @@ def playlist(
     from genrekit import playlists
 
     if (genre is None) == (like is None):
-        _fail("give either --genre or --like")
+        fail("give either --genre or --like")
     if genre is not None:
         songs = playlists.of_genre(db, genre, limit=length)
     else:
