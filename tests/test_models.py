@@ -365,3 +365,18 @@ def test_lda_bundle_drops_its_covariance_and_predicts_the_same(tmp_path):
     assert hasattr(estimator[-1], "covariance_")  # the caller's estimator is untouched
     loaded = load_bundle(path, backend="scikit-learn")
     np.testing.assert_allclose(loaded.predict_proba(x), estimator.predict_proba(x), atol=1e-12)
+
+
+def test_relative_paths_in_a_config_resolve_from_the_config_file(tmp_path, monkeypatch):
+    from genrekit.config import load_config
+
+    folder = tmp_path / "experiments"
+    folder.mkdir()
+    (folder / "run.toml").write_text(
+        'name = "x"\n[data]\npath = "./table.csv"\ngroups = "../artists.csv"\n'
+        '[model]\nname = "logreg"\n'
+    )
+    monkeypatch.chdir(tmp_path)  # anywhere but the config's folder
+    config = load_config(folder / "run.toml")
+    assert config.data == folder / "table.csv"
+    assert config.groups == folder / "../artists.csv"

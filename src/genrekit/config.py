@@ -170,5 +170,10 @@ def block_columns(config: ExperimentConfig) -> list[int]:
 
 
 def _resolve(value: str, base: Path) -> Path:
-    path = Path(value.replace("{data}", str(data_dir())))
-    return path if path.is_absolute() or str(path).startswith(".") else base / path
+    """A path from a config in ``base``: ``{data}`` is the data folder (``data_dir``, itself
+    relative to the working directory); any other relative path, ``./`` and ``../`` ones too,
+    is relative to the config file, wherever the command runs."""
+    if "{data}" in value:
+        return Path(value.replace("{data}", str(data_dir())))
+    path = Path(value)
+    return path if path.is_absolute() else base / path

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import tomllib
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -93,6 +93,3 @@ def _strongest_per_name(found: list[Style]) -> list[Style]:
             best[key] = style
     return sorted(best.values(), key=lambda s: -s.score)
 
-
-def as_dicts(styles: dict[str, list[Style]]) -> dict[str, list[dict[str, Any]]]:
-    return {parent: [asdict(s) for s in found] for parent, found in styles.items()}
