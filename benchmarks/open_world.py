@@ -29,12 +29,7 @@ from _signals import GENERATORS
 from robustness import CACHE, GRIDS, features_for, gtzan
 
 from genrekit.audio import Audio, load_audio, split_evenly
-from genrekit.calibration import (
-    calibrate,
-    expected_calibration_error,
-    fit_temperature,
-    log_scores,
-)
+from genrekit.calibration import Calibrator, expected_calibration_error, log_scores
 from genrekit.features import RepresentationSpec, feature_set, prepare
 from genrekit.novelty import NEIGHBOURS, NoveltyScore
 from genrekit.predict import resample_audio
@@ -125,12 +120,12 @@ class Model:
         _, value, held_out = best
         self.params = {parameter: value}
         truth = np.searchsorted(self.labels, y)
-        self.temperature = fit_temperature(held_out, truth)
+        self.calibrator = Calibrator.fit(held_out, truth)
         self.pipeline = self._fit(x, y, augmented, np.arange(len(y)), self.params)
         self.novelty = NoveltyScore.fit(x, groups)  # exactly what genrekit train ships
         # held-out score distributions of the training side (for thresholds and percentiles)
         self.reference = {
-            "msp": calibrate(held_out, self.temperature).max(1),
+            "msp": self.calibrator(held_out).max(1),
             "knn": self.novelty.held_out,
         }
 
@@ -144,7 +139,7 @@ class Model:
     def probabilities(self, clips: list[np.ndarray]) -> np.ndarray:
         """Track probabilities (mean log-scores over each file's clips), calibrated."""
         raw = np.stack([log_scores(self.pipeline, c).mean(0) for c in clips])
-        return calibrate(raw, self.temperature)
+        return self.calibrator(raw)
 
     def knownness(self, clips: list[np.ndarray]) -> dict[str, np.ndarray]:
         """Per score: higher = more like the training music."""

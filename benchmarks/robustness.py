@@ -29,12 +29,7 @@ import numpy as np
 from _common import REPO, RESULTS, data_dir, git_revision, machine
 
 from genrekit.audio import Audio, load_audio
-from genrekit.calibration import (
-    calibrate,
-    expected_calibration_error,
-    fit_temperature,
-    log_scores,
-)
+from genrekit.calibration import Calibrator, expected_calibration_error, log_scores
 from genrekit.degrade import CONDITIONS, training_copy
 from genrekit.features import RepresentationSpec, feature_set, prepare
 from genrekit.models.classical import build_pipeline
@@ -128,13 +123,11 @@ def evaluate(
             if score > best[0]:
                 best = (score, value, held_out)
         _, value, held_out = best
-        temperature = fit_temperature(held_out, np.searchsorted(labels, y[train]))
-        chosen.append({parameter: value, "temperature": round(temperature, 3)})
+        calibrator = Calibrator.fit(held_out, np.searchsorted(labels, y[train]))
+        chosen.append({parameter: value, **calibrator.to_manifest()})
         final = fitted(value, train)
         for name in CONDITIONS:
-            probabilities[name][test] = calibrate(
-                log_scores(final, features[name][test]), temperature
-            )
+            probabilities[name][test] = calibrator(log_scores(final, features[name][test]))
     rows = {}
     for name in CONDITIONS:
         predicted = labels[probabilities[name].argmax(1)]

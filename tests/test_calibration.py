@@ -8,7 +8,7 @@ import pytest
 from conftest import DATA
 from sklearn.metrics import roc_auc_score
 
-from genrekit.calibration import affine_scores, calibrate, fit_temperature, log_scores
+from genrekit.calibration import Calibrator, affine_scores, log_scores
 from genrekit.models.classical import build_pipeline
 
 
@@ -28,16 +28,16 @@ def test_lda_log_scores_do_not_underflow_where_its_probabilities_do():
     assert (probabilities < 1e-12).mean() > 0.5  # the runners-up vanish …
     scores = log_scores(model, x)
     assert np.isfinite(scores).all() and np.unique(np.round(scores, 6)).size > 0.9 * scores.size
-    np.testing.assert_allclose(calibrate(scores, 1.0), probabilities, atol=1e-9)  # … same model
+    np.testing.assert_allclose(Calibrator()(scores), probabilities, atol=1e-9)  # … same model
 
 
 def test_a_temperature_on_log_scores_gives_varied_confidences_unlike_clipped_probabilities():
     x, y = _separated()
-    x_test, y_test = _separated(seed=1)
+    x_test, _ = _separated(seed=1)
     model = build_pipeline("lda", {"shrinkage": 0.8}).fit(x, y)
     clipped = np.log(np.clip(model.predict_proba(x_test), 1e-12, 1.0))  # what was done before
-    flat = calibrate(clipped, 7.0).max(1)
-    varied = calibrate(log_scores(model, x_test), 7.0).max(1)
+    flat = Calibrator(7.0)(clipped).max(1)
+    varied = Calibrator(7.0)(log_scores(model, x_test)).max(1)
     share = lambda values: np.unique(np.round(values, 3), return_counts=True)[1].max() / len(values)  # noqa: E731
     assert share(flat) > 0.3  # the old way: one confidence for a third of the rows
     assert share(varied) <= 0.05
@@ -54,16 +54,17 @@ def test_affine_scores_reproduce_the_pipelines_logits_and_only_for_softmax_heads
 
 
 @pytest.mark.data
+@pytest.mark.slow
 def test_the_default_models_confidence_varies_and_ranks_right_above_wrong_on_unheard_music():
     """taffc: another collection, never used to train or tune the default. Its confidence must
     not collapse onto one value, and must say more when the answer is right (AUROC, recorded in
-    BENCHMARKS.md on all the clips; here a floor on a sample)."""
+    BENCHMARKS.md; here a floor under it)."""
     import csv
 
     from genrekit.predict import Classifier
 
     rows = list(csv.DictReader((DATA / "taffc" / "manifest.csv").open()))
-    known = [r for r in rows if r["label"] != "other"][::3]  # 28 clips, every genre
+    known = [r for r in rows if r["label"] != "other"]  # 84 clips: 3 decimals, ~500 values
     classifier = Classifier.load(reject=False)
     confidences, right = [], []
     for row in known:
@@ -71,14 +72,21 @@ def test_the_default_models_confidence_varies_and_ranks_right_above_wrong_on_unh
         confidences.append(prediction.confidence)
         right.append(prediction.label == row["label"])
     _, counts = np.unique(np.round(confidences, 3), return_counts=True)
-    assert counts.max() <= max(1, 0.05 * len(confidences)), sorted(confidences)
+    assert counts.max() <= 0.05 * len(confidences), sorted(confidences)
     assert 0 < sum(right) < len(right)
     assert roc_auc_score(right, confidences) >= 0.7
 
 
-def test_fit_temperature_softens_an_overconfident_model():
+def test_the_fitted_calibrator_softens_an_overconfident_model_and_keeps_its_ranking():
     x, y = _separated(width=4)
     rng = np.random.default_rng(2)
     noisy = np.where(rng.random(len(y)) < 0.3, rng.integers(0, 4, len(y)), y)  # 30 % wrong labels
     scores = log_scores(build_pipeline("lda", {"shrinkage": 0.1}).fit(x, y), x) * 5.0
-    assert fit_temperature(scores, noisy) > 1.5
+    fitted = Calibrator.fit(scores, noisy)
+    assert fitted.temperature > 1.5 or fitted.power < 0.7
+    probabilities = fitted(scores)
+    assert probabilities.max(1).mean() < Calibrator()(scores).max(1).mean()  # less sure …
+    assert (probabilities.argmax(1) == scores.argmax(1)).all()  # … of the same answers
+    assert Calibrator.from_manifest(fitted.to_manifest()) == Calibrator(
+        round(fitted.temperature, 4), round(fitted.power, 4)
+    )

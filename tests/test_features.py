@@ -206,5 +206,5 @@ def test_a_new_representation_is_one_registration(tmp_path, media):
     header, row = out.read_text().splitlines()[:2]
     assert header.startswith("filename,length,rms_mean,rms_std")
     assert float(row.split(",")[2]) > 0.1  # the tone's RMS (amplitude 0.3)
-    with pytest.raises(ConfigError, match="available: gtzan57, .*test_loudness"):
+    with pytest.raises(ConfigError, match=r"available: gtzan57, .*test_loudness"):
         feature_set("nope")

@@ -138,12 +138,12 @@ def learn(
     )  # fmt: skip
     if out is None:
         return result
-    from genrekit.calibration import calibrate, expected_calibration_error, fit_temperature
+    from genrekit.calibration import Calibrator, expected_calibration_error
     from genrekit.novelty import NoveltyScore
 
-    temperature = fit_temperature(per_track, track_truth)
+    calibrator = Calibrator.fit(per_track, track_truth)
     first_rows = [r[0] for r in rows_by_track(featured.tracks).values()]
-    ece = expected_calibration_error(calibrate(per_track, temperature), track_truth)
+    ece = expected_calibration_error(calibrator(per_track), track_truth)
     result.bundle = save_bundle(
         out,
         _model().fit(x, y),
@@ -159,8 +159,8 @@ def learn(
         metrics={"accuracy": result.accuracy, "protocol": protocol, "n": len(track_truth)},
         reference_features=x,
         calibration={"calibration": {
-            "method": "temperature scaling", "temperature": round(temperature, 4),
-            "fitted": f"on {protocol} held-out probabilities", "ece_held_out": round(ece, 4),
+            **calibrator.to_manifest(), "fitted": f"on {protocol} held-out logits",
+            "ece_held_out": round(ece, 4),
         }},
         novelty=NoveltyScore.fit(_mean_by(x, featured.tracks), keys[first_rows]),
     )  # fmt: skip

@@ -24,7 +24,7 @@ from genrekit.audio import (
     segment,
     split_evenly,
 )
-from genrekit.calibration import calibrate
+from genrekit.calibration import Calibrator
 from genrekit.errors import AnalysisCancelled, AudioError
 from genrekit.features import feature_set, prepare
 from genrekit.models.bundle import ModelBundle, load_bundle
@@ -126,7 +126,7 @@ class Classifier:
         self.bundle = bundle
         self.spec = bundle.representation
         self.features = feature_set(self.spec.name)
-        self.temperature = float(bundle.manifest.get("calibration", {}).get("temperature", 1.0))
+        self.calibrator = Calibrator.from_manifest(bundle.manifest.get("calibration", {}))
         self.novelty = bundle.novelty
         self.threshold = self.threshold_for(reject, threshold)
 
@@ -316,9 +316,9 @@ class Classifier:
         return stack_windows([self.features.extract(piece, self.sample_rate) for piece in pieces])
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
-        """Calibrated class probabilities of feature rows: the bundle's temperature on its
+        """Calibrated class probabilities of feature rows: the bundle's calibrator on its
         log-scores (logits where it has them, which never underflow)."""
-        return calibrate(self.bundle.predict_scores(features), self.temperature)
+        return self.calibrator(self.bundle.predict_scores(features))
 
 
 def _until_stopped(

@@ -92,4 +92,3 @@ def _strongest_per_name(found: list[Style]) -> list[Style]:
         if key not in best or style.score > best[key].score:
             best[key] = style
     return sorted(best.values(), key=lambda s: -s.score)
-

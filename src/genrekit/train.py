@@ -107,23 +107,18 @@ def _scored_on_originals(splits: list[Split], augmented: np.ndarray) -> list[Spl
 class Calibration:
     """What held-out predictions of the training side say about a fitted model's confidence."""
 
-    temperature: float
-    """Temperature scaling fitted on inner-fold out-of-fold log-scores (``log_scores``)."""
+    calibrator: Any
+    """A ``Calibrator`` fitted on inner-fold out-of-fold log-scores (``log_scores``)."""
     inner_ece: float
 
 
 def _calibration(
     config: ExperimentConfig, dataset: Dataset, rows: np.ndarray, estimator: Any
 ) -> Calibration | None:
-    """The temperature from out-of-fold log-scores of ``estimator``'s settings on inner folds
+    """The calibrator from out-of-fold log-scores of ``estimator``'s settings on inner folds
     of ``rows`` (never the rows being tested); None for nets and for data too small for inner
     folds (probabilities then stay as the model gives them)."""
-    from genrekit.calibration import (
-        calibrate,
-        expected_calibration_error,
-        fit_temperature,
-        log_scores,
-    )
+    from genrekit.calibration import Calibrator, expected_calibration_error, log_scores
 
     if not isinstance(estimator, Pipeline):
         return None
@@ -144,9 +139,9 @@ def _calibration(
         held_out.append(track_probabilities(scores[:, columns], by_track))  # mean log-scores
         truth += [labels.index(dataset.y[test][r[0]]) for r in by_track]
     track_scores, truth_array = np.vstack(held_out), np.array(truth)
-    temperature = fit_temperature(track_scores, truth_array)
-    ece = expected_calibration_error(calibrate(track_scores, temperature), truth_array)
-    return Calibration(temperature, ece)
+    calibrator = Calibrator.fit(track_scores, truth_array)
+    ece = expected_calibration_error(calibrator(track_scores), truth_array)
+    return Calibration(calibrator, ece)
 
 
 def novelty_for(config: ExperimentConfig, dataset: Dataset, rows: np.ndarray) -> Any:
@@ -238,7 +233,7 @@ class _Folds:
 
 def _run_folds(config: ExperimentConfig, dataset: Dataset, splits: list[Any]) -> _Folds:
     """Fit (with inner search) and score every outer fold."""
-    from genrekit.calibration import calibrate, log_scores
+    from genrekit.calibration import Calibrator, log_scores
 
     labels, y = dataset.labels, dataset.y
     folds = _Folds(
@@ -257,10 +252,10 @@ def _run_folds(config: ExperimentConfig, dataset: Dataset, splits: list[Any]) ->
         columns = [list(estimator.classes_).index(label) for label in labels]
         folds.probabilities[split.test] = scores[:, columns]
         calibration = _calibration(config, dataset, split.train, estimator)
-        temperature = calibration.temperature if calibration else 1.0
+        calibrator = calibration.calibrator if calibration else Calibrator()
         folds.kept.append(_kept_share(config, dataset, split))
-        folds.calibrated[split.test] = calibrate(
-            log_scores(estimator, dataset.matrix[split.test])[:, columns], temperature
+        folds.calibrated[split.test] = calibrator(
+            log_scores(estimator, dataset.matrix[split.test])[:, columns]
         )
         folds.fold_of[split.test] = index
         folds.chosen.append(best)
@@ -276,8 +271,9 @@ def _fold_records(config: ExperimentConfig, folds: _Folds) -> dict[str, Any]:
     records: dict[str, Any] = {}
     if all(folds.calibrations):
         records["calibration"] = {
-            "method": "temperature scaling of logits (log-scores) on inner-fold out-of-fold tracks",
-            "temperature_per_fold": [round(c.temperature, 4) for c in folds.calibrations if c],
+            "method": "temperature and power of logit gaps, fitted on inner-fold out-of-fold "
+            "tracks",
+            "per_fold": [c.calibrator.to_manifest() for c in folds.calibrations if c],
         }
     if all(k is not None for k in folds.kept):
         records["rejection"] = {
@@ -419,13 +415,12 @@ def _calibration_manifest(
 ) -> dict[str, dict[str, Any]]:
     """The manifest's ``calibration`` section for the final model."""
     how = (
-        f"on {config.inner_folds}-fold {config.protocol} out-of-fold track probabilities "
+        f"on {config.inner_folds}-fold {config.protocol} out-of-fold track logits "
         "of all training data"
     )
     return {
         "calibration": {
-            "method": "temperature scaling",
-            "temperature": round(calibration.temperature, 4),
+            **calibration.calibrator.to_manifest(),
             "fitted": how,
             "ece_held_out": round(calibration.inner_ece, 4),
         }
