@@ -26,6 +26,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from genrekit.errors import ConfigError, GenrekitError
 from genrekit.library import name_bytes, name_text
 
@@ -432,6 +434,64 @@ def outside_named(path: Path, named: Iterable[Path]) -> Path | None:
     return real
 
 
+@dataclass(frozen=True)
+class Credits:
+    """What a file's own tags say about it: its genre values, artist and title."""
+
+    genres: list[str]
+    artist: str | None
+    title: str | None
+
+
+def read_credits(path: str | Path) -> Credits:
+    """The genres, artist and title in ``path``'s own tags; empty when it has none or they
+    cannot be read (a file with damaged tags may still be good audio). Genres: ID3 ``TCON``
+    with ID3v1 codes as names (``(17)`` → ``Rock``) and every value (v2.3 and v2.4), Vorbis
+    ``GENRE`` fields (flac, ogg, opus), MP4 ``©gen`` and the old numeric ``gnre``, and the ID3
+    chunk of WAV and AIFF."""
+    import mutagen
+    from mutagen.id3 import ID3
+    from mutagen.mp4 import MP4Tags
+
+    try:
+        audio = mutagen.File(path)
+    except Exception:  # unreadable tags are no tags
+        return Credits([], None, None)
+    tags = getattr(audio, "tags", None)
+    if tags is None:
+        return Credits([], None, None)
+    if isinstance(tags, ID3):
+        genres = [str(g) for frame in tags.getall("TCON") for g in frame.genres]
+        artist, title = _id3_text(tags, "TPE1"), _id3_text(tags, "TIT2")
+    elif isinstance(tags, MP4Tags):
+        from mutagen._constants import GENRES
+
+        codes = [int(n) for n in tags.get("gnre", []) if 0 < int(n) <= len(GENRES)]
+        genres = [str(g) for g in tags.get("\xa9gen", [])] + [GENRES[n - 1] for n in codes]
+        artist, title = _first_text(tags.get("\xa9ART")), _first_text(tags.get("\xa9nam"))
+    else:
+        genres = [str(g) for g in _vorbis(tags, "genre")]
+        artist = _first_text(_vorbis(tags, "artist"))
+        title = _first_text(_vorbis(tags, "title"))
+    cleaned = [str(g).strip(" /") for g in genres]  # "(17)/Pop" in v2.3 reads as Rock, /Pop
+    return Credits([g for g in cleaned if g], artist, title)
+
+
+def _id3_text(tags: Any, frame: str) -> str | None:
+    return _first_text([str(text) for found in tags.getall(frame) for text in found.text])
+
+
+def _vorbis(tags: Any, key: str) -> list[str]:
+    try:
+        return list(tags[key])
+    except (KeyError, ValueError, TypeError):
+        return []
+
+
+def _first_text(values: Any) -> str | None:
+    return str(values[0]).strip() or None if values else None
+
+
 # --- planning --------------------------------------------------------------------------------
 
 
@@ -724,27 +784,34 @@ def _verdict(
 
 
 def catalog_verdicts(
-    connection: sqlite3.Connection, paths: list[Path]
+    connection: sqlite3.Connection, paths: list[Path], classifier: Any = None
 ) -> Iterator[tuple[Path, Verdict | TagError]]:
     """Each file's verdict from the catalog, or why there is none: not indexed, failed to
     analyse, or changed since it was analysed. The content hash decides, not size and time: a
     same-size file put in place with the old time is other audio, and another song's genre
-    must not be written onto it."""
+    must not be written onto it. With a ``classifier`` (a personal model on the same
+    embeddings), the verdict is its judgement of the stored embedding (no audio decoded);
+    without, the catalog's own."""
     from genrekit.integrity import file_sha256
 
     model = connection.execute("SELECT value FROM meta WHERE key = 'model'").fetchone()
     model_id = model[0].split("/")[0] if model else "unknown model"
+    if classifier is not None and model and model[0].split("/")[-1] != classifier.spec.name:
+        raise ConfigError(
+            f"the catalog was indexed with {model[0]}, whose embeddings "
+            f"{classifier.bundle.model_id} cannot read; tag without --db, or index again"
+        )
     for path in paths:
         path = path.resolve()
         row = connection.execute(
-            "SELECT status, size, sha256, genre, confidence, known, styles, error "
-            "FROM tracks WHERE path = CAST(? AS TEXT)",
+            "SELECT status, size, sha256, genre, confidence, known, styles, error, embedding, "
+            "duration FROM tracks WHERE path = CAST(? AS TEXT)",
             (name_bytes(path),),
         ).fetchone()
         if row is None:
             yield path, TagError(path, "not in the catalog (run genrekit index on it first)")
             continue
-        status, size, sha256, genre, confidence, known, styles, error = row
+        status, size, sha256, genre, confidence, known, styles, error, blob, duration = row
         if status != "ok":
             yield path, TagError(path, f"was not analysed: {error}")
             continue
@@ -755,6 +822,10 @@ def catalog_verdicts(
             continue
         if changed:
             yield path, TagError(path, "changed since it was analysed (run genrekit index again)")
+            continue
+        if classifier is not None:
+            embedding = np.frombuffer(blob, np.float32)
+            yield path, verdict_of(classifier.judge_embedding(embedding, str(path), duration))
             continue
         found = [(p, tag) for p, tags in json.loads(styles or "{}").items() for tag in tags]
         known_track = known is None or bool(known)

@@ -41,6 +41,53 @@ class LearnResult:
     confusion: list[list[int]]
     errors: list[AudioError]
 
+    def per_label(self) -> dict[str, float]:
+        """Share of each label's held-out songs that were predicted right."""
+        return {
+            label: (row[i] / sum(row) if sum(row) else 0.0)
+            for i, (label, row) in enumerate(zip(self.labels, self.confusion, strict=True))
+        }
+
+    def write_html(self, path: str | Path, notes: list[str] | None = None) -> Path:
+        """The estimate as a page a person reads on a phone: the figure and what it means, each
+        genre's share right, the confusions, and how the labels were made (``notes``)."""
+        import pandas as pd
+
+        from genrekit.htmlreport import HtmlReport, paragraph, table
+
+        page = HtmlReport(
+            "Your model, honestly measured",
+            f"{self.accuracy:.0%} of songs right ({self.protocol}: each song judged by a model "
+            "that never heard its artist)",
+        )
+        right = self.per_label()
+        page.add(
+            "Per genre",
+            paragraph(
+                "How many of each genre's songs the model named right when it had not "
+                "heard their artist: the genres to add examples to come first."
+            ),
+            table(
+                pd.DataFrame(
+                    {
+                        "genre": self.labels,
+                        "songs": [self.counts.get(x, 0) for x in self.labels],
+                        "right": [right[x] for x in self.labels],
+                    }
+                )
+                .sort_values("right")
+                .set_index("genre"),
+                "{:.0%}",
+            ),
+        )
+        confusion = pd.DataFrame(self.confusion, index=self.labels, columns=self.labels)
+        confusion.index.name = "tagged \\ heard as"
+        page.add("Confusions", paragraph("Rows: the songs' tags; columns: what the model heard."),
+                 table(confusion))  # fmt: skip
+        if notes:
+            page.add("How the labels were made", *(paragraph(note) for note in notes))
+        return page.write(path)
+
     def summary(self) -> str:
         header = "true \\ predicted".ljust(18) + " ".join(
             f"{label[:10]:>10}" for label in self.labels
@@ -116,53 +163,100 @@ def learn(
 ) -> LearnResult:
     """Train, estimate and save a model of the user's labels (see the module docstring)."""
     from genrekit.featurize import featurize
-    from genrekit.models.bundle import load_bundle, save_bundle
+    from genrekit.models.bundle import load_bundle
 
     dataset, refused = examples(folder, playlists or {})
     check_examples(dataset)  # before the slow part: a wrong folder fails at once
     spec = load_bundle().representation
     featured, errors = featurize(dataset, spec, workers, progress)
-    tracks = _one_per_track(featured)
-    check_examples(tracks)
-    x, y = featured.matrix, featured.y
+    check_examples(_one_per_track(featured))
     keys, protocol = _held_out_keys(featured)
+    return teach(
+        Examples(featured.matrix, featured.y, np.asarray(featured.tracks), keys, protocol),
+        spec,
+        out,
+        data=featured.describe(),
+        sources=sorted({str(path.resolve()) for path in featured.paths}),
+        errors=refused + errors,
+    )
+
+
+@dataclass(frozen=True)
+class Examples:
+    """What a personal model learns from: feature rows with their labels, the track of each row
+    (several rows per track for long files) and what each row is held out by when estimating
+    (its artist, else its track)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    tracks: np.ndarray
+    keys: np.ndarray
+    protocol: str
+
+
+def teach(
+    examples: Examples,
+    spec: Any,
+    out: Path | None,
+    *,
+    data: dict[str, Any],
+    sources: list[str],
+    errors: list[AudioError],
+    prior: bool = True,
+) -> LearnResult:
+    """Estimate (held out by ``examples.keys``), calibrate and save a personal model: the one
+    core of ``learn`` from folders and playlists and of learning from a library's tags. With
+    ``prior``, labels the default model knows borrow its judgement (``genrekit.prior``), in the
+    estimate as in the saved model."""
+    import warnings
+
+    from genrekit.calibration import Calibrator, expected_calibration_error
+    from genrekit.models.bundle import save_bundle
+    from genrekit.novelty import NoveltyScore
+    from genrekit.prior import Prior
+
+    x, y, tracks = examples.x, examples.y, examples.tracks
     labels = sorted(set(y))
-    per_track = _mean_by(_held_out_scores(x, y, keys), featured.tracks)  # mean log-scores
+    with warnings.catch_warnings():  # a label with one song in a fold: LDA says so, harmlessly
+        warnings.simplefilter("ignore", UserWarning)
+        per_track = _mean_by(_held_out_scores(x, y, examples.keys), tracks)  # mean log-scores
+        model = _model().fit(x, y) if out is not None else None
     truth = np.eye(len(labels))[np.searchsorted(labels, y)]
-    track_truth = _mean_by(truth, featured.tracks).argmax(1)
-    predicted = per_track.argmax(1)
+    track_truth = _mean_by(truth, tracks).argmax(1)
+    calibrator = Calibrator.fit(per_track, track_truth)
+    probabilities = calibrator(per_track)
+    lent = Prior.of_default(labels, spec) if prior else None
+    track_features = _mean_by(x, tracks)
+    if lent is not None:
+        probabilities = lent.pool(probabilities, track_features)
+    predicted = probabilities.argmax(1)
     confusion = _confusion(track_truth, predicted, len(labels))
+    counts = Counter(labels[i] for i in track_truth)
+    protocol = examples.protocol + (" (with the default model's prior)" if lent else "")
     result = LearnResult(
-        None, labels, dict(Counter(str(item.label) for item in tracks.items)),
-        protocol, float((predicted == track_truth).mean()), confusion.tolist(), refused + errors,
+        None, labels, {label: counts[label] for label in labels}, protocol,
+        float((predicted == track_truth).mean()), confusion.tolist(), errors,
     )  # fmt: skip
     if out is None:
         return result
-    from genrekit.calibration import Calibrator, expected_calibration_error
-    from genrekit.novelty import NoveltyScore
-
-    calibrator = Calibrator.fit(per_track, track_truth)
-    first_rows = [r[0] for r in rows_by_track(featured.tracks).values()]
-    ece = expected_calibration_error(calibrator(per_track), track_truth)
+    first_rows = [r[0] for r in rows_by_track(tracks).values()]
+    ece = expected_calibration_error(probabilities, track_truth)
     result.bundle = save_bundle(
         out,
-        _model().fit(x, y),
+        model,
         name=out.name,
         description=f"Learned from your examples ({', '.join(labels)}) on {spec.name} embeddings",
         labels=labels,
         representation=spec,
-        training={
-            "data": featured.describe(),
-            "protocol": {"description": protocol},
-            "examples": sorted({str(path.resolve()) for path in featured.paths}),
-        },
-        metrics={"accuracy": result.accuracy, "protocol": protocol, "n": len(track_truth)},
+        training={"data": data, "protocol": {"description": protocol}, "examples": sources},
+        metrics={"accuracy": result.accuracy, "protocol": protocol, "n": len(track_truth),
+                 "ece": round(ece, 4)},
         reference_features=x,
-        calibration={"calibration": {
-            **calibrator.to_manifest(), "fitted": f"on {protocol} held-out logits",
-            "ece_held_out": round(ece, 4),
-        }},
-        novelty=NoveltyScore.fit(_mean_by(x, featured.tracks), keys[first_rows]),
+        calibration={
+            "calibration": {**calibrator.to_manifest(), "fitted": f"on {protocol} held-out logits"},
+            **({"prior": lent.to_manifest()} if lent else {}),
+        },
+        novelty=NoveltyScore.fit(track_features, examples.keys[first_rows]),
     )  # fmt: skip
     return result
 
@@ -172,8 +266,17 @@ def _held_out_keys(featured: Dataset) -> tuple[np.ndarray, str]:
     its track), and the protocol's name."""
     artists = [item.group for item in featured.items]
     if all(artists) and len(set(artists)) > 1:
-        return np.array(artists), "leave-one-artist-out"
-    return np.array(featured.tracks), "leave-one-track-out (no artist tags)"
+        keys = np.array(artists)
+        return keys, held_out_protocol(keys, "artist")
+    keys = np.array(featured.tracks)
+    return keys, held_out_protocol(keys, "track") + " (no artist tags)"
+
+
+def held_out_protocol(keys: np.ndarray, by: str) -> str:
+    """The estimate's protocol in words (``_held_out_parts`` decides which)."""
+    if len(np.unique(keys)) <= HELD_OUT_FOLDS * 2:
+        return f"leave-one-{by}-out"
+    return f"{HELD_OUT_FOLDS}-fold {by}-grouped"
 
 
 def _confusion(truth: np.ndarray, predicted: np.ndarray, count: int) -> np.ndarray:
@@ -194,6 +297,24 @@ MISSING_CLASS_GAP = 30.0
 then rounds to 0, as the model cannot say it)."""
 
 
+HELD_OUT_FOLDS = 5
+"""With more than ``HELD_OUT_FOLDS × 2`` artists (or tracks), the estimate holds out one of
+this many artist-grouped folds at a time instead of one artist: a library of thousands of songs
+is then learned in seconds, not one fit per artist."""
+
+
+def _held_out_parts(keys: np.ndarray) -> list[np.ndarray]:
+    """Boolean masks of the rows held out together: one key at a time, or ``HELD_OUT_FOLDS``
+    folds of whole keys (assigned by a fixed shuffle) when there are many keys."""
+    distinct = np.unique(keys)
+    if len(distinct) <= HELD_OUT_FOLDS * 2:
+        return [keys == key for key in distinct]
+    shuffled = np.random.default_rng(0).permutation(len(distinct)) % HELD_OUT_FOLDS
+    fold_of = dict(zip(distinct, shuffled, strict=True))
+    assigned = np.array([fold_of[key] for key in keys])
+    return [assigned == fold for fold in range(HELD_OUT_FOLDS)]
+
+
 def _held_out_scores(x: np.ndarray, y: np.ndarray, keys: np.ndarray) -> np.ndarray:
     """Log-scores (``calibration.log_scores``) of each row from a model that never saw its key
     (artist or track)."""
@@ -201,8 +322,7 @@ def _held_out_scores(x: np.ndarray, y: np.ndarray, keys: np.ndarray) -> np.ndarr
 
     labels = sorted(set(y))
     result = np.zeros((len(y), len(labels)))  # a key holding a whole label: the flat prior
-    for key in np.unique(keys):
-        test = keys == key
+    for test in _held_out_parts(keys):
         if len(set(y[~test])) < 2:
             continue
         model = _model().fit(x[~test], y[~test])

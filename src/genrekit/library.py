@@ -30,9 +30,13 @@ from genrekit.datasets import audio_files
 from genrekit.errors import AudioError, ConfigError
 from genrekit.integrity import file_sha256
 
-SCHEMA_VERSION = 2
-_ADDED_IN_2 = {"confidence": "REAL", "typicality": "REAL", "known": "INTEGER", "styles": "TEXT"}
-"""Columns schema 2 added (a version-1 catalog gains them, empty, when opened)."""
+SCHEMA_VERSION = 3
+_ADDED = {
+    "confidence": "REAL", "typicality": "REAL", "known": "INTEGER", "styles": "TEXT",  # 2
+    "tag_genres": "TEXT", "artist": "TEXT", "title": "TEXT",  # 3: the file's own tags
+}  # fmt: skip
+"""Columns added since schema 1 (an older catalog gains them, empty, when opened; ``index``
+fills the file tags in on its next run)."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -55,6 +59,9 @@ CREATE TABLE IF NOT EXISTS tracks (
     typicality REAL,
     known INTEGER,
     styles TEXT,
+    tag_genres TEXT,
+    artist TEXT,
+    title TEXT,
     embedding BLOB,
     indexed_at TEXT NOT NULL
 );
@@ -133,10 +140,12 @@ def _write_ahead_logging(connection: sqlite3.Connection) -> None:
 
 
 def _upgrade(connection: sqlite3.Connection) -> None:
-    """Bring a version-1 catalog to schema 2 in one transaction (new columns, empty)."""
+    """Bring an older catalog to this schema in one transaction (new columns, empty). Tracks
+    indexed before schema 3 have no file tags yet: the next ``index`` reads them (``plan``),
+    without analysing the audio again."""
     present = {row[1] for row in connection.execute("PRAGMA table_info(tracks)")}
     with connection:
-        for column, kind in _ADDED_IN_2.items():
+        for column, kind in _ADDED.items():
             if column not in present:
                 connection.execute(f"ALTER TABLE tracks ADD COLUMN {column} {kind}")
         connection.execute(
@@ -173,6 +182,7 @@ def analyse_file(path: Path, classifier: Any, *, full: bool = False) -> dict[str
     record: dict[str, Any] = {"path": str(path), "sha256": ""}  # "" until the file is read
     try:
         record["sha256"] = file_sha256(path)
+        record.update(_credits(path))
         with threadpool_limits(limits=1):
             audio = classifier.load_audio(path)
             prediction, embedding = classifier.analyse(audio, timeline=False, full=full)
@@ -202,18 +212,32 @@ def analyse_file(path: Path, classifier: Any, *, full: bool = False) -> dict[str
     }
 
 
+def _credits(path: Path) -> dict[str, Any]:
+    """The genre values, artist and title of the file's own tags, as catalog columns."""
+    from genrekit.filetags import read_credits
+
+    credits = read_credits(path)
+    return {"tag_genres": json.dumps(credits.genres), "artist": credits.artist,
+            "title": credits.title}  # fmt: skip
+
+
 def plan(connection: sqlite3.Connection, files: Iterable[Path]) -> tuple[list[Path], int, int]:
     """Files that need analysing, how many are unchanged (same size and mtime, or same content
     hash, in which case the new mtime is recorded), and how many were moved: a new path whose
     content hash is a catalogued track's that is no longer at its old path takes that track's
     row (analysis, id and all) instead of being analysed again."""
-    rows = connection.execute("SELECT id, path, size, mtime, sha256, status FROM tracks")
+    rows = connection.execute(
+        "SELECT id, path, size, mtime, sha256, status, tag_genres IS NULL FROM tracks"
+    )
     known: dict[str, tuple[int, float, str]] = {}
     by_size: dict[int, list[tuple[int, str, str]]] = {}  # analysed tracks: (id, path, sha256)
-    for track, path_text, size, mtime, sha256, status in rows:
+    untagged: set[str] = set()  # indexed before the catalog kept file tags
+    for track, path_text, size, mtime, sha256, status, no_tags in rows:
         if sha256 == "":
             continue  # never read (permission denied, say): tried again, as if new
         known[path_text] = (size, mtime, sha256)
+        if no_tags:
+            untagged.add(path_text)
         if status == "ok":
             by_size.setdefault(size, []).append((track, path_text, sha256))
     todo, skipped, moved = [], 0, 0
@@ -231,6 +255,8 @@ def plan(connection: sqlite3.Connection, files: Iterable[Path]) -> tuple[list[Pa
         except OSError:  # unreadable or gone: analysing it records why
             todo.append(path)
             continue
+        if state != "changed" and str(path) in untagged:
+            _record_credits(connection, path)
         if state == "unchanged":
             skipped += 1
         elif state == "same content":
@@ -243,6 +269,16 @@ def plan(connection: sqlite3.Connection, files: Iterable[Path]) -> tuple[list[Pa
         else:
             todo.append(path)
     return todo, skipped, moved
+
+
+def _record_credits(connection: sqlite3.Connection, path: Path) -> None:
+    """Read an unchanged track's file tags into the catalog (no audio decoded)."""
+    credits = _credits(path)
+    with connection:
+        connection.execute(
+            "UPDATE tracks SET tag_genres = ?, artist = ?, title = ? WHERE path = CAST(? AS TEXT)",
+            (credits["tag_genres"], credits["artist"], credits["title"], name_bytes(path)),
+        )
 
 
 def since_indexed(path: Path, stat: os.stat_result, size: int, mtime: float, sha256: str) -> str:
@@ -305,6 +341,9 @@ def _write(
         "typicality",
         "known",
         "styles",
+        "tag_genres",
+        "artist",
+        "title",
         "probabilities",
         "embedding",
         "indexed_at",

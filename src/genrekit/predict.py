@@ -127,6 +127,7 @@ class Classifier:
         self.spec = bundle.representation
         self.features = feature_set(self.spec.name)
         self.calibrator = Calibrator.from_manifest(bundle.manifest.get("calibration", {}))
+        self.prior = _prior(bundle)
         self.novelty = bundle.novelty
         self.threshold = self.threshold_for(reject, threshold)
 
@@ -253,6 +254,21 @@ class Classifier:
         )
         return prediction.judged(self.threshold), embedding
 
+    def judge_embedding(self, embedding: np.ndarray, path: str, duration: float) -> Prediction:
+        """The verdict on a track from its stored embedding (its clips' mean features, what a
+        catalog keeps), without decoding it again: exactly ``analyse``'s for a track of one
+        clip; for longer ones, the probabilities of the mean clip rather than the mean of the
+        clips' probabilities. No timeline."""
+        embedding = np.asarray(embedding, dtype=np.float64)
+        scores = ranked(self.labels, self.probabilities(embedding[None, :])[0])
+        best, confidence = next(iter(scores.items()))
+        prediction = Prediction(
+            path=path, model=self.bundle.model_id, label=best, probabilities=scores,
+            duration=duration, truncated=False, confidence=confidence,
+            typicality=self._typicality(embedding), styles=self._styles(embedding),
+        )  # fmt: skip
+        return prediction.judged(self.threshold)
+
     def _sampled(self, samples: np.ndarray, *, allowed: bool) -> bool:
         """Whether a track is heard in regions: allowed, long enough (twice the regions' length,
         else regions save little) and described by per-patch musicnn statistics (which any
@@ -318,7 +334,10 @@ class Classifier:
     def probabilities(self, features: np.ndarray) -> np.ndarray:
         """Calibrated class probabilities of feature rows: the bundle's calibrator on its
         log-scores (logits where it has them, which never underflow)."""
-        return self.calibrator(self.bundle.predict_scores(features))
+        probabilities = self.calibrator(self.bundle.predict_scores(features))
+        if self.prior is not None:
+            probabilities = self.prior.pool(probabilities, np.atleast_2d(features))
+        return probabilities
 
 
 def _until_stopped(
@@ -329,6 +348,16 @@ def _until_stopped(
         if should_stop is not None and should_stop():
             raise AnalysisCancelled
         yield clip
+
+
+def _prior(bundle: ModelBundle) -> Any:
+    """The default model lent to a personal bundle as a prior (``genrekit.prior``), if any."""
+    section = bundle.manifest.get("prior")
+    if not section:
+        return None
+    from genrekit.prior import Prior
+
+    return Prior.from_manifest(section, bundle.labels)
 
 
 def resample_audio(audio: Audio, sample_rate: int) -> Audio:

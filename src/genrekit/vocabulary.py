@@ -127,6 +127,9 @@ class Vocabulary:
     """Label → why it is not learned."""
     kept: dict[str, tuple[int, int]] = field(default_factory=dict)
     """Label → (songs, artists)."""
+    named: dict[str, str] = field(default_factory=dict)
+    """Key of a genre the default does not know → its label (``Chip-Tune``, ``chiptune`` →
+    the first met, lower-cased)."""
 
     def label_of(self, values: Sequence[str]) -> str | None:
         """The first of a song's values that names a genre, as a label (None: none does)."""
@@ -145,8 +148,8 @@ class Vocabulary:
                     label = found
                 elif not self.keep_subgenres and found in parents:
                     label = parents[found]
-                else:
-                    label = text.casefold()
+                else:  # one label per key: the first spelling met names it
+                    label = self.named.setdefault(found, text.casefold())
             self.spellings[label][text] += 1
             return label
         return None
@@ -182,8 +185,10 @@ class Vocabulary:
             merged = f" (from {_listed(spellings, limit)})" if len(spellings) > 1 else ""
             by = f", {artists} artists" if artists else ""
             lines.append(f"learned: {label}: {songs} songs{by}{merged}")
-        for label, reason in sorted(self.set_aside.items()):
-            lines.append(f"set aside: {label}: {reason}")
+        aside = sorted(self.set_aside.items())
+        lines += [f"set aside: {label}: {reason}" for label, reason in aside[:limit]]
+        if len(aside) > limit:
+            lines.append(f"set aside: {len(aside) - limit} more labels with too few songs")
         if self.dropped:
             lines.append(f"ignored values (no genre): {_listed(self.dropped, limit)}")
         return lines

@@ -49,6 +49,13 @@ def tag_files(
     ] = False,
     run: Annotated[int | None, typer.Option(help="Which run --undo restores [the newest]")] = None,
     history: Annotated[bool, typer.Option(help="List the tagging runs and stop")] = False,
+    disagreements: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also list songs whose own genre tag the sound confidently contradicts "
+            "(.csv, or .html with a player per song)"
+        ),
+    ] = None,
     follow_symlinks: Annotated[
         bool,
         typer.Option(
@@ -74,7 +81,7 @@ def tag_files(
             named = [path for text in files or [] for path in matches(text)]
             paths = _within_named(expand(files or []), named, follow_symlinks)
             _clear_leftovers({path.resolve().parent for path in paths}, write)
-            _tag(connection, paths, db, model, options, write)
+            _tag(connection, paths, db, model, options, write, disagreements)
     finally:
         connection.close()
 
@@ -112,12 +119,13 @@ def _verdicts(
 ) -> Iterator[tuple[Path, object]]:
     """(path, Verdict or error) from the catalog, or from analysing each file now."""
     from genrekit import filetags
+    from genrekit.predict import Classifier
 
     if db is not None:
-        yield from filetags.catalog_verdicts(connection, paths)
+        personal = Classifier.load(model) if model is not None else None
+        yield from filetags.catalog_verdicts(connection, paths, personal)
         return
     from genrekit.errors import AudioError
-    from genrekit.predict import Classifier
 
     classifier = Classifier.load(model)
     for path in paths:
@@ -136,10 +144,13 @@ def _tag(
     model: str | None,
     options: Options,
     write: bool,
+    disagreements: Path | None = None,
 ) -> None:
     from genrekit import filetags
+    from genrekit.fromtags import DISAGREEMENT_CONFIDENCE, disagreement, write_disagreements
 
     changes: list[Change] = []
+    contradicted = []
     models: set[str] = set()
     errors = skipped = 0
     for path, verdict in _verdicts(connection, paths, db, model):
@@ -148,6 +159,12 @@ def _tag(
                 raise verdict
             assert isinstance(verdict, filetags.Verdict)
             models.add(verdict.model)
+            if disagreements is not None:
+                sure = max(DISAGREEMENT_CONFIDENCE, options.min_confidence)
+                found = disagreement(
+                    path, verdict.label, verdict.confidence, verdict.known, at_least=sure
+                )
+                contradicted += [found] if found else []
             change = filetags.plan(path, verdict, options)
         except filetags.TagSkip as skip:
             typer.echo(f"skip: {skip}")
@@ -164,6 +181,9 @@ def _tag(
         if not write:
             typer.echo(f"{path}: {_arrow(change.old_genre, change.new_genre)} "
                        f"({change.confidence:.0%})")  # fmt: skip
+    if disagreements is not None:
+        written = write_disagreements(contradicted, disagreements)
+        typer.echo(f"{written}: {len(contradicted)} song(s) whose genre tag the sound contradicts")
     if not write:
         typer.echo(f"dry run: {len(changes)} file(s) would change, {skipped} skipped, "
                    f"{errors} error(s); add --apply to write")  # fmt: skip

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -109,8 +109,12 @@ def train(
 
 @command()
 def learn(
-    folder: Annotated[
-        Path | None, typer.Argument(help="Folder with one subfolder of audio per label")
+    folders: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="A folder with one subfolder of audio per label; with --from-tags, music "
+            "folders whose songs' own genre tags are the labels"
+        ),
     ] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Bundle folder to write")] = Path(
         "mymodel"
@@ -119,20 +123,99 @@ def learn(
         list[str] | None,
         typer.Option(help="LABEL=playlist.m3u8 (or .xspf): a label's examples (repeatable)"),
     ] = None,
+    db: Annotated[
+        Path | None,
+        typer.Option(
+            "--db",
+            help="Learn from the genre tags of this catalog's songs (genrekit index): no audio "
+            "decoded again; with --from-tags, the catalog the folders are indexed into",
+        ),
+    ] = None,
+    from_tags: Annotated[
+        bool, typer.Option("--from-tags", help="Learn from the genre tags the songs carry")
+    ] = False,
+    genre_map: Annotated[
+        Path | None,
+        typer.Option("--map", help='Your own merges, a TOML file of "spelling" = "label" lines'),
+    ] = None,
+    keep_subgenres: Annotated[
+        bool,
+        typer.Option(help="Keep sub-genres (classic rock) instead of folding them into a parent"),
+    ] = False,
+    report: Annotated[
+        Path | None,
+        typer.Option(help="Also write the estimate as an HTML page (per genre, confusions)"),
+    ] = None,
     workers: WorkersOption = 2,
 ) -> None:
-    """Learn your own genres from a few examples each (3 or more per label)."""
+    """Learn your own genres: from your library's genre tags (--db, --from-tags), or from a
+    few examples per label (3 or more) in folders or playlists."""
+    notes: list[str] = []
+    if db is not None or from_tags:
+        learned = _learn_from_tags(
+            folders or [], out, db, from_tags, genre_map, keep_subgenres, workers
+        )
+        result, notes = learned.result, learned.describe()
+    else:
+        result = _learn_from_examples(folders or [], out, playlist or [], workers)
+    if report is not None:
+        typer.echo(f"report: {result.write_html(report, notes)}")
+
+
+def _learn_from_examples(folders: list[Path], out: Path, playlist: list[str], workers: int) -> Any:
     from genrekit.learn import learn as run_learn
 
     playlists = {}
-    for entry in playlist or []:
+    for entry in playlist:
         label, _, file = entry.partition("=")
         if not label or not file:
             fail(f"--playlist {entry!r}: write it as LABEL=playlist.m3u")
         playlists[label] = Path(file)
-    if folder is None and not playlists:
-        fail("give a folder of labelled audio or --playlist LABEL=file.m3u")
-    result = run_learn(folder, out, playlists=playlists, workers=workers)
+    if not folders and not playlists:
+        fail("give a folder of labelled audio, --playlist LABEL=file.m3u, or --db CATALOG")
+    if len(folders) > 1:
+        fail("give one folder of labelled subfolders (or --from-tags for music folders)")
+    result = run_learn(folders[0] if folders else None, out, playlists=playlists, workers=workers)
+    _print_learned(result)
+    return result
+
+
+def _learn_from_tags(
+    folders: list[Path],
+    out: Path,
+    db: Path | None,
+    from_tags: bool,
+    genre_map: Path | None,
+    keep_subgenres: bool,
+    workers: int,
+) -> Any:
+    from genrekit import fromtags
+    from genrekit.vocabulary import Vocabulary, load_map
+
+    vocabulary = Vocabulary(keep_subgenres, load_map(genre_map) if genre_map else {})
+    if from_tags:
+        if not folders:
+            fail("name the music folders to learn from (genrekit learn --from-tags FOLDER...)")
+        learned = fromtags.learn_from_tags(
+            folders, out, db=db, vocabulary=vocabulary, workers=workers
+        )
+    else:
+        if folders:
+            fail("with --db the catalog's songs are the examples; add --from-tags to index "
+                 "folders into it first")  # fmt: skip
+        assert db is not None
+        learned = fromtags.learn_from_catalog(db, out, vocabulary=vocabulary)
+    for line in learned.describe():
+        typer.echo(line)
+    _print_learned(learned.result)
+    if learned.untagged:
+        also = f" --db {db}" if db else ""
+        typer.echo(f"{learned.untagged} song(s) have no usable genre tag; fill them in with: "
+                   f"genrekit tag-files FOLDER --model {out}{also}")  # fmt: skip
+    return learned
+
+
+def _print_learned(result: Any) -> None:
     for error in result.errors:
         typer.echo(f"error: {error} (skipped)", err=True)
     typer.echo(result.summary())

@@ -1,0 +1,86 @@
+"""What the default model knows, lent to a personal model as a prior.
+
+A personal model learns a person's labels from their songs; where a label is one of the genres
+the default model was trained on (``jazz``, ``metal`` …), the default's own judgement is evidence
+too, so a label with five songs is not on its own. The two are pooled log-linearly:
+``p(label) ∝ p_personal(label) · p_default(label) ** weight``, where a label the default does not
+know gets the default's probability of "none of the labels it shares with the personal model",
+split evenly among such labels. ``weight`` = 1 was chosen by measurement
+(``benchmarks/library_teaches.py``), not on the user's own songs, so the estimate ``learn``
+reports on them stays honest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from genrekit.calibration import Calibrator, softmax
+
+PRIOR_WEIGHT = 1.0
+"""The default's weight in the pooled log-probabilities (see the module docstring)."""
+FLOOR = 1e-6
+"""Smallest probability the prior gives a label: it informs, it never vetoes."""
+
+
+@dataclass(frozen=True)
+class Prior:
+    """The default model's calibrated probabilities, mapped onto a personal model's labels."""
+
+    bundle: Any
+    """The default model's ``ModelBundle`` (same representation as the personal model)."""
+    calibrator: Calibrator
+    labels: list[str]
+    """The personal model's labels, in its column order."""
+    weight: float = PRIOR_WEIGHT
+
+    @classmethod
+    def of_default(cls, labels: list[str], representation: Any) -> Prior | None:
+        """The shipped default as a prior for ``labels``: None when they share no genre with it
+        or it reads other features."""
+        from genrekit.models.bundle import load_bundle
+
+        default = load_bundle()
+        if default.representation != representation or not set(labels) & set(default.labels):
+            return None
+        return cls(default, Calibrator.from_manifest(default.manifest.get("calibration", {})),
+                   list(labels))  # fmt: skip
+
+    @classmethod
+    def from_manifest(cls, section: dict[str, Any], labels: list[str]) -> Prior:
+        """The prior a personal bundle's ``prior`` section names."""
+        from genrekit.models.bundle import load_bundle
+
+        default = load_bundle(section["model"])
+        calibrator = Calibrator.from_manifest(default.manifest.get("calibration", {}))
+        return cls(default, calibrator, list(labels), float(section["weight"]))
+
+    def to_manifest(self) -> dict[str, Any]:
+        shared = [label for label in self.labels if label in self.bundle.labels]
+        return {
+            "model": self.bundle.model_id,
+            "weight": self.weight,
+            "shared_labels": shared,
+            "how": "p(label) ∝ p_personal(label) × p_default(label) ** weight; labels the "
+            "default does not know share its probability of none of the shared labels",
+        }
+
+    def log_probabilities(self, features: np.ndarray) -> np.ndarray:
+        """(rows, personal labels): the default's log-probability of each personal label."""
+        default = self.calibrator(self.bundle.predict_scores(features))
+        known = {label: i for i, label in enumerate(self.bundle.labels)}
+        shared = [label for label in self.labels if label in known]
+        unknown = len(self.labels) - len(shared)
+        rest = 1.0 - default[:, [known[label] for label in shared]].sum(axis=1)
+        columns = [
+            default[:, known[label]] if label in known else rest / max(unknown, 1)
+            for label in self.labels
+        ]
+        return np.log(np.clip(np.stack(columns, axis=1), FLOOR, 1.0))
+
+    def pool(self, probabilities: np.ndarray, features: np.ndarray) -> np.ndarray:
+        """The personal model's ``probabilities`` pooled with the prior (rows sum to 1)."""
+        personal = np.log(np.clip(probabilities, FLOOR, 1.0))
+        return softmax(personal + self.weight * self.log_probabilities(features))

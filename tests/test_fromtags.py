@@ -1,0 +1,233 @@
+"""Your library teaches it: labels from the genre tags songs already carry, learned from the
+catalog's stored embeddings, used to fill in untagged songs and to find likely mislabels."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import shutil
+
+import mutagen
+import numpy as np
+import pytest
+import soundfile
+from conftest import music_like, tone
+from typer.testing import CliRunner
+
+from genrekit.cli import app
+from genrekit.errors import ConfigError
+from genrekit.filetags import read_credits
+from genrekit.vocabulary import Vocabulary, load_map
+
+runner = CliRunner()
+
+
+# --- the vocabulary -----------------------------------------------------------------------------
+
+
+def test_spellings_codes_several_values_and_junk_become_labels():
+    vocabulary = Vocabulary()
+    assert {vocabulary.label_of([v]) for v in ("Hip-Hop", "hip hop", "HipHop", "Rap")} == {"hiphop"}
+    assert vocabulary.label_of(["(17)"]) == "rock"  # an ID3v1 code
+    assert vocabulary.label_of(["Rock; Pop"]) == "rock"  # several values: the first
+    assert vocabulary.label_of(["Other", "Jazz"]) == "jazz"  # junk skipped
+    assert vocabulary.label_of(["", "genre", "Unknown", "x" * 10_000]) is None
+    assert vocabulary.label_of(["classic rock"]) == "rock"  # styles.toml files it under rock
+    assert Vocabulary(keep_subgenres=True).label_of(["classic rock"]) == "classic rock"
+    assert "'Unknown' ×1" in vocabulary.describe()[-1]
+
+
+def test_thin_labels_are_set_aside_with_the_reason_and_the_users_map_merges(tmp_path):
+    mapping = tmp_path / "map.toml"
+    mapping.write_text('[map]\n"Chiptune" = "electronic"\n"8-bit" = "electronic"\n')
+    vocabulary = Vocabulary(merges=load_map(mapping))
+    songs = (
+        [(["Chiptune"], f"a{n % 3}") for n in range(4)]
+        + [(["8 Bit"], "b")]
+        + [(["Polka"], "same one") for _ in range(6)]
+        + [(["Zydeco"], "c")]
+    )
+    labels = vocabulary.label_songs(songs)
+    assert labels[:5] == ["electronic"] * 5 and labels[5:] == [None] * 7
+    described = "\n".join(vocabulary.describe())
+    assert "learned: electronic: 5 songs, 4 artists (from 'Chiptune' ×4, '8 Bit' ×1)" in described
+    assert "set aside: polka: one artist only" in described
+    assert "set aside: zydeco: 1 song(s); at least 5 are needed" in described
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[map]\nx = 3\n")
+    with pytest.raises(ConfigError, match="spelling"):
+        load_map(bad)
+
+
+def test_a_hundred_thousand_distinct_values_are_summarised_not_listed():
+    vocabulary = Vocabulary()
+    labels = vocabulary.label_songs([([f"genre {n}"], f"artist {n}") for n in range(100_000)])
+    assert not any(labels)
+    lines = vocabulary.describe()
+    assert len(lines) < 20 and "more labels with too few songs" in lines[-1]
+
+
+# --- the file's own tags, per format --------------------------------------------------------------
+
+
+def test_genres_artist_and_title_are_read_from_each_formats_own_fields(media, tmp_path):
+    from mutagen.id3 import ID3, TCON, TIT2, TPE1
+
+    mp3 = shutil.copy(media["mp3"], tmp_path / "v23.mp3")
+    tags = ID3()
+    tags.add(TCON(encoding=0, text=["(17)", "Pop"]))
+    tags.add(TPE1(encoding=0, text=["The Band"]))
+    tags.add(TIT2(encoding=0, text=["A Song"]))
+    tags.save(mp3, v2_version=3)
+    assert read_credits(mp3).genres == ["Rock", "Pop"]
+    assert (read_credits(mp3).artist, read_credits(mp3).title) == ("The Band", "A Song")
+    flac = shutil.copy(media["flac"], tmp_path / "two.flac")
+    audio = mutagen.File(flac)
+    audio["GENRE"], audio["ARTIST"] = ["Jazz", "Swing"], ["Someone"]
+    audio.save()
+    assert read_credits(flac).genres == ["Jazz", "Swing"] and read_credits(flac).artist == "Someone"
+    m4a = shutil.copy(media["m4a"], tmp_path / "old.m4a")
+    audio = mutagen.File(m4a)
+    audio.add_tags() if audio.tags is None else None
+    audio.tags["\xa9gen"], audio.tags["\xa9ART"] = ["Jazz"], ["Trio"]
+    audio.save()
+    assert read_credits(m4a).genres == ["Jazz"] and read_credits(m4a).artist == "Trio"
+    wav = shutil.copy(media["wav"], tmp_path / "chunk.wav")
+    audio = mutagen.File(wav)
+    audio.add_tags()
+    audio.tags.add(TCON(encoding=3, text=["Blues"]))
+    audio.save()
+    assert read_credits(wav).genres == ["Blues"]
+    broken = tmp_path / "broken.mp3"
+    broken.write_bytes(b"ID3\x04\x00\x00\x7f\x7f\x7f\x7f" + b"\x00" * 100)
+    assert read_credits(broken).genres == []  # damaged tags are no tags, not a failure
+
+
+# --- learning from a catalog ----------------------------------------------------------------------
+
+
+def _tagged_library(root):
+    """Two kinds of synthetic music by three artists each, tagged with messy spellings; a few
+    songs without a genre tag, one with junk."""
+    kinds = {
+        "beats": (["Chiptune", "chiptune", "Chip-Tune"], lambda n: music_like(4.0, seed=n)),
+        "tones": (["Drone", "drone "], lambda n: tone(4.0, 22050, 180.0 + 37 * n)[:, 0]),
+    }
+    files = []
+    for kind, (spellings, make) in kinds.items():
+        for n in range(9):
+            path = root / kind / f"{kind}{n}.flac"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            soundfile.write(path, make(n), 22050)
+            audio = mutagen.File(path)
+            audio["ARTIST"] = f"{kind} artist {n % 3}"
+            if n < 7:
+                audio["GENRE"] = spellings[n % len(spellings)]
+            elif n == 7:
+                audio["GENRE"] = "Other"
+            audio.save()
+            files.append(path)
+    return files
+
+
+def _digests(files):
+    return {path: hashlib.sha256(path.read_bytes()).hexdigest() for path in files}
+
+
+@pytest.fixture(scope="module")
+def tagged(tmp_path_factory):
+    from genrekit.library import index_folder
+
+    root = tmp_path_factory.mktemp("tagged")
+    files = _tagged_library(root / "music")
+    db = root / "lib.sqlite"
+    index_folder(root / "music", db, progress=False)
+    return root, files, db
+
+
+def test_learn_from_the_catalogs_tags_without_touching_a_music_file(tagged, tmp_path):
+    root, files, db = tagged
+    before = _digests(files)
+    report = tmp_path / "learned.html"
+    result = runner.invoke(
+        app, ["learn", "--db", str(db), "-o", str(tmp_path / "mine"), "--report", str(report)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "learned: chiptune: 7 songs, 3 artists (from 'Chiptune' ×3, 'chiptune' ×2" in (
+        result.output
+    )
+    assert "ignored values (no genre): 'Other' ×2" in result.output
+    assert "leave-one-artist-out: accuracy 1.000" in result.output
+    assert "4 song(s) have no usable genre tag" in result.output
+    assert _digests(files) == before  # nothing written to any music file
+    assert "Per genre" in report.read_text() and "viewport" in report.read_text()
+
+    # The personal model fills in the untagged songs from the catalog (a dry run).
+    filled = runner.invoke(
+        app, ["tag-files", str(root / "music"), "--db", str(db), "--model", str(tmp_path / "mine")]
+    )
+    assert filled.exit_code == 0, filled.output
+    assert f"{root / 'music' / 'beats' / 'beats8.flac'}: (no genre) → Chiptune" in filled.output
+    assert f"{root / 'music' / 'tones' / 'tones8.flac'}: (no genre) → Drone" in filled.output
+    assert _digests(files) == before
+
+
+def test_a_song_whose_tag_the_sound_contradicts_is_listed(tagged, tmp_path):
+    root, files, db = tagged
+    runner.invoke(app, ["learn", "--db", str(db), "-o", str(tmp_path / "mine")])
+    lying = tmp_path / "music" / "beats9.flac"
+    lying.parent.mkdir()
+    shutil.copy(root / "music" / "beats" / "beats8.flac", lying)
+    audio = mutagen.File(lying)
+    audio["GENRE"], audio["TITLE"] = "Drone", "Not a drone"
+    audio.save()
+    out = tmp_path / "check.csv"
+    result = runner.invoke(
+        app, ["tag-files", str(lying.parent), "--model", str(tmp_path / "mine"),
+              "--disagreements", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    [row] = list(csv.DictReader(out.open()))
+    assert (row["title"], row["tagged"], row["heard"]) == ("Not a drone", "drone", "chiptune")
+    assert float(row["confidence"]) >= 0.8
+
+
+def test_a_catalog_without_usable_tags_says_what_is_missing(tmp_path):
+    from genrekit.library import index_folder
+
+    music = tmp_path / "music"
+    for n in range(3):
+        path = music / f"song{n}.flac"
+        path.parent.mkdir(exist_ok=True)
+        soundfile.write(path, music_like(4.0, seed=n), 22050)
+    db = tmp_path / "lib.sqlite"
+    index_folder(music, db, progress=False)
+    result = runner.invoke(app, ["learn", "--db", str(db), "-o", str(tmp_path / "m")])
+    assert result.exit_code == 2 and "none of its 3 songs carries a genre tag" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "m").exists()
+    for n in range(3):
+        audio = mutagen.File(music / f"song{n}.flac")
+        audio["GENRE"], audio["ARTIST"] = "Polka", f"a{n}"
+        audio.save()
+    index_folder(music, db, progress=False)
+    one = runner.invoke(app, ["learn", "--db", str(db), "-o", str(tmp_path / "m")])
+    assert one.exit_code == 2 and "at least two genres are needed" in one.output
+    assert "polka: 3 song(s)" in one.output
+    missing = runner.invoke(app, ["learn", "--db", str(tmp_path / "nope.sqlite")])
+    assert missing.exit_code == 2 and "no such catalog" in missing.output
+
+
+def test_the_prior_pools_and_never_vetoes():
+    from genrekit.features import RepresentationSpec
+    from genrekit.models.bundle import load_bundle
+    from genrekit.prior import Prior
+
+    default = load_bundle()
+    assert Prior.of_default(["chiptune", "drone"], default.representation) is None
+    assert Prior.of_default(["jazz", "polka"], RepresentationSpec()) is None  # other features
+    prior = Prior.of_default(["jazz", "polka"], default.representation)
+    assert prior is not None
+    features = np.zeros((2, len(default.representation.__class__.__dataclass_fields__) * 0 + 1000))
+    pooled = prior.pool(np.array([[0.9, 0.1], [0.5, 0.5]]), features)
+    np.testing.assert_allclose(pooled.sum(1), 1.0)
+    assert (pooled > 0).all()
