@@ -173,7 +173,7 @@ def test_learn_from_the_catalogs_tags_without_touching_a_music_file(tagged, tmp_
 
 
 def test_a_song_whose_tag_the_sound_contradicts_is_listed(tagged, tmp_path):
-    root, files, db = tagged
+    root, _, db = tagged
     runner.invoke(app, ["learn", "--db", str(db), "-o", str(tmp_path / "mine")])
     lying = tmp_path / "music" / "beats9.flac"
     lying.parent.mkdir()
