@@ -150,7 +150,9 @@ def test_feature_rows_are_cached_by_content(tmp_path, monkeypatch):
     def no_extraction(*args):
         raise AssertionError("features recomputed despite the cache")
 
-    monkeypatch.setattr(gtzan57, "extract", no_extraction)
+    from dataclasses import replace
+
+    monkeypatch.setattr(gtzan57, "FEATURES", replace(gtzan57.FEATURES, extract=no_extraction))
     renamed = tmp_path / "b.wav"
     renamed.write_bytes(song.read_bytes())
     second = table.rows_for_file(table.TableJob(renamed, "jazz"))

@@ -442,7 +442,7 @@ def test_catalog_records_confidence_typicality_and_styles_and_upgrades_old_ones(
         assert (genre == "unknown") == (known == 0) and isinstance(json.loads(styles), dict)
     old = tmp_path / "v1.sqlite"
     v1_schema = lib._SCHEMA
-    for column in lib._ADDED_IN_2:
+    for column in lib._ADDED:
         v1_schema = v1_schema.replace(f"    {column} ", f"    -- {column} ")
     with sqlite3.connect(old) as connection:
         connection.executescript(v1_schema)
@@ -451,4 +451,4 @@ def test_catalog_records_confidence_typicality_and_styles_and_upgrades_old_ones(
     columns = {row[1] for row in upgraded.execute("PRAGMA table_info(tracks)")}
     version = upgraded.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0]
     upgraded.close()
-    assert set(lib._ADDED_IN_2) <= columns and version == str(lib.SCHEMA_VERSION)
+    assert set(lib._ADDED) <= columns and version == str(lib.SCHEMA_VERSION)

@@ -93,7 +93,7 @@ def test_track_features_match_the_table_so_predictions_match_the_training_rows()
     classifier = genrekit.load_model("gtzan57-logreg")
     table = pd.read_csv(DATA / "gtzan_features_30_sec.csv").set_index("filename")
     row = table.loc["blues.00000.wav", list(classifier.features.columns)].to_numpy(float)
-    from_table = classifier.bundle.predict_proba(row)[0]
+    from_table = classifier.probabilities(row[None, :])[0]  # the same calibration
     prediction = classifier.predict(DATA / "gtzan" / "blues" / "blues.00000.flac", timeline=False)
     ours = np.array([prediction.probabilities[label] for label in classifier.labels])
     np.testing.assert_allclose(ours, from_table, atol=0.02)
