@@ -85,6 +85,31 @@ def test_several_files_get_a_summary_first_with_plain_errors_and_notes(app_test,
     assert any(w.value.startswith("Only 2 s of sound") for w in app_test.warning)
 
 
+def test_unknown_shows_no_percentage_no_genre_chips_and_reads_unsure(app_test):
+    """White noise is unknown: the card, the summary and the chips say nothing that reads as a
+    verdict (a percentage, a genre's styles)."""
+    import io
+
+    import numpy as np
+    import soundfile
+
+    noise = io.BytesIO()
+    samples = 0.3 * np.random.default_rng(0).standard_normal(22050 * 20).astype(np.float32)
+    soundfile.write(noise, samples, 22050, format="WAV")
+    app_test.file_uploader(key="uploads").set_value(
+        [("noise.wav", noise.getvalue(), "audio/wav"),
+         ("noise2.wav", noise.getvalue(), "audio/wav")]
+    ).run()  # fmt: skip
+    assert not app_test.exception
+    headline = [h.value for h in app_test.subheader if h.value.startswith("Unknown")]
+    assert headline and all("%" not in h for h in headline)
+    detail = [m.value for m in app_test.markdown if "least far" in m.value]
+    assert detail and all("Closest" not in m and "(" not in m for m in detail)
+    assert not [m.value for m in app_test.markdown if m.value.startswith("Styles")]
+    rows = app_test.table[0].value
+    assert list(rows["genre"]) == ["Unknown", "Unknown"] and list(rows["how sure"]) == ["—", "—"]
+
+
 def test_unknown_model_folder_is_reported_and_the_page_keeps_working(app_test, tmp_path):
     app_test.sidebar.text_input[0].set_value(str(tmp_path)).run()
     assert not app_test.exception
@@ -170,6 +195,11 @@ def test_upload_in_a_real_browser():
             page.wait_for_function(
                 "document.querySelectorAll('.vega-embed').length >= 6", timeout=60_000
             )
+            charts = page.locator(".vega-embed")
+            areas = [drawn_area(charts.nth(i)) for i in range(charts.count())]
+            # Each chart (genres, genre over time, tags; per song) draws marks with area: the
+            # timeline once drew only its axis (a zero-height plot).
+            assert min(areas) > DRAWN_AREA, areas
             assert page.get_by_text("Deploy", exact=True).count() == 0
             slider = page.get_by_role("slider").first
             if slider.is_visible():
@@ -185,6 +215,38 @@ def test_upload_in_a_real_browser():
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / f"webapp-upload-{device}.png"), full_page=True)
     (ARTIFACTS / "webapp-redraw-seconds.json").write_text(json.dumps(timings, indent=2))
+
+
+DRAWN_AREA = 1500
+"""Coloured pixels a chart must show: marks with area (bars, blocks), not an axis alone."""
+
+
+def coloured_area(element) -> int:
+    """Pixels of an element's screenshot in the charts' mark colours (bars, blocks), not the
+    white ground, grey axes or black text."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from genrekit.charts import TABLEAU10
+
+    pixels = np.asarray(Image.open(io.BytesIO(element.screenshot())).convert("RGB")).astype(int)
+    palette = np.array([[int(c[i : i + 2], 16) for i in (1, 3, 5)] for c in TABLEAU10])
+    distance = np.abs(pixels[:, :, None, :] - palette[None, None]).max(axis=3).min(axis=2)
+    return int((distance <= 12).sum())
+
+
+def drawn_area(element, seconds: float = 15.0) -> int:
+    """``coloured_area`` once the chart, scrolled into view, has drawn (charts below the fold
+    draw when they are shown); the last measure if it never reaches ``DRAWN_AREA``."""
+    element.scroll_into_view_if_needed()
+    deadline = time.monotonic() + seconds
+    area = coloured_area(element)
+    while area <= DRAWN_AREA and time.monotonic() < deadline:
+        time.sleep(0.5)
+        area = coloured_area(element)
+    return area
 
 
 @pytest.fixture

@@ -96,6 +96,9 @@ def library_map(db: str | Path) -> Any:
         sorted({tag for tags in json.loads(s or "{}").values() for tag in tags})
         for s in table["styles"]
     ]
+    unknown = table["genre"] == "unknown"
+    table["confidence"] = table["confidence"].astype(float).mask(unknown)  # no "% sure" for it
+    table.loc[unknown, "styles"] = pd.Series([[]] * int(unknown.sum()), index=table.index[unknown])
     return table
 
 

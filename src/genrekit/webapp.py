@@ -114,15 +114,28 @@ NO_VIEW = "(none)"
 SONG_SELECTION = "song"  # the library map's selection: the tapped song's id
 
 
+def _displayed(probabilities: dict[str, float]) -> dict[str, float]:
+    """Genre names as people write them (``hiphop`` → ``Hip-Hop``), one spelling everywhere."""
+    return {display_genre(label): p for label, p in probabilities.items()}
+
+
+def _displayed_segment(segment):
+    from dataclasses import replace
+
+    return replace(segment, label=display_genre(segment.label),
+                   probabilities=_displayed(segment.probabilities))  # fmt: skip
+
+
 def verdict_words(prediction) -> tuple[str, str]:
-    """The result card's headline and its plain-language detail."""
+    """The result card's headline and its plain-language detail. An unknown song shows no
+    percentage: a confidence among genres it does not belong to would read as a verdict."""
     label, probability = prediction.top(1)[0]
     if not prediction.known:
         typical = 1 - (prediction.typicality or 0)
         return (
             "Unknown — not one of the genres this model knows",
-            f"Closest: {display_genre(label)} ({probability:.0%}). It sounds less typical "
-            f"than {typical:.0%} of the music the model learned from.",
+            f"It sounds less typical than {typical:.0%} of the music the model learned from. "
+            f"Of the genres it knows, {display_genre(label)} is the least far.",
         )
     sureness = (
         "confident" if probability >= CONFIDENT else
@@ -177,9 +190,10 @@ def summary(results: list) -> None:
                          "note": plain_reason(result)})  # fmt: skip
             continue
         prediction = result[0]
-        genre = display_genre(prediction.label) if prediction.known else "Unknown"
+        known = prediction.known
         rows.append({
-            "file": name, "genre": genre, "how sure": f"{prediction.confidence:.0%}",
+            "file": name, "genre": display_genre(prediction.label) if known else "Unknown",
+            "how sure": f"{prediction.confidence:.0%}" if known else "—",
             "note": " ".join(notes(prediction)) or "ok",
         })  # fmt: skip
     st.subheader("Summary")
@@ -193,6 +207,7 @@ def show(name: str, data: bytes, result, model: str, top_k: int, catalog: Catalo
         st.error(f"{name}: {plain_reason(result)}")
         return
     prediction, embedding, _, _, tags = result
+    labels = [display_genre(label) for label in load_classifier(model).labels]
     headline, detail = verdict_words(prediction)
     st.subheader(headline)
     if detail:
@@ -200,17 +215,20 @@ def show(name: str, data: bytes, result, model: str, top_k: int, catalog: Catalo
     for note in notes(prediction):
         st.warning(note)
     chips = [f":violet-badge[{s.tag}]" for found in prediction.styles.values() for s in found]
-    if chips:
+    if chips and prediction.known:  # styles of a genre it does not know would mislead
         st.markdown("Styles and moods: " + " ".join(chips))
     st.audio(data)
     st.altair_chart(
-        probabilities_chart(prediction.probabilities, top_k), width="stretch",
+        probabilities_chart(_displayed(prediction.probabilities), top_k, labels),
+        width="stretch",
         alt=f"Genre probabilities of {name}",
     )  # fmt: skip
     if prediction.segments:
         st.markdown("**Genre over time** — each stretch judged on the 15 s around it")
         st.altair_chart(
-            timeline_chart(prediction.segments), width="stretch", alt=f"Genre over time in {name}"
+            timeline_chart([_displayed_segment(s) for s in prediction.segments], labels),
+            width="stretch",
+            alt=f"Genre over time in {name}",
         )
     st.markdown("**Tags** (pretrained musicnn): each an independent 0–1 score; they do not "
                 "add up to 100 %")  # fmt: skip
@@ -318,7 +336,8 @@ def library_page() -> None:
     shown = filtered(table)
     st.markdown(f"{len(shown)} of {len(table)} songs. Each dot is a song; songs that sound "
                "alike sit together. Tap a dot to play it.")  # fmt: skip
-    chart = library_chart(shown.drop(columns=["styles", "path"]), SONG_SELECTION)
+    labels = sorted({label for label in table["genre"].dropna() if label != "unknown"})
+    chart = library_chart(shown.drop(columns=["styles", "path"]), SONG_SELECTION, labels)
     event = st.altair_chart(
         chart, width="stretch", on_select="rerun", key="map", alt="Map of your library by genre"
     )
@@ -346,7 +365,8 @@ def filtered(table):
     styles = sorted({style for found in table["styles"] for style in found})
     wanted = set(st.multiselect("Styles (any of)", styles, key="map_styles"))
     least = st.slider("At least this sure", 0, 100, 0, step=5, format="%d%%", key="map_sure")
-    keep = table["genre"].isin(chosen) & (table["confidence"].fillna(0) * 100 >= least)
+    sure = table["confidence"].fillna(0).where(table["genre"] != "unknown", 0.0)  # unknown: unsure
+    keep = table["genre"].isin(chosen) & (sure * 100 >= least)
     if wanted:
         keep &= table["styles"].map(lambda found: bool(wanted & set(found)))
     return table[keep]
