@@ -452,3 +452,53 @@ def test_catalog_records_confidence_typicality_and_styles_and_upgrades_old_ones(
     version = upgraded.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0]
     upgraded.close()
     assert set(lib._ADDED) <= columns and version == str(lib.SCHEMA_VERSION)
+
+
+def test_clusters_find_the_kinds_of_music_name_them_and_replace_the_last_run(library, tmp_path):
+    _, db = library
+    runner = CliRunner()
+    result = runner.invoke(app, ["clusters", "--db", str(db), "-k", "2", "--m3u-dir",
+                                 str(tmp_path / "mixes")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "2 groups, as asked" in result.output
+    connection = open_catalog(db)
+    rows = connection.execute(
+        "SELECT t.path, c.cluster, c.name FROM clusters c JOIN tracks t ON t.id = c.track"
+    ).fetchall()
+    connection.close()
+    by_kind = {}
+    for path, cluster, _ in rows:
+        by_kind.setdefault(os.path.basename(os.path.dirname(path)), set()).add(cluster)
+    assert by_kind["beats"] != by_kind["tones"] and all(len(c) == 1 for c in by_kind.values())
+    assert len(rows) == 10 and len({name for _, _, name in rows}) == 2
+    playlists_written = sorted((tmp_path / "mixes").glob("*.m3u8"))
+    assert len(playlists_written) == 2
+    from genrekit.playlists import read
+
+    assert sum(len(read(p).songs) for p in playlists_written) == 10
+    again = runner.invoke(app, ["clusters", "--db", str(db), "-k", "2"])
+    listed = [line for line in result.output.splitlines() if not line.startswith("playlist")]
+    assert again.output.splitlines() == listed  # the same catalog, the same groups
+    connection = open_catalog(db)
+    assert connection.execute("SELECT count(*) FROM clusters").fetchone()[0] == 10  # replaced
+    connection.close()
+    auto = runner.invoke(app, ["clusters", "--db", str(db)])
+    assert auto.exit_code == 0 and "highest silhouette" in auto.output
+
+
+def test_clusters_refuse_what_cannot_be_grouped(library, tmp_path):
+    _, db = library
+    runner = CliRunner()
+    for arguments, reason in [
+        (["-k", "1"], "at least 2 groups"),
+        (["-k", "50"], "more groups than the catalog's 10 songs"),
+        (["-k", "many"], "give a number of groups"),
+    ]:
+        result = runner.invoke(app, ["clusters", "--db", str(db), *arguments])
+        assert result.exit_code == 2 and reason in result.output, result.output
+    missing = runner.invoke(app, ["clusters", "--db", str(tmp_path / "none.sqlite")])
+    assert missing.exit_code == 2 and "no such catalog" in missing.output
+    empty = tmp_path / "empty.sqlite"
+    open_catalog(empty).close()
+    result = runner.invoke(app, ["clusters", "--db", str(empty)])
+    assert result.exit_code == 2 and "no analysed songs yet" in result.output

@@ -380,3 +380,18 @@ def test_relative_paths_in_a_config_resolve_from_the_config_file(tmp_path, monke
     config = load_config(folder / "run.toml")
     assert config.data == folder / "table.csv"
     assert config.groups == folder / "../artists.csv"
+
+
+def test_the_kmeans_classifier_votes_each_clusters_majority():
+    from sklearn.base import clone
+
+    x, y = blobs(n_per_class=20)
+    model = build_pipeline("kmeans", {"n_clusters": 6}).fit(x, y)
+    assert (model.predict(x) == y).mean() >= 0.9
+    probabilities = model.predict_proba(x)
+    assert (probabilities > 0).all() and np.allclose(probabilities.sum(axis=1), 1.0)
+    one = build_pipeline("kmeans", {"n_clusters": 1}).fit(x, y)  # one cluster: the prior
+    assert np.allclose(
+        one.predict_proba(x[:1]), np.bincount(np.searchsorted(one.classes_, y)) / len(y), atol=0.05
+    )
+    assert clone(model).get_params()["model__n_clusters"] == 6

@@ -1,4 +1,4 @@
-"""Commands over a library catalog: ``index``, ``similar`` and ``recommend``."""
+"""Commands over a library catalog: ``index``, ``similar``, ``recommend`` and ``clusters``."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from genrekit.cli.common import (
     WorkersOption,
     XspfOption,
     command,
+    fail,
     write_playlists,
 )
 
@@ -96,3 +97,30 @@ def recommend(
     neighbours = suggest(db, seeds, k=k, match_genres=not any_genre)
     _print_neighbours(neighbours, as_json)
     write_playlists([n.path for n in neighbours], m3u, xspf, absolute)
+
+
+@command()
+def clusters(
+    db: DbOption = Path("library.sqlite"),
+    k: Annotated[
+        str, typer.Option("-k", help="How many groups, or 'auto' (the best silhouette, 2–15)")
+    ] = "auto",
+    m3u_dir: Annotated[
+        Path | None, typer.Option("--m3u-dir", help="Also write one M3U8 playlist per group here")
+    ] = None,
+    absolute: AbsoluteOption = False,
+) -> None:
+    """The kinds of music in your library, without labels: K-means mixes named by their sound."""
+    from genrekit.clusters import cluster_catalog, write_mixes
+
+    if k != "auto" and not k.isdigit():
+        fail(f"-k {k}: give a number of groups, or auto")
+    found = cluster_catalog(db, None if k == "auto" else int(k))
+    typer.echo(found.count_reason)
+    for group in found.groups:
+        typer.echo(f"\n{group.name} ({group.size} songs)")
+        for song in group.nearest:
+            typer.echo(f"  {song.title}" + (f" — {song.artist}" if song.artist else ""))
+    if m3u_dir is not None:
+        for written in write_mixes(found, db, m3u_dir, absolute=absolute):
+            typer.echo(f"playlist: {written}", err=True)

@@ -43,6 +43,8 @@ TRUSTED_TYPES = frozenset(
         "sklearn.neighbors._kd_tree.KDTree",
         "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
         "sklearn.tree._tree.Tree",
+        "sklearn.cluster._kmeans.KMeans",
+        "genrekit.models.kmeans.KMeansVoteClassifier",
     }
 )
 """Types beyond skops' own safe defaults that genrekit's models hold, by exact name: the only

@@ -77,6 +77,12 @@ def _gaussian_knn(seed: int) -> ClassifierMixin:
     return GaussianKNN(n_neighbors=5)
 
 
+def _kmeans(seed: int) -> ClassifierMixin:
+    from genrekit.models.kmeans import KMeansVoteClassifier
+
+    return KMeansVoteClassifier(n_clusters=20, random_state=seed)
+
+
 MODELS: dict[str, Callable[[int], ClassifierMixin]] = {
     "knn": _knn,
     "logreg": _logreg,
@@ -86,6 +92,7 @@ MODELS: dict[str, Callable[[int], ClassifierMixin]] = {
     "gradient_boosting": _gradient_boosting,
     "mlp": _mlp,
     "gaussian_knn": _gaussian_knn,
+    "kmeans": _kmeans,
 }
 NETS = ("torch_mlp", "cnn", "gru", "lstm", "transformer", "musicnn")
 """The PyTorch networks of ``genrekit.models.nets`` (named here so that scikit-learn users do not
