@@ -228,11 +228,14 @@ def teach(
     lent = Prior.of_default(labels, spec) if prior else None
     track_features = _mean_by(x, tracks)
     if lent is not None:
+        lent = lent.weighed(probabilities, track_features, track_truth)
         probabilities = lent.pool(probabilities, track_features)
     predicted = probabilities.argmax(1)
     confusion = _confusion(track_truth, predicted, len(labels))
     counts = Counter(labels[i] for i in track_truth)
-    protocol = examples.protocol + (" (with the default model's prior)" if lent else "")
+    protocol = examples.protocol + (
+        f" (with the default model's prior, weight {lent.weight:g})" if lent else ""
+    )
     result = LearnResult(
         None, labels, {label: counts[label] for label in labels}, protocol,
         float((predicted == track_truth).mean()), confusion.tolist(), errors,
