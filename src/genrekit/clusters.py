@@ -78,11 +78,17 @@ def unit_rows(embeddings: np.ndarray) -> np.ndarray:
     return centred / np.maximum(np.linalg.norm(centred, axis=1, keepdims=True), 1e-12)
 
 
-def kmeans(vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+RESTARTS = 10
+"""K-means runs from different starts; the best is kept."""
+SEARCH_RESTARTS = 3
+"""Fewer starts while ``-k auto`` compares counts (the chosen count then gets ``RESTARTS``)."""
+
+
+def kmeans(vectors: np.ndarray, k: int, restarts: int = RESTARTS) -> tuple[np.ndarray, np.ndarray]:
     """(assignment per row, centres) of K-means with the fixed seed."""
     from sklearn.cluster import KMeans
 
-    fitted = KMeans(n_clusters=k, n_init=10, random_state=SEED).fit(vectors)
+    fitted = KMeans(n_clusters=k, n_init=restarts, random_state=SEED).fit(vectors)
     return fitted.labels_, fitted.cluster_centers_
 
 
@@ -96,7 +102,7 @@ def choose_count(vectors: np.ndarray) -> tuple[int, str]:
     rows = np.random.default_rng(SEED).permutation(len(vectors))[:SILHOUETTE_SAMPLE]
     scores = {}
     for k in counts:
-        assignment, _ = kmeans(vectors, k)
+        assignment, _ = kmeans(vectors, k, SEARCH_RESTARTS)
         if len(set(assignment[rows])) > 1:
             scores[k] = float(silhouette_score(vectors[rows], assignment[rows]))
     best = max(scores, key=scores.__getitem__)
