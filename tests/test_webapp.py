@@ -373,3 +373,33 @@ def test_sigterm_to_genrekit_app_stops_the_server():
     finally:
         if app.poll() is None:
             app.kill()
+
+
+@pytest.mark.data
+def test_songs_are_named_by_their_tags_and_au_clips_play_as_wav(app_test, tmp_path):
+    """A file that says "Food — AWOL" in its tags is called that; GTZAN's own .au clips, which
+    browsers cannot play, get a player of their decoded sound."""
+    import io
+
+    import mutagen
+    import soundfile
+
+    from genrekit.audio import load_audio
+
+    samples = load_audio(DATA / "gtzan" / "jazz" / "jazz.00002.flac").samples
+    tagged = tmp_path / "000002.flac"
+    soundfile.write(tagged, samples, 22050)
+    audio = mutagen.File(tagged)
+    audio["TITLE"], audio["ARTIST"] = "Food", "AWOL"
+    audio.save()
+    au = io.BytesIO()
+    soundfile.write(au, samples, 22050, format="AU", subtype="PCM_16")
+    app_test.file_uploader(key="uploads").set_value(
+        [("000002.flac", tagged.read_bytes(), "audio/flac"),
+         ("jazz.00002.au", au.getvalue(), "audio/basic")]
+    ).run()  # fmt: skip
+    assert not app_test.exception
+    assert [h.value for h in app_test.header] == ["Food — AWOL", "jazz.00002.au"]
+    players = app_test.get("audio")
+    assert len(players) == 2
+    assert players[0].proto.url.endswith(".flac") and players[1].proto.url.endswith(".wav")

@@ -15,7 +15,7 @@ import streamlit as st
 from genrekit.audio import MIN_DURATION
 from genrekit.charts import library_chart, probabilities_chart, tags_chart, timeline_chart
 from genrekit.errors import AudioError, AudioTooShortError, GenrekitError, SilentAudioError
-from genrekit.filetags import display_genre
+from genrekit.filetags import display_genre, read_credits
 from genrekit.models.bundle import DEFAULT_MODEL, bundled_models
 from genrekit.paths import examples_dir
 from genrekit.plots import audio_figure
@@ -52,7 +52,8 @@ def analyse(name: str, data: bytes, model: str):
             tags = tag_file(handle.name).tags
         except AudioError as error:
             return type(error)(name, error.reason)  # named as the person named it
-    return prediction, embedding, audio.samples, audio.sample_rate, tags
+        credits = read_credits(handle.name)
+    return prediction, embedding, audio.samples, audio.sample_rate, tags, credits
 
 
 def chosen_inputs() -> list[tuple[str, bytes]]:
@@ -84,13 +85,13 @@ def similar_songs(neighbours: list) -> None:
     from genrekit.librarymap import match_percent
     from genrekit.playlists import entry
 
-    close = [n for n in neighbours if match_percent(n.score) > 0]
+    close = [n for n in neighbours if match_percent(n.score) >= MIN_MATCH]
     if not close:
         st.write("Nothing in your library sounds much like it.")
     for n in close:
         song = entry(n.path)
         by = f" — {song.artist}" if song.artist else ""
-        genre = n.genre or "unknown"
+        genre = display_genre(n.genre) if n.genre and n.genre != "unknown" else "unknown"
         st.markdown(f"**{song.title}**{by} · {genre} · {match_percent(n.score)}% match")
         if Path(n.path).is_file():
             st.audio(n.path)
@@ -111,6 +112,15 @@ VIEWS = {
     "Spectrum": "spectrum",
 }
 NO_VIEW = "(none)"
+BROWSER_FORMATS = {
+    ".mp3": "audio/mpeg", ".ogg": "audio/ogg", ".oga": "audio/ogg", ".opus": "audio/ogg",
+    ".wav": "audio/wav", ".flac": "audio/flac", ".m4a": "audio/mp4", ".aac": "audio/aac",
+    ".webm": "audio/webm",
+}  # fmt: skip
+# Browsers play these as they are (served with their own type); other files (.au, .aiff) are
+# played as their decoded sound, made into WAV.
+MIN_MATCH = 20
+# "% match" under which a library song is not offered as similar (it shares little).
 SONG_SELECTION = "song"  # the library map's selection: the tapped song's id
 
 
@@ -124,6 +134,16 @@ def _displayed_segment(segment):
 
     return replace(segment, label=display_genre(segment.label),
                    probabilities=_displayed(segment.probabilities))  # fmt: skip
+
+
+def song_name(name: str, result) -> str:
+    """How a song is named: "Title — Artist" from its tags, else its file name."""
+    if isinstance(result, AudioError):
+        return name
+    credits = result[5]
+    if credits.title:
+        return f"{credits.title} — {credits.artist}" if credits.artist else credits.title
+    return name
 
 
 def verdict_words(prediction) -> tuple[str, str]:
@@ -173,7 +193,7 @@ def view_png(name: str, data: bytes, model: str, kind: str) -> bytes:
 
     import matplotlib.pyplot as plt
 
-    _, _, samples, rate, _ = analyse(name, data, model)
+    _, _, samples, rate, _, _ = analyse(name, data, model)
     figure = audio_figure(samples, rate, [kind])
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
@@ -202,11 +222,11 @@ def summary(results: list) -> None:
 
 def show(name: str, data: bytes, result, model: str, top_k: int, catalog: Catalog | None) -> None:
     """One file: the result card first, then listening, charts, and views on demand."""
-    st.header(name)
+    st.header(song_name(name, result))
     if isinstance(result, AudioError):
         st.error(f"{name}: {plain_reason(result)}")
         return
-    prediction, embedding, _, _, tags = result
+    prediction, embedding, samples, rate, tags, _ = result
     labels = [display_genre(label) for label in load_classifier(model).labels]
     headline, detail = verdict_words(prediction)
     st.subheader(headline)
@@ -217,7 +237,10 @@ def show(name: str, data: bytes, result, model: str, top_k: int, catalog: Catalo
     chips = [f":violet-badge[{s.tag}]" for found in prediction.styles.values() for s in found]
     if chips and prediction.known:  # styles of a genre it does not know would mislead
         st.markdown("Styles and moods: " + " ".join(chips))
-    st.audio(data)
+    if Path(name).suffix.lower() in BROWSER_FORMATS:
+        st.audio(data, format=BROWSER_FORMATS[Path(name).suffix.lower()])
+    else:  # a format browsers do not play (GTZAN's .au): the decoded sound, as WAV
+        st.audio(samples, sample_rate=rate)
     st.altair_chart(
         probabilities_chart(_displayed(prediction.probabilities), top_k, labels),
         width="stretch",
