@@ -20,6 +20,7 @@ process; predictions run in worker threads (at most
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import anyio
 from fastapi import FastAPI
@@ -28,7 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from genrekit import __version__
 from genrekit.api.routes import http_error, invalid_request, router, too_many_files
-from genrekit.api.schemas import TAGS
+from genrekit.api.schemas import TAGS, with_file_pickers
 from genrekit.api.uploads import (
     DEFAULT_BODY_IDLE_SECONDS,
     DEFAULT_MAX_FILES,
@@ -79,6 +80,12 @@ def create_app(
     app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
     app.add_exception_handler(TooManyFiles, too_many_files)  # type: ignore[arg-type]
     app.include_router(router)
+    describe = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        return with_file_pickers(describe()) if app.openapi_schema is None else app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     app.add_middleware(UploadGuard, max_bytes=max_upload_bytes, idle_seconds=body_idle_seconds)
     return app
 

@@ -155,10 +155,41 @@ def batch_responses(body: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
     """The documented refusals of an endpoint that answers per file with ``body``."""
     return {
         **UPLOAD_ERRORS,
-        415: {"model": body, "description": "no file is decodable audio"},
+        415: {
+            "model": body,
+            "description": "no file is decodable audio",
+            "content": {"application/json": {"example": _failed_example(
+                "notes.txt", "not_audio", "not a recognised audio file (Invalid data found "
+                "when processing input)")}},
+        },
         422: {
             "model": body | ErrorBody,
             "description": "every file too short or silent (per-file results), or an "
             "invalid request (error)",
+            "content": {"application/json": {"example": _failed_example(
+                "blip.wav", "too_short", "too short: 0.20 s of audio, at least 1 s needed")}},
         },
-    }
+    }  # fmt: skip
+
+
+def _failed_example(name: str, kind: str, reason: str) -> dict[str, Any]:
+    """An answer in which every file failed: what a 415 or 422 body looks like."""
+    return {"model": "musicnn-lda",
+            "results": [{"filename": name, "error": {"type": kind, "reason": reason}}]}  # fmt: skip
+
+
+def with_file_pickers(schema: dict[str, Any]) -> dict[str, Any]:
+    """Upload fields marked ``format: binary`` beside OpenAPI 3.1's ``contentMediaType``:
+    Swagger UI draws a file picker only for that (otherwise a text box whose Execute answers
+    422)."""
+    found = schema.get("components", {}).get("schemas", {})
+    stack: list[Any] = list(found.values())
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if node.get("type") == "string" and "contentMediaType" in node:
+                node["format"] = "binary"
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return schema
