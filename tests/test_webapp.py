@@ -40,7 +40,8 @@ def test_example_clip_is_classified(app_test):
     example = "Hungarian_Dance_number_5_-_Allegro_in_F_sharp_minor_(string_orchestra).hq.ogg"
     app_test.selectbox(key="example").set_value(example).run()
     assert not app_test.exception
-    assert [h.value for h in app_test.header] == [example]
+    assert [h.value for h in app_test.header] == ["Hungarian Dance No. 5 — The U.S. Army Strings"]
+    assert "Hungarian Dance No. 5" in app_test.selectbox(key="example").format_func(example)
     assert app_test.subheader[0].value.startswith("Classical — confident, ")
     shown = [m.value for m in app_test.markdown]
     assert any(":violet-badge[violin]" in line for line in shown if line.startswith("Styles"))
@@ -49,7 +50,7 @@ def test_example_clip_is_classified(app_test):
     assert "knows 10 genres: Blues, Classical" in intro and "unknown" in intro
     assert not app_test.get("image")  # no picture until one is asked for
     assert len(app_test.get("vega_lite_chart")) == 3  # genres, timeline, tags
-    view = app_test.selectbox(key=f"view:{example}")
+    view = app_test.selectbox(key=f"view:{example}")  # keyed by the file, whatever its name
     assert view.options == ["(none)", "Waveform", "Mel spectrogram", "MFCC", "Chroma", "Spectrum"]
     view.set_value("Mel spectrogram").run()
     assert not app_test.exception
@@ -83,6 +84,8 @@ def test_several_files_get_a_summary_first_with_plain_errors_and_notes(app_test,
         "notes.mp3: this is not a sound file genrekit can read (it may be damaged, or not audio)."
     ]
     assert any(w.value.startswith("Only 2 s of sound") for w in app_test.warning)
+    # One card open, the others folded: several songs make a page, not 8,000 px of one.
+    assert [e.label for e in app_test.expander] == ["song.flac", "two-seconds.wav"]
 
 
 def test_unknown_shows_no_percentage_no_genre_chips_and_reads_unsure(app_test):

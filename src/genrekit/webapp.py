@@ -64,12 +64,27 @@ def chosen_inputs() -> list[tuple[str, bytes]]:
     )
     inputs = [(upload.name, upload.getvalue()) for upload in uploads or []]
     examples = sorted(examples_dir().glob("*.ogg")) if examples_dir().is_dir() else []
+    if not examples:
+        st.write(f"(Example songs are looked for in {examples_dir().resolve()}; set "
+                 "GENREKIT_DATA to the folder that holds examples/.)")  # fmt: skip
     if examples:
         names = [NO_EXAMPLE] + [p.name for p in examples]
-        pick = st.selectbox("…or try an example", names, key="example")
+        pick = st.selectbox("…or try an example", names, key="example",
+                            format_func=example_name)  # fmt: skip
         if pick != NO_EXAMPLE:
             inputs.append((pick, (examples_dir() / pick).read_bytes()))
     return inputs
+
+
+def example_name(file_name: str) -> str:
+    """An example as a listener would name it: title — artist from its tags, else its file name
+    without the underscores and download suffixes."""
+    if file_name == NO_EXAMPLE:
+        return file_name
+    credits = read_credits(examples_dir() / file_name)
+    if credits.title:
+        return f"{credits.title} — {credits.artist}" if credits.artist else credits.title
+    return file_name.removesuffix(".ogg").removesuffix(".hq").replace("_", " ")
 
 
 def show_similar(embedding, catalog: Catalog | None, k: int = 8) -> None:
@@ -454,8 +469,12 @@ def main() -> None:
     progress.empty()
     if len(results) > 1:
         summary(results)
-    for name, data, result in results:
-        show(name, data, result, model, top_k, catalog)
+    for number, (name, data, result) in enumerate(results):
+        if number == 0:
+            show(name, data, result, model, top_k, catalog)
+            continue
+        with st.expander(song_name(name, result), expanded=False):  # one long page otherwise
+            show(name, data, result, model, top_k, catalog)
 
 
 def describe_model(classifier: Classifier) -> None:
@@ -466,9 +485,13 @@ def describe_model(classifier: Classifier) -> None:
         return
     training = manifest.get("training", {})
     source = Path(str(training.get("data", {}).get("source", "its training data"))).name
+    by_artist = "group" in str(training.get("protocol", {}).get("name", "")) or "artist" in str(
+        training.get("protocol", {}).get("description", "")
+    )
+    how = "on songs by artists it had not heard" if by_artist else "on songs it had not heard"
     st.sidebar.markdown(
-        f"**{classifier.bundle.model_id}**: {accuracy:.0%} accuracy, measured on {source} "
-        f"({training.get('protocol', {}).get('description', 'cross-validation')})"
+        f"**{classifier.bundle.model_id}**: right on {accuracy:.0%} of the {source} songs "
+        f"{how} (cross-validation)."
     )
 
 

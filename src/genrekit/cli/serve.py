@@ -51,7 +51,12 @@ def web_app(
     port: Annotated[int, typer.Option(help="Port")] = 8501,
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
 ) -> None:
-    """Start the web app (Streamlit) and print its URL."""
+    """Start the web app (Streamlit) and print its URL.
+
+    Environment: GENREKIT_DATA is the folder whose examples/ holds the example excerpts the
+    Classify page offers (default ../shared/data, from where the command runs);
+    GENREKIT_LIBRARY is a library catalog (genrekit index) for similar songs and the Library
+    page."""
     from importlib import resources
 
     script = Path(str(resources.files("genrekit") / "webapp.py"))
