@@ -279,6 +279,7 @@ def teach_setup(tmp_path):
 def test_teach_page_in_a_real_browser(teach_setup):
     """Learn from examples, get suggestions, label one with a click, retrain, see accuracy."""
     examples, model, db = teach_setup
+    (examples / "jazz").mkdir()  # an empty label: said, not silently dropped
     with app_in_chromium(390, 844, {"GENREKIT_LIBRARY": str(db)}) as page:  # a phone
         page.get_by_text("Teach", exact=True).click()
         page.get_by_label("Your examples folder").fill(str(examples))
@@ -288,7 +289,15 @@ def test_teach_page_in_a_real_browser(teach_setup):
         page.get_by_role("button", name="Learn from my examples").click()
         page.get_by_text("Estimated accuracy:").wait_for(timeout=180_000)
         page.get_by_text("Label these next").wait_for(timeout=120_000)
-        page.get_by_role("button", name="metal").first.click()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "webapp-teach-suggestions.png"), full_page=True)
+        assert page.get_by_text("Label 'jazz' has 0 song(s)").count() == 1
+        assert page.get_by_text("What it means").count() == 1
+        first, second = (page.locator("button", has_text=n).first for n in ("classical", "metal"))
+        second.scroll_into_view_if_needed()
+        # The label buttons sit side by side in a row that wraps, even on a phone.
+        assert abs(first.bounding_box()["y"] - second.bounding_box()["y"]) < 5
+        second.click()
         page.get_by_text("Added to metal").wait_for(timeout=60_000)
         assert len(list((examples / "metal").iterdir())) == 4
         page.get_by_role("button", name="Learn from my examples").click()

@@ -281,7 +281,8 @@ def show(name: str, data: bytes, result, model: str, top_k: int, catalog: Catalo
 def teach() -> None:
     """Teach genrekit your own labels: examples in folders, suggestions from your library,
     one click to label, retrain, and watch the accuracy estimate move."""
-    from genrekit.learn import learn, suggest
+    from genrekit.fromtags import learn_from_catalog
+    from genrekit.learn import MIN_EXAMPLES, learn, suggest
 
     st.title("Teach genrekit your own genres")
     st.write(
@@ -296,25 +297,44 @@ def teach() -> None:
         key="teach_library",
     ).strip()  # fmt: skip
     history = st.session_state.setdefault("teach_history", [])
-    if st.button("Learn from my examples", key="teach_learn"):
-        try:
-            with st.spinner("Learning…"):
-                result = learn(folder, model, progress=False)
-        except GenrekitError as error:
-            st.error(str(error))
-        else:
-            history.append(result.accuracy)
-            for problem in result.errors:
-                st.warning(f"Skipped {problem}")
+    counts = label_counts(folder)
+    for label, count in counts.items():
+        if count < MIN_EXAMPLES:
+            st.warning(f"Label {label!r} has {count} song(s): at least {MIN_EXAMPLES} are "
+                       "needed, so it is left out until you add more.")  # fmt: skip
+    learn_examples = st.button("Learn from my examples", key="teach_learn")
+    learn_tags = library and st.button("Learn from my library's genre tags", key="teach_tags")
+    if learn_examples or learn_tags:
+        songs = sum(counts.values())
+        what = f"{songs} example song(s)" if learn_examples else "your library's genre tags"
+        with st.status(f"Learning from {what}…") as status:
+            try:
+                if learn_examples:
+                    result = learn(folder, model, progress=False)
+                else:
+                    learned = learn_from_catalog(library, model)
+                    result = learned.result
+                    for line in learned.describe():
+                        st.write(line)
+            except GenrekitError as error:
+                status.update(label="Could not learn", state="error")
+                st.error(str(error))
+            else:
+                status.update(label="Learned", state="complete")
+                history.append(result.accuracy)
+                for problem in result.errors:
+                    st.warning(f"Skipped {problem}")
     if history:
         trend = " → ".join(f"{a:.0%}" for a in history)
         st.subheader(f"Estimated accuracy: {history[-1]:.0%}")
         st.markdown(
-            f"After each training: {trend} (each song predicted by a model that never saw it)"
+            f"After each training: {trend}. What it means: each of your songs was named by a "
+            "model trained without that song's artist (without the song itself when your "
+            "files name no artist) — about how often it will be right on music it has not heard."
         )
     if not library or not (model / "manifest.json").is_file():
         return
-    labels = sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+    labels = [label for label, count in counts.items() if count >= MIN_EXAMPLES] or list(counts)
     try:
         suggestions = suggest(library, model, n=5)
     except GenrekitError as error:
@@ -325,11 +345,19 @@ def teach() -> None:
         st.write(f"**{Path(s.path).name}** — genrekit's guess: {s.guess} ({s.confidence:.0%})")
         if Path(s.path).is_file():
             st.audio(Path(s.path).read_bytes())
-        columns = st.columns(len(labels) or 1)
-        for column, label in zip(columns, labels):
-            if column.button(label, key=f"teach_{s.id}_{label}"):
-                _add_example(Path(s.path), folder / label)
-                st.success(f"Added to {label}; press Learn to retrain.")
+        chosen = st.pills("Label it as", labels, key=f"teach_{s.id}")  # wraps on a phone
+        if chosen:
+            _add_example(Path(s.path), folder / chosen)
+            st.success(f"Added to {chosen}; press Learn to retrain.")
+
+
+def label_counts(folder: Path) -> dict[str, int]:
+    """Each label subfolder of ``folder`` with how many audio files it holds (0 for empty)."""
+    from genrekit.datasets import audio_files
+
+    if not folder.is_dir():
+        return {}
+    return {p.name: len(audio_files(p)) for p in sorted(folder.iterdir()) if p.is_dir()}
 
 
 def _add_example(song: Path, label_folder: Path) -> None:
