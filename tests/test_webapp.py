@@ -193,6 +193,8 @@ def test_upload_in_a_real_browser():
             )  # fmt: skip
             card = page.get_by_text("Classical — confident")
             card.wait_for(timeout=120_000)
+            folded = page.locator('[data-testid="stExpander"] summary', has_text="metal.00035")
+            folded.first.click()  # the second card starts folded
             page.get_by_text("Metal —").first.wait_for(timeout=120_000)
             page.get_by_text("Summary", exact=True).wait_for(timeout=60_000)
             page.wait_for_function(
