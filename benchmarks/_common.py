@@ -6,6 +6,7 @@ import os
 import platform
 import subprocess
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "benchmarks" / "results"
@@ -45,3 +46,22 @@ def save_result(name: str, result: dict) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
+
+
+def taffc_in_taxonomy() -> tuple[Any, list[str]]:
+    """The taffc clips in GTZAN's genres as a ``Dataset`` (one item per clip, labelled), and
+    each clip's artist (from the manifest)."""
+    import csv
+
+    from genrekit.datasets import Dataset, Item
+
+    rows = [
+        r
+        for r in csv.DictReader((data_dir() / "taffc" / "manifest.csv").open())
+        if r["label"] != "other"
+    ]
+    items = [
+        Item(Path(r["file"]).stem, r["label"], Path(r["file"]).stem, data_dir() / r["file"])
+        for r in rows
+    ]
+    return Dataset(items, "taffc"), [r["artist"] for r in rows]

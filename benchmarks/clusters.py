@@ -12,16 +12,14 @@ embeddings of the default's width, a given k and ``-k auto``.
 
 from __future__ import annotations
 
-import csv
 import time
-from pathlib import Path
 
 import numpy as np
-from _common import data_dir, git_revision, machine, save_result
+from _common import data_dir, git_revision, machine, save_result, taffc_in_taxonomy
 from sklearn.metrics import normalized_mutual_info_score
 
 from genrekit.clusters import choose_count, kmeans, unit_rows
-from genrekit.datasets import Dataset, Item, from_audio_folder
+from genrekit.datasets import Dataset, from_audio_folder
 from genrekit.features import RepresentationSpec, feature_set
 from genrekit.featurize import featurize
 from genrekit.models.bundle import load_bundle
@@ -52,16 +50,7 @@ def purity(truth: list[str], assignment: np.ndarray) -> float:
 def collection(name: str) -> Dataset:
     if name == "GTZAN":
         return from_audio_folder(data_dir() / "gtzan")
-    rows = [
-        r
-        for r in csv.DictReader((data_dir() / "taffc" / "manifest.csv").open())
-        if r["label"] != "other"
-    ]
-    items = [
-        Item(Path(r["file"]).stem, r["label"], Path(r["file"]).stem, data_dir() / r["file"])
-        for r in rows
-    ]
-    return Dataset(items, "taffc")
+    return taffc_in_taxonomy()[0]
 
 
 def main() -> None:

@@ -33,9 +33,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from _common import data_dir, git_revision, machine, save_result
+from _common import data_dir, git_revision, machine, save_result, taffc_in_taxonomy
 
-from genrekit.datasets import Dataset, Item, from_audio_folder
+from genrekit.datasets import from_audio_folder
 from genrekit.featurize import featurize
 from genrekit.learn import Examples, held_out_protocol, teach
 from genrekit.models.bundle import load_bundle
@@ -72,17 +72,7 @@ def songs(collection: str) -> tuple[np.ndarray, list[str], list[str]]:
         }
         artists = [f"gtzan {artist_of[item.id]}" for item in dataset.items]
     else:
-        rows = [
-            r
-            for r in csv.DictReader((data_dir() / "taffc" / "manifest.csv").open())
-            if r["label"] != "other"
-        ]
-        items = [
-            Item(Path(r["file"]).stem, r["label"], Path(r["file"]).stem, data_dir() / r["file"])
-            for r in rows
-        ]
-        dataset = Dataset(items, "taffc")
-        artists = [r["artist"] for r in rows]
+        dataset, artists = taffc_in_taxonomy()
     featured, errors = featurize(dataset, spec, workers=1, progress=False)
     assert not errors and len(featured.items) == len(artists)
     return featured.matrix, [str(label) for label in featured.y], artists

@@ -237,7 +237,8 @@ def coloured_area(element) -> int:
     from genrekit.charts import TABLEAU10
 
     pixels = np.asarray(Image.open(io.BytesIO(element.screenshot())).convert("RGB")).astype(int)
-    palette = np.array([[int(c[i : i + 2], 16) for i in (1, 3, 5)] for c in TABLEAU10])
+    solid = np.array([[int(c[i : i + 2], 16) for i in (1, 3, 5)] for c in TABLEAU10])
+    palette = np.vstack([solid, 0.85 * solid + 0.15 * 255])  # the map's dots: 85 % opaque
     distance = np.abs(pixels[:, :, None, :] - palette[None, None]).max(axis=3).min(axis=2)
     return int((distance <= 12).sum())
 
@@ -327,12 +328,25 @@ def shared_clips_library(tmp_path):
 @pytest.mark.slow
 @needs_browser
 def test_library_page_in_a_real_browser(shared_clips_library):
-    """On a phone: the map draws, a picked song plays and its like songs show by name."""
+    """On a phone: the map draws (by genre, then by group), a mix plays, a picked song plays and
+    its like songs show by name."""
+    from genrekit.clusters import cluster_catalog
+
     music, db = shared_clips_library
+    groups = cluster_catalog(db, 3).groups
     with app_in_chromium(390, 844, {"GENREKIT_LIBRARY": str(db)}) as page:
         page.get_by_text("Library", exact=True).click()
         page.get_by_text("8 of 8 songs").wait_for(timeout=120_000)
         page.locator(".vega-embed").first.wait_for(timeout=60_000)  # the Altair map
+        assert drawn_area(page.locator(".vega-embed").first) > 200  # dots, coloured by genre
+        page.get_by_text("group (mix)").click()
+        page.get_by_text("Group", exact=True).first.wait_for(timeout=60_000)  # the legend
+        assert drawn_area(page.locator(".vega-embed").first) > 200
+        page.get_by_role("combobox", name="Play a mix").click()
+        page.keyboard.type(groups[0].name)
+        page.keyboard.press("Enter")
+        page.locator("audio").first.wait_for(state="attached", timeout=60_000)
+        assert page.locator("audio").count() == groups[0].size  # the mix's songs, each playable
         page.get_by_role("combobox", name="…or pick a song").click()
         page.keyboard.type("(jazz)")
         page.keyboard.press("Enter")

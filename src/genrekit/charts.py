@@ -150,19 +150,26 @@ def tags_chart(tags: dict[str, float], count: int) -> Any:
     return _style(_labelled_bars(bars.mark_bar(color="#4c78a8"), "score", ".2f", len(rows)))
 
 
-def library_chart(songs: Any, selection: str, labels: list[str]) -> Any:
-    """Every song a dot at its map position, coloured by genre; hovering shows name, artist,
-    genre and confidence; tapping a dot selects its ``id`` under the name ``selection``."""
+def library_chart(songs: Any, selection: str, labels: list[str], by: str = "genre") -> Any:
+    """Every song a dot at its map position, coloured by genre (``labels``: the genres' colours)
+    or, with ``by="group"``, by its ``genrekit clusters`` group; hovering shows name, artist,
+    genre, group and confidence; tapping a dot selects its ``id`` under the name
+    ``selection``."""
     import altair as alt
 
+    colour = (
+        alt.Color("genre:N", scale=genre_scale(labels), title="Genre")
+        if by == "genre"
+        else alt.Color("group:N", scale=alt.Scale(range=list(TABLEAU10)), title="Group")
+    )
     chart = (
         alt.Chart(songs, description="A map of your library: songs that sound alike sit together")
         .mark_circle(size=90, opacity=0.85)
         .encode(
             x=alt.X("x", axis=None),
             y=alt.Y("y", axis=None),
-            color=alt.Color("genre:N", scale=genre_scale(labels), title="Genre"),
-            tooltip=["name", "artist", "genre", alt.Tooltip("confidence", format=".0%")],
+            color=colour,
+            tooltip=["name", "artist", "genre", "group", alt.Tooltip("confidence", format=".0%")],
         )
         .add_params(alt.selection_point(name=selection, fields=["id"]))
     )

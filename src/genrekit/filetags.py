@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from genrekit.errors import ConfigError, GenrekitError
-from genrekit.library import name_bytes, name_text
+from genrekit.library import name_bytes, name_text, process_alive
 
 GENRE = "genre"
 """The player-visible genre field, whatever the format calls it."""
@@ -350,16 +350,6 @@ def _rewrite(
         temporary.unlink(missing_ok=True)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's live process
-    return True
-
-
 def clear_leftovers(
     folders: Iterable[Path], names: Iterable[str] | None = None, *, remove: bool = True
 ) -> list[Path]:
@@ -377,7 +367,7 @@ def clear_leftovers(
             stem, _, pid = leftover.name.removesuffix(TEMPORARY_MARK).rpartition(".")
             if not pid.isdigit() or (wanted is not None and stem[1:] not in wanted):
                 continue
-            if not _pid_alive(int(pid)):
+            if not process_alive(int(pid)):
                 if remove:
                     leftover.unlink(missing_ok=True)
                 removed.append(leftover)

@@ -440,7 +440,7 @@ def _claim(connection: sqlite3.Connection, paths: list[Path], owner: str) -> lis
         connection.execute("DELETE FROM claims WHERE since < ?", (now - CLAIM_EXPIRY_SECONDS,))
         for (other,) in connection.execute("SELECT DISTINCT owner FROM claims").fetchall():
             host, _, pid = other.rpartition(":")
-            if host == socket.gethostname() and pid.isdigit() and not _alive(int(pid)):
+            if host == socket.gethostname() and pid.isdigit() and not process_alive(int(pid)):
                 connection.execute("DELETE FROM claims WHERE owner = ?", (other,))
         mine = [
             path for path in paths
@@ -456,7 +456,7 @@ def _claim(connection: sqlite3.Connection, paths: list[Path], owner: str) -> lis
     return mine
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     """Whether process ``pid`` runs on this host (signal 0 asks without sending anything)."""
     try:
         os.kill(pid, 0)

@@ -56,7 +56,8 @@ def _checksum(ids: np.ndarray, vectors: np.ndarray) -> str:
 
 def library_map(db: str | Path) -> Any:
     """One row per indexed track: id, path, name, artist, genre, confidence, styles (a list), x,
-    y — the map computed now if the catalog has none for its current tracks (a pandas frame)."""
+    y, and its group (``genrekit clusters``; None before any) — the map computed now if the
+    catalog has none for its current tracks (a pandas frame)."""
     import pandas as pd
 
     from genrekit.library import open_catalog
@@ -82,13 +83,20 @@ def library_map(db: str | Path) -> Any:
                     "INSERT OR REPLACE INTO meta VALUES ('map', ?)",
                     (json.dumps({"checksum": checksum, "method": method}),),
                 )
+        grouped = connection.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'clusters'"
+        ).fetchone()
+        group = "c.name" if grouped else "NULL"
+        join = "LEFT JOIN clusters c ON c.track = t.id" if grouped else ""
         rows = connection.execute(
-            "SELECT t.id, t.path, t.genre, t.confidence, t.styles, m.x, m.y "
-            "FROM tracks t JOIN track_map m ON m.id = t.id ORDER BY t.id"
+            f"SELECT t.id, t.path, t.genre, t.confidence, t.styles, m.x, m.y, {group} "
+            f"FROM tracks t JOIN track_map m ON m.id = t.id {join} ORDER BY t.id"
         ).fetchall()
     finally:
         connection.close()
-    table = pd.DataFrame(rows, columns=["id", "path", "genre", "confidence", "styles", "x", "y"])
+    table = pd.DataFrame(
+        rows, columns=["id", "path", "genre", "confidence", "styles", "x", "y", "group"]
+    )
     songs = [entry(path) for path in table["path"]]
     table["name"] = [song.title for song in songs]
     table["artist"] = [song.artist or "" for song in songs]

@@ -403,10 +403,17 @@ def library_page() -> None:
     st.markdown(f"{len(shown)} of {len(table)} songs. Each dot is a song; songs that sound "
                "alike sit together. Tap a dot to play it.")  # fmt: skip
     labels = sorted({label for label in table["genre"].dropna() if label != "unknown"})
-    chart = library_chart(shown.drop(columns=["styles", "path"]), SONG_SELECTION, labels)
+    grouped = table["group"].notna().any()
+    by = "genre"
+    if grouped:
+        by = st.radio("Colour by", ["genre", "group"], horizontal=True, key="map_colour",
+                      format_func=lambda b: "genre" if b == "genre" else "group (mix)")  # fmt: skip
+    chart = library_chart(shown.drop(columns=["styles", "path"]), SONG_SELECTION, labels, by)
     event = st.altair_chart(
         chart, width="stretch", on_select="rerun", key="map", alt="Map of your library by genre"
     )
+    if grouped:
+        mixes(table)
     tapped = (event.selection.get(SONG_SELECTION) or [{}])[0].get("id") if event else None
     names = {int(row.id): f"{row.name} ({row.genre})" for row in shown.itertuples()}
     picked = st.selectbox("…or pick a song", [None, *names], key="map_pick",
@@ -422,6 +429,26 @@ def library_page() -> None:
     position = catalog.position(int(track))
     if position is not None:
         similar_songs(catalog.nearest(catalog.vectors[position], 8, exclude={int(track)}))
+
+
+MIX_SONGS = 8
+# Songs of a mix shown with a player (the first ones: nearest the group's centre).
+
+
+def mixes(table) -> None:
+    """The library's groups (``genrekit clusters``) with their names and sizes, one to play."""
+    sizes = table["group"].dropna().value_counts()
+    names = {name: f"{name} ({count} songs)" for name, count in sizes.items()}
+    st.subheader("Mixes: the kinds of music in your library")
+    picked = st.selectbox("Play a mix", [None, *names], key="map_mix",
+                          format_func=lambda n: "(none)" if n is None else names[n])  # fmt: skip
+    if picked is None:
+        return
+    for row in table[table["group"] == picked].head(MIX_SONGS).itertuples():
+        by = f" — {row.artist}" if row.artist else ""
+        st.markdown(f"**{row.name}**{by} · {display_genre(row.genre or 'unknown')}")
+        if Path(row.path).is_file():
+            st.audio(row.path)
 
 
 def filtered(table):
