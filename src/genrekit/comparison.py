@@ -62,9 +62,15 @@ def comparison_page(results: Sequence[str | Path], title: str = "genrekit result
             raise ConfigError(f"{path}: not a readable report.json ({error})") from None
     rows = [_comparison_row(data) for data in loaded]
     table = pd.DataFrame(rows).sort_values("_sort", ascending=False, kind="stable")
+    protocols = set(table["protocol"])
+    shared = []
+    if len(protocols) == 1:  # said once above the table, not in every row
+        shared = [H.paragraph(f"Protocol of every row: {protocols.pop()}")]
+        table = table.drop(columns="protocol")
     page = H.HtmlReport(title, H.plural(len(loaded), "result"))
     page.add(
         "Comparison",
+        *shared,
         H.table(table.drop(columns="_sort"), best_row=0),
         H.paragraph(
             "Best accuracy first, highlighted. Compare figures only between rows measured under "
