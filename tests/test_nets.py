@@ -41,11 +41,21 @@ def test_every_architecture_learns_and_records_curves(architecture):
     assert 1 <= len(net.history_["val_loss"]) <= 12
 
 
-def test_validation_split_never_takes_a_training_track():
+def test_validation_split_never_takes_a_training_track(monkeypatch):
+    """Several windows per track: the early-stopping split holds whole tracks out."""
+    from genrekit import splits as splitting
+
     x, y = toy(windows=False)
     tracks = np.repeat([f"t{i}" for i in range(30)], 3)
-    net = NetClassifier("torch_mlp", epochs=1).fit(x, y, groups=tracks)  # would raise on a leak
-    assert len(net.history_["val_loss"]) == 1
+    splits = []
+    real = splitting.holdout
+    monkeypatch.setattr(
+        splitting, "holdout", lambda *a, **k: splits.append(real(*a, **k)) or splits[-1]
+    )
+    NetClassifier("torch_mlp", epochs=1).fit(x, y, groups=tracks)
+    [split] = splits
+    assert len(split.test) > 0
+    assert not set(tracks[split.train]) & set(tracks[split.test])  # no track on both sides
 
 
 def test_net_settings_are_split_between_trainer_and_architecture():
@@ -114,7 +124,7 @@ def test_train_save_load_and_predict_a_net_from_audio(tmp_path, representation, 
     report, bundle, _ = train(config, tmp_path / "model", tmp_path / "report", progress=False)
     assert len(report.y_true) == 8  # one song-level prediction per track
     assert report.extra["rows_per_track"] == 5.0  # 2 s windows every 1 s over 6 s: overlapping
-    assert 0.0 <= report.extra["majority_vote_accuracy"] <= 1.0
+    assert report.extra["majority_vote_accuracy"] >= 0.75  # beats and tones are easy to tell
     saved = json.loads((tmp_path / "report" / "report.json").read_text())
     assert saved["history"]["val_loss"]  # learning curves of the first fold
     assert (tmp_path / "report" / "curves.png").stat().st_size > 0
