@@ -145,7 +145,7 @@ def _durations(report: H.HtmlReport, tracks: pd.DataFrame, errors: list[AudioErr
         rates.index = rates.index.astype(int).rename("source sample rate (Hz)")
         parts += [
             H.figure(fig, "durations"),
-            H.table(tracks["duration"].describe().to_frame("duration (s)").T),
+            H.table(_statistics(tracks["duration"]), "{:.1f}"),  # tall: fits a phone
             H.table(rates.to_frame()),
         ]
     else:
@@ -156,22 +156,29 @@ def _durations(report: H.HtmlReport, tracks: pd.DataFrame, errors: list[AudioErr
     report.add("Durations and sample rates", *parts)
 
 
+def _statistics(values: pd.Series) -> pd.DataFrame:
+    """count, mean, spread and quartiles as a two-column table (one statistic per row)."""
+    table = values.describe().to_frame(f"{values.name} (s)")
+    table.index.name = "statistic"
+    return table
+
+
 def _distributions(report: H.HtmlReport, tracks: pd.DataFrame) -> None:
+    """One box plot per feature, each a picture of its own: on a phone each fills the width
+    and its genre names stay readable (six plots in one picture shrank them to ~5 px)."""
     from genrekit.plots import _pyplot
 
     plt = _pyplot()
     labels = sorted(tracks["label"].unique())
-    fig, axes = plt.subplots(2, 3, figsize=(12, 6.5))
-    for ax, (name, described) in zip(axes.flat, KEY_FEATURES.items()):
+    pictures = []
+    for name, described in KEY_FEATURES.items():
+        fig, ax = plt.subplots(figsize=(5.5, 3.2))
         ax.boxplot([tracks.loc[tracks["label"] == g, name] for g in labels], tick_labels=labels)
-        ax.set_title(described, fontsize=10)
-        ax.tick_params(axis="x", rotation=60, labelsize=8)
-    fig.tight_layout()
-    report.add(
-        "Feature distributions per genre",
-        H.figure(fig, "box plots of " + "; ".join(KEY_FEATURES.values()) + ", per genre"),
-        H.paragraph("Shown: " + "; ".join(KEY_FEATURES.values()) + ".", note=True),
-    )
+        ax.set_title(described, fontsize=12)
+        ax.tick_params(axis="x", rotation=60, labelsize=11)
+        fig.tight_layout()
+        pictures.append(H.figure(fig, f"box plots of {described}, per genre"))
+    report.add("Feature distributions per genre", *pictures)
 
 
 def _correlations(report: H.HtmlReport, tracks: pd.DataFrame) -> None:
@@ -281,7 +288,7 @@ def _maps(report: H.HtmlReport, tracks: pd.DataFrame, seed: int) -> None:
     explained = pca.explained_variance_ratio_.sum()
     report.add(
         "Map of the dataset",
-        H.paragraph("Hover over a point to see its track.", note=True),
+        H.paragraph("With a mouse, point at a dot to see its track's name.", note=True),
         H.scatter_svg(pca.transform(x), labels, names, f"PCA ({explained:.0%} of variance)"),
         H.scatter_svg(embedded, labels, names, f"t-SNE (perplexity {perplexity:.0f})"),
     )
