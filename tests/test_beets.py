@@ -90,3 +90,33 @@ def test_import_hook_classifies_new_items(tmp_path):
     assert stored[EXAMPLES["untagged"]] == "Jazz|musicnn-lda"
     assert stored[EXAMPLES["person"]] == "Jazz|$genrekit_model"
     assert file_genre(files["untagged"]) == ["Jazz"]
+
+
+def test_beet_genrekit_learn_teaches_a_model_from_the_items_genres(tmp_path):
+    """Real beets: 12 GTZAN clips by 2+ artists per genre, tagged as people spell genres; the
+    query's items teach a personal model; nothing in the library or the files changes."""
+    import csv
+
+    env, _ = beets_home(tmp_path, auto=False)
+    music = tmp_path / "tagged"
+    music.mkdir()
+    artist_of = {r["id"]: r["artist"] for r in csv.DictReader((DATA / "gtzan_artists.csv").open())}
+    for label, spellings in (("classical", ["Classical", "classical"]), ("metal", ["Metal"])):
+        for n, clip in enumerate(sorted((DATA / "gtzan" / label).glob("*.flac"))[:6]):
+            copy = music / clip.name
+            shutil.copyfile(clip, copy)
+            audio = mutagen.File(copy)
+            audio["GENRE"] = spellings[n % len(spellings)]
+            audio["ARTIST"] = f"artist {artist_of[clip.stem]}"
+            audio["TITLE"] = clip.stem
+            audio.save()
+    beet(env, "import", "-A", "-q", str(music))
+    before = {p: p.read_bytes() for p in music.iterdir()}
+    output = beet(env, "genrekit-learn", "-o", str(tmp_path / "mine"))
+    assert "learned: classical: 6 songs" in output and "(from 'Classical' ×3, 'classical' ×3)" in (
+        output
+    )
+    assert "accuracy" in output and (tmp_path / "mine" / "manifest.json").is_file()
+    assert {p: p.read_bytes() for p in music.iterdir()} == before
+    stored = beet(env, "ls", "-f", "$genrekit_model|$genres").splitlines()
+    assert len(stored) == 12 and all(line.startswith("$genrekit_model|") for line in stored)

@@ -1,4 +1,5 @@
-"""beets plugin: ``beet genrekit [QUERY]`` sets the genre of library items from their audio.
+"""beets plugin: ``beet genrekit [QUERY]`` sets the genre of library items from their audio;
+``beet genrekit-learn [QUERY] -o MODEL`` learns a personal model from their genres.
 
 Enable it with ``plugins: genrekit`` in beets' config.yaml (installed with genrekit; beets finds
 it in the ``beetsplug`` namespace). Options, under ``genrekit:``::
@@ -68,7 +69,56 @@ class GenrekitPlugin(BeetsPlugin):
             help="do not write the tags into the files",
         )  # fmt: skip
         command.func = self.command
-        return [command]
+        learn = ui.Subcommand(
+            "genrekit-learn", help="learn a personal genre model from these items' genres"
+        )
+        learn.parser.add_option("-o", "--out", default="mymodel", help="bundle folder to write")
+        learn.parser.add_option(
+            "--map", dest="genre_map", default=None,
+            help='your own merges: a TOML file of "spelling" = "label" lines',
+        )  # fmt: skip
+        learn.parser.add_option(
+            "--keep-subgenres", action="store_true", default=False,
+            help="keep sub-genres instead of folding them into their parent",
+        )  # fmt: skip
+        learn.func = self.learn
+        return [command, learn]
+
+    def learn(self, lib: Any, opts: Any, args: list[str]) -> None:
+        """``beet genrekit-learn [QUERY]``: the items' genres (and artists) teach a personal
+        model (``genrekit.fromtags``), on the default model's embeddings of their audio; nothing
+        is written to the library or the files."""
+        from pathlib import Path
+
+        from genrekit.fromtags import TaggedSong, learn_from_songs
+        from genrekit.predict import Classifier
+        from genrekit.vocabulary import Vocabulary, load_map
+
+        default = Classifier.load()  # personal models learn on the default's embeddings
+        songs = []
+        items = list(lib.items(args))
+        for number, item in enumerate(items, start=1):
+            try:
+                _, embedding = default.analyse_file(item.filepath, timeline=False)
+            except GenrekitError as error:
+                self._log.error("{}", error)
+                continue
+            found = item.get("genres") or item.get("genre") or []
+            genres = [str(g) for g in found] if isinstance(found, list) else [str(found)]
+            artist = item.get("artist") or item.get("albumartist") or None
+            songs.append(TaggedSong(str(item.filepath), genres, artist, embedding))
+            ui.print_(f"listened to {number} of {len(items)}: {item}")
+        merges = load_map(opts.genre_map) if opts.genre_map else {}
+        try:
+            learned = learn_from_songs(
+                songs, Path(opts.out), default.spec, source=f"beets query {' '.join(args)!r}",
+                vocabulary=Vocabulary(opts.keep_subgenres, merges),
+            )  # fmt: skip
+        except GenrekitError as error:
+            raise ui.UserError(str(error)) from None
+        for line in [*learned.describe(), learned.result.summary()]:
+            ui.print_(line)
+        ui.print_(f"model: {learned.result.bundle} (beet genrekit -m {learned.result.bundle})")
 
     def command(self, lib: Any, opts: Any, args: list[str]) -> None:
         if opts.model:

@@ -93,16 +93,30 @@ def learn_from_catalog(
     db: str | Path, out: Path | None, *, vocabulary: Vocabulary | None = None
 ) -> TagLearning:
     """A personal model of the genres the catalog's songs are tagged with (module docstring)."""
-    vocabulary = vocabulary or Vocabulary()
     songs, gone, spec = catalog_songs(db)
-    notes = []
-    if gone:
-        notes.append(f"{gone} song(s) in the catalog are no longer on disk; left out")
+    notes = [f"{gone} song(s) in the catalog are no longer on disk; left out"] if gone else []
+    return learn_from_songs(songs, out, spec, vocabulary=vocabulary, source=str(db), notes=notes)
+
+
+def learn_from_songs(
+    songs: list[TaggedSong],
+    out: Path | None,
+    spec: Any,
+    *,
+    vocabulary: Vocabulary | None = None,
+    source: str,
+    notes: list[str] | None = None,
+) -> TagLearning:
+    """A personal model of the genres ``songs`` are tagged with, from their embeddings (in the
+    representation ``spec``); ``source`` names where they come from in messages and the
+    manifest (a catalog, a beets query)."""
+    vocabulary = vocabulary or Vocabulary()
+    notes = list(notes or [])
     tagged = [song for song in songs if song.genres]
     if not tagged:
         raise ConfigError(
-            f"{db}: none of its {len(songs)} songs carries a genre tag; tag some songs in your "
-            "player or tagger (or learn from folders: genrekit learn FOLDER)"
+            f"{source}: none of its {len(songs)} songs carries a genre tag; tag some songs in "
+            "your player or tagger (or learn from folders: genrekit learn FOLDER)"
         )
     labels = vocabulary.label_songs([(song.genres, song.artist) for song in tagged])
     learned = [(song, label) for song, label in zip(tagged, labels, strict=True) if label]
@@ -110,8 +124,8 @@ def learn_from_catalog(
     if len(kept) < 2:
         found = f"only {kept[0]!r}" if kept else "no genre"
         raise ConfigError(
-            f"{db}: {found} has enough tagged songs to learn from ({vocabulary.min_songs} songs "
-            f"by {vocabulary.min_artists} artists each); at least two genres are needed"
+            f"{source}: {found} has enough tagged songs to learn from ({vocabulary.min_songs} "
+            f"songs by {vocabulary.min_artists} artists each); at least two genres are needed"
             + (f". Set aside: {_first_reasons(vocabulary)}" if vocabulary.set_aside else "")
         )
     groups = np.array([song.group for song, _ in learned])
@@ -128,10 +142,10 @@ def learn_from_catalog(
         spec,
         out,
         data={
-            "source": str(db),
+            "source": source,
             "songs": len(learned),
             "labels": len(kept),
-            "from": "the genre tags of the catalog's songs",
+            "from": "the songs' own genre tags",
         },
         sources=sorted(song.path for song, _ in learned),
         errors=[],
