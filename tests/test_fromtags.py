@@ -231,3 +231,21 @@ def test_the_prior_pools_and_never_vetoes():
     pooled = prior.pool(np.array([[0.9, 0.1], [0.5, 0.5]]), features)
     np.testing.assert_allclose(pooled.sum(1), 1.0)
     assert (pooled > 0).all()
+
+
+def test_vanished_songs_and_stray_byte_genres_are_left_out_in_plain_words(tmp_path):
+    from genrekit.library import index_folder
+
+    root = tmp_path / "lib"
+    files = _tagged_library(root / "music")
+    bad = files[0]  # a genre of stray bytes (a BOM read as Latin-1): one thin label, set aside
+    audio = mutagen.File(bad)
+    audio["GENRE"] = "\udcff\udcfe".encode("utf-8", "surrogateescape").decode("latin-1")
+    audio.save()
+    db = root / "lib.sqlite"
+    index_folder(root / "music", db, progress=False)
+    files[1].unlink()  # gone since it was indexed
+    result = runner.invoke(app, ["learn", "--db", str(db), "-o", str(tmp_path / "m")])
+    assert result.exit_code == 0, result.output
+    assert "1 song(s) in the catalog are no longer on disk; left out" in result.output
+    assert "set aside: ÿþ: 1 song(s)" in result.output and "Traceback" not in result.output
