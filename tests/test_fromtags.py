@@ -28,6 +28,8 @@ runner = CliRunner()
 def test_spellings_codes_several_values_and_junk_become_labels():
     vocabulary = Vocabulary()
     assert {vocabulary.label_of([v]) for v in ("Hip-Hop", "hip hop", "HipHop", "Rap")} == {"hiphop"}
+    assert vocabulary.label_of(["Música Popular Brasileira"]) == "música popular brasileira"
+    assert vocabulary.label_of(["歌謡曲"]) == "歌謡曲"  # other scripts are genres too
     assert vocabulary.label_of(["(17)"]) == "rock"  # an ID3v1 code
     assert vocabulary.label_of(["Rock; Pop"]) == "rock"  # several values: the first
     assert vocabulary.label_of(["Other", "Jazz"]) == "jazz"  # junk skipped

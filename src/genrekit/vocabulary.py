@@ -56,9 +56,9 @@ MIN_ARTISTS = 2
 
 
 def key(value: str) -> str:
-    """What spellings of one genre share: lower case, letters, digits and ``&`` only
-    (``Hip-Hop``, ``hip hop`` and ``HipHop`` → ``hiphop``)."""
-    return re.sub(r"[^0-9a-z&]", "", value.casefold())
+    """What spellings of one genre share: lower case, letters (of any script), digits and
+    ``&`` only (``Hip-Hop``, ``hip hop`` and ``HipHop`` → ``hiphop``; ``歌謡曲`` stays)."""
+    return "".join(ch for ch in value.casefold() if ch.isalnum() or ch == "&")
 
 
 def _id3v1_name(value: str) -> str:
