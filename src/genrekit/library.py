@@ -1,4 +1,5 @@
-"""A music library: index a folder into SQLite, then find songs like a given one.
+"""A music library's catalog: every file of a folder indexed into SQLite — its analysis
+(genre, confidence, styles, embedding), its own tags (genres, artist, title), moves and claims.
 
 Catalog: one SQLite file (WAL mode) with a versioned schema. Every track is written in its own
 transaction by a single writer (the main process; workers only analyse), so an interrupted run,
@@ -8,7 +9,8 @@ Analysis runs on Dask: a local cluster of ``workers`` processes by default, or a
 cluster given by its scheduler address, partitioned by file. A task lost with a failed worker is
 retried on another; results stream back to the one writer as they complete. Files are
 skipped when size and mtime are unchanged, or when the content hash is unchanged; files that fail
-to decode are recorded with their reason and retried only when they change.
+to decode are recorded with their reason and retried only when they change (files that could not
+be read at all, on every run). File names are stored as their own bytes (``name_bytes``).
 
 Searching the catalog ("songs like this") is ``genrekit.similarity``.
 """
