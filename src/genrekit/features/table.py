@@ -2,8 +2,9 @@
 representation is extracted from, and tables of them in the Kaggle GTZAN format.
 
 Columns: ``filename, length, <the representation's features>, label``. Whole clips are named
-``<id>.wav`` and segments ``<id>.<n>.wav`` (as in ``features_30_sec.csv`` / ``features_3_sec.csv``), where ``<id>`` is the
-file's stem, so rows made from ``blues.00000.flac`` join the Kaggle table's ``blues.00000.wav``.
+``<id>.wav`` and segments ``<id>.<n>.wav`` (as in ``features_30_sec.csv`` /
+``features_3_sec.csv``), where ``<id>`` is the file's stem, so rows made from
+``blues.00000.flac`` join the Kaggle table's ``blues.00000.wav``.
 """
 
 from __future__ import annotations
