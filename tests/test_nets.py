@@ -228,3 +228,20 @@ def test_overlapping_training_windows_follow_hop_seconds(tmp_path):
     apart = RepresentationSpec(name="logmel", clip_seconds=5.0, hop_seconds=5.0)
     clips, _ = featurize(dataset, apart, progress=False)
     assert len(clips) == 3
+
+
+def test_the_device_is_a_hyper_parameter_and_cpu_is_the_default_path():
+    """``auto`` trains where PyTorch sees a GPU, else on the CPU (CI); a wrong or missing
+    device is a plain error; the fitted network is kept on the CPU (bundles save it there)."""
+    import torch
+
+    x, y = toy(windows=False)
+    net = NetClassifier("torch_mlp", epochs=1, device="auto").fit(x, y)
+    assert next(net.model_.parameters()).device.type == "cpu"
+    assert net.predict(x).shape == y.shape
+    with pytest.raises(ConfigError, match="use auto, cpu or cuda"):
+        NetClassifier("torch_mlp", epochs=1, device="tpu").fit(x, y)
+    if not torch.cuda.is_available():
+        with pytest.raises(ConfigError, match="sees no GPU"):
+            NetClassifier("torch_mlp", epochs=1, device="cuda").fit(x, y)
+    assert build_pipeline("torch_mlp", {"device": "cpu"}).device == "cpu"

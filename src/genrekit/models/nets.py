@@ -147,6 +147,9 @@ class NetClassifier:
     gain: float = 0.0
     """Random gain of up to ± this many dB per training window (0: off; for dB inputs: logmel)."""
     seed: int = 0
+    device: str = "auto"
+    """Where training and prediction run: ``auto`` (CUDA when PyTorch sees a GPU, else the CPU),
+    ``cpu`` or ``cuda``. The fitted network is kept on the CPU (bundles save it from there)."""
     classes_: np.ndarray | None = field(default=None, repr=False)
     # Fitted state, named as scikit-learn names it (a trailing underscore: set by ``fit``).
     history_: dict[str, list[float]] = field(default_factory=dict, repr=False)
@@ -168,9 +171,11 @@ class NetClassifier:
         self.mean_, self.std_ = _channel_stats(x[split.train])
         if getattr(self.model_, "expects_raw_input", False):  # pretrained: keeps its own scale
             self.mean_, self.std_ = np.zeros_like(self.mean_), np.ones_like(self.std_)
+        device = self.torch_device()
+        self.model_.to(device)
         counts = np.bincount(targets[split.train], minlength=len(self.classes_))
         weights = torch.tensor(len(split.train) / (len(counts) * np.maximum(counts, 1)),
-                               dtype=torch.float32)  # fmt: skip
+                               dtype=torch.float32, device=device)  # fmt: skip
         loss_function = nn.CrossEntropyLoss(weight=weights)
         trainable = [p for p in self.model_.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(
@@ -191,14 +196,16 @@ class NetClassifier:
                 batch = order[start : start + self.batch_size]
                 if len(batch) < 2:
                     continue  # batch norm needs two examples
-                inputs_b, targets_b = self._augment(train_x[batch], generator), train_y[batch]
+                inputs_b = self._augment(train_x[batch], generator).to(device)
+                targets_b = train_y[batch].to(device)
                 optimizer.zero_grad()
                 logits, loss = self._mixup_loss(inputs_b, targets_b, loss_function, generator)
                 loss.backward()
                 optimizer.step()
                 total += float(loss.detach()) * len(batch)
                 correct += int((logits.argmax(1) == targets_b).sum())
-            val_loss, val_accuracy = self._evaluate(val_x, val_y, loss_function)
+            val_loss, val_accuracy = self._evaluate(val_x.to(device), val_y.to(device),
+                                                    loss_function)  # fmt: skip
             scheduler.step(val_loss)
             self.history_["train_loss"].append(total / len(order))
             self.history_["train_accuracy"].append(correct / len(order))
@@ -212,8 +219,18 @@ class NetClassifier:
                     break
         if best is not None:
             self.model_.load_state_dict(best)
-        self.model_.eval()
+        self.model_.to("cpu").eval()
         return self
+
+    def torch_device(self) -> torch.device:
+        """The device ``device`` names (``auto``: CUDA when available, else the CPU)."""
+        if self.device == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if self.device not in ("cpu", "cuda"):
+            raise ConfigError(f"device {self.device!r}: use auto, cpu or cuda")
+        if self.device == "cuda" and not torch.cuda.is_available():
+            raise ConfigError("device 'cuda': PyTorch sees no GPU here (use auto or cpu)")
+        return torch.device(self.device)
 
     def _fitted(self) -> nn.Module:
         """The trained network, or scikit-learn's ``NotFittedError``."""
@@ -225,12 +242,14 @@ class NetClassifier:
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         model = self._fitted()
-        model.eval()
+        device = self.torch_device()
+        model.to(device).eval()
         with torch.no_grad():
             chunks = [
-                torch.softmax(model(self._tensor(x[i : i + 256])), dim=1).numpy()
+                torch.softmax(model(self._tensor(x[i : i + 256]).to(device)), dim=1).cpu().numpy()
                 for i in range(0, len(x), 256)
             ]
+        model.to("cpu")
         return np.concatenate(chunks).astype(np.float64)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
