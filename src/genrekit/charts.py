@@ -169,7 +169,13 @@ def library_chart(songs: Any, selection: str, labels: list[str], by: str = "genr
             x=alt.X("x", axis=None),
             y=alt.Y("y", axis=None),
             color=colour,
-            tooltip=["name", "artist", "genre", "group", alt.Tooltip("confidence", format=".0%")],
+            tooltip=[
+                "name",
+                "artist",
+                "genre",
+                alt.Tooltip("group:N"),
+                alt.Tooltip("confidence:Q", format=".0%"),
+            ],
         )
         .add_params(alt.selection_point(name=selection, fields=["id"]))
     )
