@@ -426,11 +426,20 @@ def outside_named(path: Path, named: Iterable[Path]) -> Path | None:
 
 @dataclass(frozen=True)
 class Credits:
-    """What a file's own tags say about it: its genre values, artist and title."""
+    """What a file's own tags say about it: its genre values, artist and title (and its length,
+    which its header tells)."""
 
     genres: list[str]
     artist: str | None
     title: str | None
+    seconds: float | None = None
+    """Length in s, when the file's header tells it."""
+
+    def named(self, fallback: str) -> str:
+        """How a person names the song: "Title — Artist", the title alone, else ``fallback``."""
+        if not self.title:
+            return fallback
+        return f"{self.title} — {self.artist}" if self.artist else self.title
 
 
 def read_credits(path: str | Path) -> Credits:
@@ -447,9 +456,10 @@ def read_credits(path: str | Path) -> Credits:
         audio = mutagen.File(path)
     except Exception:  # unreadable tags are no tags
         return Credits([], None, None)
+    seconds = getattr(getattr(audio, "info", None), "length", None) or None
     tags = getattr(audio, "tags", None)
     if tags is None:
-        return Credits([], None, None)
+        return Credits([], None, None, seconds)
     if isinstance(tags, ID3):
         genres = [str(g) for frame in tags.getall("TCON") for g in frame.genres]
         artist, title = _id3_text(tags, "TPE1"), _id3_text(tags, "TIT2")
@@ -464,7 +474,7 @@ def read_credits(path: str | Path) -> Credits:
         artist = _first_text(_vorbis(tags, "artist"))
         title = _first_text(_vorbis(tags, "title"))
     cleaned = [str(g).strip(" /") for g in genres]  # "(17)/Pop" in v2.3 reads as Rock, /Pop
-    return Credits([g for g in cleaned if g], artist, title)
+    return Credits([g for g in cleaned if g], artist, title, seconds)
 
 
 def _id3_text(tags: Any, frame: str) -> str | None:

@@ -289,8 +289,8 @@ def _held_out_keys(featured: Dataset) -> tuple[np.ndarray, str]:
 
 
 def held_out_protocol(keys: np.ndarray, by: str) -> str:
-    """The estimate's protocol in words (``_held_out_parts`` decides which)."""
-    if len(np.unique(keys)) <= HELD_OUT_FOLDS * 2:
+    """The estimate's protocol in words (``_one_at_a_time`` decides which)."""
+    if _one_at_a_time(keys):
         return f"leave-one-{by}-out"
     return f"{HELD_OUT_FOLDS}-fold {by}-grouped"
 
@@ -319,11 +319,16 @@ this many artist-grouped folds at a time instead of one artist: a library of tho
 is then learned in seconds, not one fit per artist."""
 
 
+def _one_at_a_time(keys: np.ndarray) -> bool:
+    """Whether the estimate holds one key out at a time (few keys) or grouped folds."""
+    return len(np.unique(keys)) <= HELD_OUT_FOLDS * 2
+
+
 def _held_out_parts(keys: np.ndarray) -> list[np.ndarray]:
     """Boolean masks of the rows held out together: one key at a time, or ``HELD_OUT_FOLDS``
     folds of whole keys (assigned by a fixed shuffle) when there are many keys."""
     distinct = np.unique(keys)
-    if len(distinct) <= HELD_OUT_FOLDS * 2:
+    if _one_at_a_time(keys):
         return [keys == key for key in distinct]
     shuffled = np.random.default_rng(0).permutation(len(distinct)) % HELD_OUT_FOLDS
     fold_of = dict(zip(distinct, shuffled, strict=True))

@@ -51,28 +51,10 @@ def entry(path: str | Path) -> Entry:
 @lru_cache(maxsize=4096)
 def _entry(name: str, version: int) -> Entry:
     """``entry``, remembered per file version (``version``: its mtime in ns)."""
-    import mutagen
+    from genrekit.filetags import read_credits
 
-    path = Path(name)
-    title, artist, seconds = path.stem, None, None
-    try:
-        audio = mutagen.File(path, easy=True)
-    except Exception:  # unreadable tags are no title, not an error: the audio may be fine
-        audio = None
-    if audio is not None:
-        tags = audio.tags or {}
-        title = _first(tags, "title") or title
-        artist = _first(tags, "artist")
-        seconds = getattr(audio.info, "length", None) or None
-    return Entry(path, title, artist, seconds)
-
-
-def _first(tags: object, key: str) -> str | None:
-    try:
-        values = tags[key]  # type: ignore[index]
-    except (KeyError, ValueError, TypeError):
-        return None
-    return str(values[0]).strip() or None if values else None
+    credits = read_credits(name)
+    return Entry(Path(name), credits.title or Path(name).stem, credits.artist, credits.seconds)
 
 
 @dataclass(frozen=True)

@@ -81,10 +81,8 @@ def example_name(file_name: str) -> str:
     without the underscores and download suffixes."""
     if file_name == NO_EXAMPLE:
         return file_name
-    credits = read_credits(examples_dir() / file_name)
-    if credits.title:
-        return f"{credits.title} — {credits.artist}" if credits.artist else credits.title
-    return file_name.removesuffix(".ogg").removesuffix(".hq").replace("_", " ")
+    plain = file_name.removesuffix(".ogg").removesuffix(".hq").replace("_", " ")
+    return read_credits(examples_dir() / file_name).named(plain)
 
 
 def show_similar(embedding, catalog: Catalog | None, k: int = 8) -> None:
@@ -153,12 +151,7 @@ def _displayed_segment(segment):
 
 def song_name(name: str, result) -> str:
     """How a song is named: "Title — Artist" from its tags, else its file name."""
-    if isinstance(result, AudioError):
-        return name
-    credits = result[5]
-    if credits.title:
-        return f"{credits.title} — {credits.artist}" if credits.artist else credits.title
-    return name
+    return name if isinstance(result, AudioError) else result[5].named(name)
 
 
 def verdict_words(prediction) -> tuple[str, str]:
