@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile
-from conftest import music_like, tone
+from conftest import REPO, music_like, tone
+from test_webapp import CHROMIUM, needs_browser
 from typer.testing import CliRunner
 
 from genrekit.cli import app
@@ -164,3 +165,49 @@ def test_report_renders_results_side_by_side(tmp_path):
     assert page.count("data:image/png;base64,") == 3  # two confusion matrices, one curve plot
     bad = runner.invoke(app, ["report", str(tmp_path / "missing.json")])
     assert bad.exit_code == 2 and "not a readable report.json" in bad.stderr
+
+
+PHONE_TEXT_PX = 8
+"""The smallest text (CSS px) a report may show on a phone."""
+
+
+@pytest.mark.slow
+@needs_browser
+def test_reports_read_on_a_phone_and_a_desktop(small_dataset, tmp_path):
+    """In Chromium at 1400 and 390 px wide: the explore report and a committed comparison page
+    never scroll sideways (wide tables scroll in their own box), show box-plot genre names and
+    map labels at a readable size, say a shared protocol once, and ask no one to hover."""
+    from playwright.sync_api import sync_playwright
+
+    from genrekit.explore import BOX_LABEL_POINTS, explore
+    from genrekit.htmlreport import FIGURE_DPI
+
+    report = explore(small_dataset, tmp_path / "report")
+    comparisons = sorted((REPO / "benchmarks" / "results").glob("*/comparison.html"))
+    box_label_px = BOX_LABEL_POINTS * FIGURE_DPI / 72
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        for width, height in ((1400, 1000), (390, 844)):
+            page = browser.new_page(viewport={"width": width, "height": height})
+            for path in (report, *comparisons):
+                page.goto(path.as_uri())
+                assert page.evaluate("document.documentElement.scrollWidth") <= width, path
+                assert "hover" not in page.inner_text("body").lower()
+                for table in page.locator(".table").all():  # whole, or scrolling in its box
+                    assert table.bounding_box()["x"] + table.bounding_box()["width"] <= width
+            for comparison in comparisons:
+                page.goto(comparison.as_uri())
+                assert page.inner_text("body").count("Protocol of every row") <= 1
+            page.goto(report.as_uri())
+            durations = page.locator("#durations-and-sample-rates table").first
+            assert durations.evaluate("t => t.scrollWidth <= t.parentElement.clientWidth")
+            scales = page.locator('img[alt^="box plots"]').evaluate_all(
+                "all => all.map(i => i.clientWidth / i.naturalWidth)"
+            )
+            assert len(scales) == 6 and min(scales) * box_label_px >= PHONE_TEXT_PX, scales
+            label_heights = page.locator("svg text").evaluate_all(
+                "all => all.map(t => t.getBoundingClientRect().height)"
+            )
+            assert label_heights and min(label_heights) >= PHONE_TEXT_PX, label_heights
+            page.close()
+        browser.close()

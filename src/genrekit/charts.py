@@ -142,7 +142,7 @@ def tags_chart(tags: dict[str, float], count: int) -> Any:
             "score:Q",
             title="score (0–1, each on its own)",
             scale=alt.Scale(domain=[0, 1.15]),
-            axis=alt.Axis(values=PERCENT_TICKS),
+            axis=alt.Axis(values=PERCENT_TICKS, format=".2~f"),  # 0.25, not a rounded 0.3
         ),
         y=alt.Y("tag:N", sort=list(rows["tag"]), title=None, axis=alt.Axis(labelOverlap=False)),
         tooltip=["tag", alt.Tooltip("score:Q", format=".2f")],

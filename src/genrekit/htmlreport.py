@@ -28,6 +28,10 @@ nav a { margin-right: .8rem; display: inline-block; }
 @media (max-width: 600px) { body { margin: 1rem auto; } table { font-size: .8rem; } }
 """
 
+FIGURE_DPI = 100
+"""Pixels per inch of embedded figures: a figure 5.5 in wide is 550 px, which a 390 px phone
+shows at about 0.65 of its size."""
+
 PALETTE = (
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
     "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
@@ -109,16 +113,25 @@ def figure(fig, alt: str) -> str:
     import matplotlib.pyplot as plt
 
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    fig.savefig(buffer, format="png", dpi=FIGURE_DPI, bbox_inches="tight")
     plt.close(fig)
     data = base64.b64encode(buffer.getvalue()).decode()
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
 
 
+SVG_TEXT_PX = 16
+"""Text size in the SVG maps (px of the drawing): about 10 px when a phone shows a 560 px map
+358 px wide."""
+LEGEND_COLUMNS = 3
+"""Labels per row of a map's legend, which sits under the map so the drawing is no wider than
+the map itself."""
+
+
 def scatter_svg(
     points: np.ndarray, labels: list[str], names: list[str], title: str, size: int = 560
 ) -> str:
-    """A 2-D scatter as inline SVG, one colour per label; hovering a point shows its name."""
+    """A 2-D scatter as inline SVG, one colour per label, the legend underneath; each point
+    carries its name as a tooltip."""
     categories = sorted(set(labels))
     colour = {c: PALETTE[i % len(PALETTE)] for i, c in enumerate(categories)}
     low, high = points.min(axis=0), points.max(axis=0)
@@ -126,19 +139,25 @@ def scatter_svg(
     margin = 20
     scaled = margin + (points - low) / span * (size - 2 * margin)
     circles = "\n".join(
-        f'<circle cx="{x:.1f}" cy="{size - y:.1f}" r="4" fill="{colour[label]}" '
+        f'<circle cx="{x:.1f}" cy="{size - y:.1f}" r="5" fill="{colour[label]}" '
         f'fill-opacity="0.8"><title>{html.escape(name)} ({html.escape(label)})</title></circle>'
         for (x, y), label, name in zip(scaled, labels, names)
     )
+    row_height, column_width = SVG_TEXT_PX + 10, size // LEGEND_COLUMNS
+    rows = -(-len(categories) // LEGEND_COLUMNS)
     legend = "\n".join(
-        f'<circle cx="{size + 20}" cy="{30 + 18 * i}" r="5" fill="{colour[c]}"/>'
-        f'<text x="{size + 30}" y="{34 + 18 * i}" font-size="12">{html.escape(c)}</text>'
+        f'<circle cx="{column_width * (i % LEGEND_COLUMNS) + 8}" '
+        f'cy="{size + row_height * (i // LEGEND_COLUMNS + 1) - SVG_TEXT_PX / 3:.0f}" r="6" '
+        f'fill="{colour[c]}"/><text x="{column_width * (i % LEGEND_COLUMNS) + 20}" '
+        f'y="{size + row_height * (i // LEGEND_COLUMNS + 1)}" font-size="{SVG_TEXT_PX}">'
+        f"{html.escape(c)}</text>"
         for i, c in enumerate(categories)
     )
+    height = size + row_height * rows + 8
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{size + 140}" height="{size}" '
-        f'viewBox="0 0 {size + 140} {size}" role="img" aria-label="{html.escape(title)}">'
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{height}" '
+        f'viewBox="0 0 {size} {height}" role="img" aria-label="{html.escape(title)}">'
         f'<rect width="{size}" height="{size}" fill="#fafafa" stroke="#ccc"/>'
-        f'<text x="8" y="16" font-size="13">{html.escape(title)}</text>\n'
+        f'<text x="8" y="{SVG_TEXT_PX + 4}" font-size="{SVG_TEXT_PX}">{html.escape(title)}</text>\n'
         f"{circles}\n{legend}</svg>"
     )

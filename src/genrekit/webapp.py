@@ -159,10 +159,9 @@ def verdict_words(prediction) -> tuple[str, str]:
     percentage: a confidence among genres it does not belong to would read as a verdict."""
     label, probability = prediction.top(1)[0]
     if not prediction.known:
-        typical = 1 - (prediction.typicality or 0)
         return (
             "Unknown — not one of the genres this model knows",
-            f"It sounds less typical than {typical:.0%} of the music the model learned from. "
+            f"It sounds {_unlike_words(prediction.typicality or 0)}. "
             f"Of the genres it knows, {display_genre(label)} is the least far.",
         )
     sureness = (
@@ -170,6 +169,15 @@ def verdict_words(prediction) -> tuple[str, str]:
         "fairly sure" if probability >= FAIRLY_SURE else "unsure"
     )  # fmt: skip
     return f"{display_genre(label)} — {sureness}, {probability:.0%}", ""
+
+
+def _unlike_words(typicality: float) -> str:
+    """How unusual a song is, as a count out of ten songs the model learned from (a
+    percentage beside "unknown" would read as a confidence)."""
+    in_ten = round(10 * (1 - typicality))
+    if in_ten >= 10:
+        return "less typical than every song the model learned from"
+    return f"less typical than {in_ten} in 10 songs the model learned from"
 
 
 def notes(prediction) -> list[str]:
@@ -249,20 +257,25 @@ def show(name: str, data: bytes, result, model: str, top_k: int, catalog: Catalo
         st.audio(data, format=BROWSER_FORMATS[Path(name).suffix.lower()])
     else:  # a format browsers do not play (GTZAN's .au): the decoded sound, as WAV
         st.audio(samples, sample_rate=rate)
-    st.altair_chart(
-        probabilities_chart(_displayed(prediction.probabilities), top_k, labels),
-        width="stretch",
-        alt=f"Genre probabilities of {name}",
-    )  # fmt: skip
+    if prediction.known:  # an unknown song's share among genres it is not would read as a verdict
+        st.altair_chart(
+            probabilities_chart(_displayed(prediction.probabilities), top_k, labels),
+            width="stretch",
+            alt=f"Genre probabilities of {name}",
+        )
     if prediction.segments:
-        st.markdown("**Genre over time** — each stretch judged on the 15 s around it")
+        st.markdown(
+            "**Genre over time** — each stretch judged on the 15 s around it"
+            if prediction.known
+            else "**Nearest genre over time** — the song as a whole is unlike all of them"
+        )
         st.altair_chart(
             timeline_chart([_displayed_segment(s) for s in prediction.segments], labels),
             width="stretch",
             alt=f"Genre over time in {name}",
         )
-    st.markdown("**Tags** (pretrained musicnn): each an independent 0–1 score; they do not "
-                "add up to 100 %")  # fmt: skip
+    st.markdown("**Tags** (pretrained musicnn): each an independent score from 0 to 1; they do not "
+                "add up to a whole")  # fmt: skip
     st.altair_chart(tags_chart(tags, 10), width="stretch", alt=f"Tag scores of {name}")
     view = st.selectbox("Look at the sound", [NO_VIEW, *VIEWS], key=f"view:{name}")
     if view != NO_VIEW:
