@@ -76,7 +76,7 @@ def test_several_files_get_a_summary_first_with_plain_errors_and_notes(app_test,
     assert not app_test.exception
     assert app_test.subheader[0].value == "Summary"
     rows = app_test.table[0].value
-    assert list(rows["file"]) == ["notes.mp3", "song.flac", "two-seconds.wav"]
+    assert list(rows["song"]) == ["notes.mp3", "song.flac", "two-seconds.wav"]
     assert rows["note"][0].startswith("this is not a sound file genrekit can read")
     assert rows["genre"][1] == "Metal" and rows["note"][1] == "ok"
     assert rows["note"][2].startswith("Only 2 s of sound")
@@ -178,15 +178,20 @@ def app_in_chromium(width: int, height: int, env: dict[str, str] | None = None):
 
 @pytest.fixture
 def browser_uploads(tmp_path) -> list[Path]:
-    """A classical clip, white noise (unknown) and a GTZAN-style .au clip browsers cannot play."""
+    """A classical clip, white noise (unknown; tagged) and a GTZAN-style .au clip browsers cannot
+    play."""
+    import mutagen
     import numpy as np
     import soundfile
 
     from genrekit.audio import load_audio
 
-    noise = tmp_path / "noise.wav"
+    noise = tmp_path / "noise.flac"  # its tags name it "Hiss — Nobody"
     samples = 0.3 * np.random.default_rng(0).standard_normal(22050 * 20).astype(np.float32)
     soundfile.write(noise, samples, 22050)
+    tagged = mutagen.File(noise)
+    tagged["TITLE"], tagged["ARTIST"] = "Hiss", "Nobody"
+    tagged.save()
     au = tmp_path / "jazz.00002.au"
     jazz = load_audio(DATA / "gtzan" / "jazz" / "jazz.00002.flac").samples
     soundfile.write(au, jazz, 22050, format="AU", subtype="PCM_16")
@@ -210,9 +215,9 @@ PLAYERS_ADVANCED = """() => {
 @needs_browser
 def test_upload_in_a_real_browser(browser_uploads):
     """Desktop and phone, what a person sees: the result card leads; every chart draws marks
-    with area; every genre bar is named and carries its value; white noise reads "Unknown" with
-    no percentage anywhere in its card or summary row; every player plays (the .au clip as
-    WAV); the Deploy toolbar is gone. How long a control change takes to redraw is recorded
+    with area; every genre bar is named and carries its value; songs are named by their tags;
+    white noise reads "Unknown" with no percentage anywhere in its card or summary row; every
+    player plays (the .au clip as WAV); the Deploy toolbar is gone. How long a control change takes to redraw is recorded
     (not asserted)."""
     import json
     import re
@@ -223,9 +228,10 @@ def test_upload_in_a_real_browser(browser_uploads):
             page.locator('input[type="file"]').set_input_files([str(f) for f in browser_uploads])
             page.get_by_text("Classical — confident").wait_for(timeout=180_000)
             page.get_by_text("Summary", exact=True).wait_for(timeout=60_000)
-            for name in ("noise.wav", "jazz.00002.au"):  # folded cards after the first
+            for name in ("Hiss — Nobody", "jazz.00002.au"):  # folded cards after the first,
+                # each named by its tags (file name when it has none)
                 page.locator('[data-testid="stExpander"] summary', has_text=name).first.click()
-            noise_card = page.locator('[data-testid="stExpander"]', has_text="noise.wav").first
+            noise_card = page.locator('[data-testid="stExpander"]', has_text="Hiss — Nobody").first
             noise_card.get_by_text("Unknown —").wait_for(timeout=120_000)
             page.get_by_text("Jazz —").first.wait_for(timeout=120_000)
             page.wait_for_function(
@@ -245,7 +251,7 @@ def test_upload_in_a_real_browser(browser_uploads):
             # Unknown: no percentage in its card (text or chart) nor in its summary row.
             assert "%" not in noise_card.inner_text()
             assert all("%" not in t for t in svg_texts(noise_card))
-            noise_row = page.locator("tr", has_text="noise.wav").first.inner_text()
+            noise_row = page.locator("tr", has_text="Hiss — Nobody").first.inner_text()
             assert "Unknown" in noise_row and "%" not in noise_row, noise_row
             # Every player plays, the .au clip's too (browsers answered it with media error 4).
             page.evaluate(PLAY_EVERY_PLAYER)

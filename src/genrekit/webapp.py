@@ -222,13 +222,13 @@ def summary(results: list) -> None:
     rows = []
     for name, _, result in results:
         if isinstance(result, AudioError):
-            rows.append({"file": name, "genre": "—", "how sure": "—",
+            rows.append({"song": name, "genre": "—", "how sure": "—",
                          "note": plain_reason(result)})  # fmt: skip
             continue
         prediction = result[0]
         known = prediction.known
         rows.append({
-            "file": name, "genre": display_genre(prediction.label) if known else "Unknown",
+            "song": song_name(name, result), "genre": display_genre(prediction.label) if known else "Unknown",
             "how sure": f"{prediction.confidence:.0%}" if known else "—",
             "note": " ".join(notes(prediction)) or "ok",
         })  # fmt: skip
