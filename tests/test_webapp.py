@@ -217,8 +217,8 @@ def test_upload_in_a_real_browser(browser_uploads):
     """Desktop and phone, what a person sees: the result card leads; every chart draws marks
     with area; every genre bar is named and carries its value; songs are named by their tags;
     white noise reads "Unknown" with no percentage anywhere in its card or summary row; every
-    player plays (the .au clip as WAV); the Deploy toolbar is gone. How long a control change takes to redraw is recorded
-    (not asserted)."""
+    player plays (the .au clip as WAV); the Deploy toolbar is gone. How long a control change
+    takes to redraw is recorded (not asserted)."""
     import json
     import re
 

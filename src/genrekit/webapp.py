@@ -228,7 +228,8 @@ def summary(results: list) -> None:
         prediction = result[0]
         known = prediction.known
         rows.append({
-            "song": song_name(name, result), "genre": display_genre(prediction.label) if known else "Unknown",
+            "song": song_name(name, result),
+            "genre": display_genre(prediction.label) if known else "Unknown",
             "how sure": f"{prediction.confidence:.0%}" if known else "—",
             "note": " ".join(notes(prediction)) or "ok",
         })  # fmt: skip
