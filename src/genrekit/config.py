@@ -30,11 +30,9 @@ from typing import Any
 
 from genrekit.errors import ConfigError
 from genrekit.features import RepresentationSpec
+from genrekit.novelty import DEFAULT_KEEP_SHARE
 from genrekit.paths import data_dir
 from genrekit.splits import PROTOCOLS, Protocol
-
-DEFAULT_KEEP_SHARE = 0.95
-"""Share of in-taxonomy tracks the rejection threshold keeps on held-out data (issue target)."""
 
 
 @dataclass

@@ -130,7 +130,7 @@ def save_bundle(
     reference_features: np.ndarray | None = None,
     calibration: dict[str, dict[str, Any]] | None = None,
     novelty: Any = None,
-    keep_share: float = 0.95,
+    keep_share: float | None = None,
 ) -> Path:
     """Write weights and manifest into ``directory`` (created if needed).
 
@@ -139,7 +139,7 @@ def save_bundle(
     nets: safetensors weights with their input normalization. ``calibration`` adds the
     manifest's ``calibration`` section (temperature); ``novelty`` (a ``NoveltyScore``) is saved as
     ``novelty.npz`` with a ``rejector`` section whose threshold keeps ``keep_share`` of held-out
-    in-taxonomy tracks.
+    in-taxonomy tracks (``genrekit.novelty.DEFAULT_KEEP_SHARE`` when None).
     """
     from genrekit import __version__
 
@@ -173,11 +173,14 @@ def save_bundle(
     return directory
 
 
-def _save_rejector(directory: Path, novelty: Any, keep_share: float) -> dict[str, Any] | None:
+def _save_rejector(
+    directory: Path, novelty: Any, keep_share: float | None
+) -> dict[str, Any] | None:
     """Save ``novelty`` (a ``NoveltyScore``) as ``novelty.npz`` and return the manifest's
     ``rejector`` section; without one, remove a stale file and return None."""
-    from genrekit.novelty import FILE, NEIGHBOURS
+    from genrekit.novelty import DEFAULT_KEEP_SHARE, FILE, NEIGHBOURS
 
+    keep_share = DEFAULT_KEEP_SHARE if keep_share is None else keep_share
     if novelty is None:
         (directory / FILE).unlink(missing_ok=True)
         return None
@@ -190,7 +193,8 @@ def _save_rejector(directory: Path, novelty: Any, keep_share: float) -> dict[str
         "sha256": file_sha256(directory / FILE),
         "threshold": round(1.0 - keep_share, 4),
         "chosen": f"keeps {keep_share:.0%} of training tracks measured against other "
-        "artists (or other tracks), as unheard in-taxonomy music would be",
+        "artists (or other tracks); unheard artists and other collections lie farther away "
+        "than that (benchmarks/rejector.py)",
     }
 
 
