@@ -193,7 +193,7 @@ def analyse_file(path: Path, classifier: Any, *, full: bool = False) -> dict[str
     except AudioError as error:
         return {**record, "status": "failed", "error": error.reason}
     except Exception as error:  # one bad file never stops an index run
-        return {**record, "status": "failed", "error": f"{type(error).__name__}: {error}"}
+        return {**record, "status": "failed", "error": f"could not be analysed ({error})"}
     return {
         **record,
         "status": "ok",

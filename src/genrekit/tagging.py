@@ -103,7 +103,7 @@ def tag_or_error(
     except (ConfigError, AnalysisCancelled):
         raise
     except Exception as error:  # a bad file must never stop a batch
-        return AudioError(path, f"could not be analysed ({type(error).__name__}: {error})")
+        return AudioError(path, f"could not be analysed ({error})")
 
 
 def tag_many(
