@@ -154,6 +154,27 @@ def test_cli_batch_goes_on_past_bad_files(song, broken, tmp_path):
     assert "Traceback" not in result.output
     table = pd.read_csv(out)
     assert len(table) == len(files) and table["error"].notna().sum() == len(broken)
+    good = table[table["path"] == str(song)].iloc[0]
+    genres = [column for column in table.columns if column.startswith("p_")]
+    assert len(genres) == 10 and abs(good[genres].sum() - 1) < 1e-6
+    best = max(genres, key=lambda column: good[column])[2:]
+    assert good["label"] == (best if good["known"] else "unknown") and good["typicality"] >= 0
+
+
+def test_one_record_per_file_in_every_output(song, broken, tmp_path):
+    """--json and --out .json carry the same records (an error as its path and reason); a wrong
+    suffix is one plain line before any work."""
+    files = [str(song), str(broken["not_audio"])]
+    printed = runner.invoke(app, ["predict", *files, "--json", "--out", str(tmp_path / "r.json"),
+                                  "--workers", "1", "--no-timeline"])  # fmt: skip
+    records = json.loads(printed.stdout)
+    assert records == json.loads((tmp_path / "r.json").read_text())
+    assert records[1] == {"path": str(broken["not_audio"]), "error": records[1]["error"]}
+    best = next(iter(records[0]["probabilities"]))
+    assert records[0]["label"] == (best if records[0]["known"] else "unknown")
+    wrong = runner.invoke(app, ["predict", str(song), "--out", str(tmp_path / "r.txt")])
+    assert wrong.exit_code == 2 and "must end in .csv or .json" in wrong.stderr
+    assert "Traceback" not in wrong.output and not (tmp_path / "r.txt").exists()
 
 
 def test_cli_exits_non_zero_only_when_every_file_failed(broken):

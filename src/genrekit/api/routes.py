@@ -19,10 +19,8 @@ from genrekit.api.schemas import (
     FileResult,
     ModelInfo,
     PredictResponse,
-    Segment,
     SimilarResponse,
     SimilarTrack,
-    StyleScore,
     TagFileResult,
     TagResponse,
     TagSegment,
@@ -44,6 +42,7 @@ from genrekit.errors import AudioError
 from genrekit.models.bundle import bundled_models, read_manifest
 from genrekit.predict import Prediction, predict_or_error
 from genrekit.pretrained.musicnn import ModelName
+from genrekit.records import record
 from genrekit.tagging import TagResult, tag_or_error
 
 router = APIRouter()
@@ -233,18 +232,6 @@ def _result(
     if isinstance(prediction, AudioError):
         return FileResult(filename=name, error=_file_error(prediction))
     prediction = prediction.judged(threshold)
-    return FileResult(
-        filename=name,
-        label=prediction.label,
-        confidence=prediction.confidence,
-        typicality=prediction.typicality,
-        known=prediction.known,
-        styles={
-            p: [StyleScore(**vars(s)) for s in found] for p, found in prediction.styles.items()
-        },
-        probabilities=prediction.probabilities,
-        top_k=prediction.top(top_k),
-        duration=prediction.duration,
-        truncated=prediction.truncated,
-        segments=[Segment(**vars(s)) for s in prediction.segments],
+    return FileResult.model_validate(
+        {**record(prediction), "filename": name, "top_k": prediction.top(top_k)}
     )

@@ -48,12 +48,12 @@ def predict(
     """Predict the genre of audio files (one line each; bad files get a one-line error)."""
 
     from genrekit.predict import Classifier, predict_many
+    from genrekit.records import get_writer
 
     paths = expand(files)
     if not paths:
         fail("no audio files given")
-    if out is not None and out.suffix not in (".csv", ".json"):
-        fail(f"{out}: --out must end in .csv or .json")
+    write = None if out is None else get_writer(out)  # a bad suffix fails before any work
     classifier = Classifier.load(model, reject=reject, threshold=threshold)
     results = predict_many(
         classifier,
@@ -66,8 +66,8 @@ def predict(
     records, failures = _collect(results, len(paths), as_json, top_k, styles)
     if as_json:
         typer.echo(json.dumps(records, indent=2))
-    if out is not None:
-        _write_results(records, out, classifier.labels)
+    if write is not None:
+        write(records, classifier.labels)
     if len(paths) > 1:
         typer.echo(f"{len(paths) - failures} classified, {failures} failed", err=True)
     if failures == len(paths):
@@ -82,17 +82,17 @@ def _collect(
     from tqdm import tqdm
 
     from genrekit.errors import AudioError
+    from genrekit.records import record
 
     records, failures = [], 0
     bar = tqdm(results, total=count, desc="predict", unit="file", disable=count < 2 or None,
                file=sys.stderr, leave=False)  # fmt: skip
     for result in bar:
+        records.append(record(result))
         if isinstance(result, AudioError):
             failures += 1
             bar.write(f"error: {result}", file=sys.stderr)
-            records.append({"path": result.path, "error": result.reason})
             continue
-        records.append(result.to_dict())
         if not as_json:
             for line in _prediction_lines(result, top_k, styles):
                 bar.write(line)
@@ -115,30 +115,6 @@ def _prediction_lines(result: Any, top_k: int, styles: bool) -> list[str]:
         if not result.styles:
             lines.append("  no style tag above its threshold")
     return lines
-
-
-def _write_results(records: list[dict], out: Path, labels: list[str]) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix == ".json":
-        out.write_text(json.dumps(records, indent=2) + "\n")
-        return
-    import pandas as pd
-
-    rows = []
-    for record in records:
-        row = {
-            "path": record["path"],
-            "label": record.get("label", ""),
-            "confidence": record.get("confidence"),
-            "typicality": record.get("typicality"),
-            "known": record.get("known"),
-            "error": record.get("error", ""),
-        }
-        row["duration"] = record.get("duration")
-        row["truncated"] = record.get("truncated")
-        row.update({f"p_{label}": record.get("probabilities", {}).get(label) for label in labels})
-        rows.append(row)
-    pd.DataFrame(rows).to_csv(out, index=False)
 
 
 @command()
