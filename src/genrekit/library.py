@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from genrekit import records
 from genrekit.datasets import audio_files
 from genrekit.errors import AudioError, ConfigError
 from genrekit.integrity import file_sha256
@@ -172,6 +173,24 @@ def analyse_on_worker(model: str, path: Path, full: bool = False) -> dict[str, A
     return analyse_file(path, _classifiers[model], full=full)
 
 
+def _catalog_fields(found: dict[str, Any]) -> dict[str, Any]:
+    """The catalog's columns of a prediction's record (``genrekit.records``): styles kept as
+    their tag names per parent, probabilities as JSON."""
+    return {
+        "genre": found["label"],
+        "confidence": found["confidence"],
+        "typicality": found["typicality"],
+        "known": int(found["known"]),
+        "styles": json.dumps(
+            {
+                parent: [style["tag"] for style in styles]
+                for parent, styles in found["styles"].items()
+            }
+        ),
+        "probabilities": json.dumps(found["probabilities"]),
+    }
+
+
 def analyse_file(path: Path, classifier: Any, *, full: bool = False) -> dict[str, Any]:
     """Everything the catalog stores about one file (or its error), computed from one decode;
     a long track is heard in evenly spread regions unless ``full`` (``Classifier.analyse``).
@@ -202,14 +221,7 @@ def analyse_file(path: Path, classifier: Any, *, full: bool = False) -> dict[str
         "format": path.suffix.lower().lstrip("."),
         "sample_rate": audio.source_sample_rate,
         "channels": audio.source_channels,
-        "genre": prediction.label,
-        "confidence": prediction.confidence,
-        "typicality": prediction.typicality,
-        "known": int(prediction.known),
-        "styles": json.dumps(
-            {parent: [s.tag for s in found] for parent, found in prediction.styles.items()}
-        ),
-        "probabilities": json.dumps(prediction.probabilities),
+        **_catalog_fields(records.record(prediction)),
         "embedding": np.asarray(embedding, dtype=np.float32).tobytes(),
     }
 
