@@ -12,8 +12,8 @@ the CC examples and 20 generated signals). For each candidate rule a track is *k
   threshold cannot (every track farther than all of them has typicality 0);
 - ``typicality in its genre >= t``: the same share, counted among the held-out distances of the
   training tracks of the genre the track is predicted as (a shrinkage LDA, shrinkage 0.8 as
-  shipped, fitted on the same training side's track embeddings), so that a genre whose tracks lie
-  far apart (classical, metal) is judged by its own spread.
+  shipped when this was measured, fitted on the same training side's track embeddings), so
+  that a genre whose tracks lie far apart (classical, metal) is judged by its own spread.
 
 Measured, each under its own protocol:
 
@@ -55,7 +55,7 @@ from genrekit.splits import kfold
 TYPICALITY = (0.05, 0.02, 0.01)
 GENRE_TYPICALITY = (0.05, 0.02)
 SHRINKAGE = 0.8
-"""The shipped model's chosen LDA shrinkage (its manifest), for the per-genre rule's prediction."""
+"""The shipped model's LDA shrinkage when this was measured, for the per-genre rule's prediction."""
 MARGINS = (1.0, 1.1, 1.2, 1.3, 1.5)
 REACH_QUANTILE = 0.95
 REPEATS, FOLDS = 10, 5

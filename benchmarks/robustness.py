@@ -2,7 +2,8 @@
 
 For every GTZAN clip in ``../shared/data/gtzan`` the musicnn features are computed clean and under
 each degradation of ``genrekit.degrade.CONDITIONS`` (DC offset, hard clipping, 8 kHz sample rate,
-−30 dB, 20 dB SNR noise, MP3 96 kbit/s, 44.1 kHz stereo), with and without loudness
+−30 dB, white and pink noise at 20 dB SNR, the telephone band, MP3 at 96 and 64 kbit/s, 44.1 kHz
+stereo), with and without loudness
 normalization, plus the ``genrekit.degrade.training_copy`` copies that ``[augment] copies`` trains
 on. For each variant (preprocessing × classifier × training copies): outer 5-fold stratified
 group k-fold by artist (``gtzan_artists.csv``); on each training side the classifier's parameter

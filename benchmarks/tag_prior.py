@@ -8,9 +8,9 @@ the mean of the song's other genre scores: neutral), and are pooled log-linearly
 head, as ``genrekit.prior`` pools a personal model with the default:
 ``log p(genre) = log p_head(genre) + weight · log q_tags(genre)`` (+ a constant).
 
-- Head: standardize → shrinkage LDA (0.8, the default's chosen value) on the default's catalog
-  embeddings (each clip's 1000 musicnn values; no training copies); its exact log-posteriors
-  come from the decision function, which never underflows.
+- Head: standardize → shrinkage LDA (0.8, the default's choice when this was measured) on the
+  default's catalog embeddings (each clip's 1000 musicnn values; no training copies); its exact
+  log-posteriors come from the decision function, which never underflows.
 - GTZAN: 10 × 5-fold stratified group k-fold by artist; the weight chosen from ``WEIGHTS`` on
   3 inner artist folds of each training side (accuracy; ties to the smaller weight); paired
   difference against weight 0 (the head alone) per repetition, 95 % t interval.

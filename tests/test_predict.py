@@ -156,7 +156,7 @@ def test_cli_batch_goes_on_past_bad_files(song, broken, tmp_path):
     assert len(table) == len(files) and table["error"].notna().sum() == len(broken)
     good = table[table["path"] == str(song)].iloc[0]
     genres = [column for column in table.columns if column.startswith("p_")]
-    assert len(genres) == 10 and abs(good[genres].sum() - 1) < 1e-6
+    assert len(genres) == 10 and abs(good[genres].sum() - 1) < 1e-4  # rounded to 6 places
     best = max(genres, key=lambda column: good[column])[2:]
     assert good["label"] == (best if good["known"] else "unknown") and good["typicality"] >= 0
 

@@ -40,25 +40,54 @@ def band_limit(samples: np.ndarray, rate: int, new_rate: int = 8000) -> np.ndarr
 
 def noise(samples: np.ndarray, rate: int, snr_db: float = 20.0, seed: int = 0) -> np.ndarray:
     """White noise at ``snr_db`` below the signal's power."""
+    hiss = np.random.default_rng(seed).standard_normal(len(samples))
+    return _mixed(samples, hiss, snr_db)
+
+
+def pink_noise(samples: np.ndarray, rate: int, snr_db: float = 20.0, seed: int = 0) -> np.ndarray:
+    """Pink noise (power falling 3 dB per octave, like rumble and room noise) at ``snr_db``."""
+    white = np.fft.rfft(np.random.default_rng(seed).standard_normal(len(samples)))
+    frequencies = np.fft.rfftfreq(len(samples), 1 / rate)
+    white[1:] /= np.sqrt(frequencies[1:])
+    white[0] = 0.0
+    return _mixed(samples, np.fft.irfft(white, n=len(samples)), snr_db)
+
+
+def _mixed(samples: np.ndarray, noise_samples: np.ndarray, snr_db: float) -> np.ndarray:
+    """``samples`` plus ``noise_samples`` scaled to ``snr_db`` below the signal's power."""
     power = float(np.mean(np.square(samples, dtype=np.float64)))
-    scale = np.sqrt(power / 10 ** (snr_db / 10))
-    hiss = np.random.default_rng(seed).standard_normal(len(samples)) * scale
-    return (samples + hiss).astype(np.float32)
+    noise_power = float(np.mean(np.square(noise_samples))) or 1.0
+    scale = np.sqrt(power / 10 ** (snr_db / 10) / noise_power)
+    return (samples + noise_samples * scale).astype(np.float32)
+
+
+TELEPHONE_BAND = (300.0, 3400.0)
+"""The pass band of a telephone line, Hz."""
+
+
+def telephone(samples: np.ndarray, rate: int) -> np.ndarray:
+    """A phone call's sound: through 8 kHz, then a 300–3400 Hz band-pass (4th-order
+    Butterworth)."""
+    narrow = band_limit(samples, rate, 8000)
+    band = butter(4, TELEPHONE_BAND, "bandpass", fs=rate, output="sos")
+    return sosfilt(band, narrow).astype(np.float32)
 
 
 MP3_RATE = 44100
 MP3_96_KBPS_LEVEL = 0.75
-"""libsndfile's 0–1 compression level that gives 96 kbit/s constant bit rate at 44.1 kHz mono
-(measured: 0.7 → 112, 0.75 → 96 kbit/s)."""
+MP3_64_KBPS_LEVEL = 0.875
+"""libsndfile's 0–1 compression levels that give 96 and 64 kbit/s constant bit rate at 44.1 kHz
+mono (measured: 0.7 → 112, 0.75 → 96, 0.85 → 80, 0.875 → 64 kbit/s)."""
 
 
-def mp3(samples: np.ndarray, rate: int) -> np.ndarray:
-    """Encode at 44.1 kHz to 96 kbit/s CBR MP3 (libsndfile's LAME) and decode again."""
+def mp3(samples: np.ndarray, rate: int, level: float = MP3_96_KBPS_LEVEL) -> np.ndarray:
+    """Encode at 44.1 kHz to constant-bit-rate MP3 at libsndfile's compression ``level`` (LAME;
+    96 kbit/s by default) and decode again."""
     buffer = io.BytesIO()
     high = soxr.resample(samples, rate, MP3_RATE, quality="HQ")
     with soundfile.SoundFile(
         buffer, "w", MP3_RATE, 1, format="MP3", subtype="MPEG_LAYER_III",
-        compression_level=MP3_96_KBPS_LEVEL, bitrate_mode="CONSTANT",
+        compression_level=level, bitrate_mode="CONSTANT",
     ) as handle:  # fmt: skip
         handle.write(np.clip(high, -1.0, 1.0))
     buffer.seek(0)
@@ -98,26 +127,42 @@ CONDITIONS: dict[str, Degradation] = {
     "8 kHz sample rate (4 kHz band)": band_limit,
     "-30 dB gain": lambda x, rate: gain(x, rate, -30.0),
     "20 dB SNR white noise": noise,
+    "20 dB SNR pink noise": pink_noise,
+    "telephone band (300-3400 Hz)": telephone,
     "MP3 96 kbit/s": mp3,
+    "MP3 64 kbit/s": lambda x, rate: mp3(x, rate, MP3_64_KBPS_LEVEL),
     "44.1 kHz stereo": stereo_44k,
 }
 """The robustness benchmark's fixed conditions (benchmarks/robustness.py)."""
 
 
+TRAINING_COPIES_VERSION = 2
+"""Bump when ``training_copy`` changes, so cached features of older copies are not reused
+(2: the telephone band joined the band-limited copy)."""
+NARROW_RATES = (8000, 11025)
+"""Sample rates (Hz) a band-limited training copy is resampled through."""
+
+
 def training_copy(samples: np.ndarray, rate: int, copy: int, seed: int) -> np.ndarray:
     """Degraded copy number ``copy`` (1, 2, …) of a training clip, with seeded random strength.
 
-    Copy 1 is band-limited (resampled through 8 or 11.025 kHz), copy 2 hard-clipped (driven 2–8×
-    its peak); further copies cycle through white noise (15–35 dB SNR), an EQ tilt (±8 dB shelves)
-    and soft saturation. One degradation per copy: measured on artist folds
-    (benchmarks/robustness.py, BENCHMARKS.md), two mixed degradations per copy cost clean
-    accuracy, while these two targeted copies remove the band-limit and clipping drops.
+    Copy 1 is band-limited (resampled through 8 or 11.025 kHz, or the telephone band), copy 2
+    hard-clipped (driven 2–8× its peak); further copies cycle through white noise (15–35 dB
+    SNR), an EQ tilt (±8 dB shelves) and soft saturation. One degradation per copy: measured
+    on artist folds (benchmarks/robustness.py, BENCHMARKS.md), two mixed degradations per copy
+    cost clean accuracy, while these two targeted copies remove the band-limit, telephone and
+    clipping drops.
     Gain and DC offset need no copies: ``loudness`` normalization removes them.
     """
     rng = np.random.default_rng(seed)
     family = (copy - 1) % 5
     if family == 0:
-        return band_limit(samples, rate, int(rng.choice([8000, 11025])))
+        narrow = int(rng.integers(3))  # through 8 kHz, through 11.025 kHz, or a phone line
+        return (
+            telephone(samples, rate)
+            if narrow == 2
+            else band_limit(samples, rate, NARROW_RATES[narrow])
+        )
     if family == 1:
         drive = float(rng.uniform(2, 8)) / max(float(np.abs(samples).max()), 1e-6)
         return hard_clip(samples, rate, drive)

@@ -62,9 +62,14 @@ def _cache_file(job: TableJob, suffix: str = ".json") -> Path | None:
     folder = cache_dir()
     if folder is None:
         return None
+    copies: list[int] = []  # clean rows keep their keys
+    if job.augment_copy:
+        from genrekit.degrade import TRAINING_COPIES_VERSION
+
+        copies = [TRAINING_COPIES_VERSION]
     settings = json.dumps(
         [CACHE_VERSION, job.segment_seconds, job.hop_seconds, job.clip_seconds, job.last,
-         job.spec.to_dict(), job.augment_copy, job.augment_seed],
+         job.spec.to_dict(), job.augment_copy, job.augment_seed, *copies],
         sort_keys=True,
     )  # fmt: skip
     digest = hashlib.sha256(settings.encode())
