@@ -31,8 +31,10 @@ from sklearn.metrics import roc_auc_score
 import genrekit.calibration as calibration
 from genrekit.calibration import PROBABILITY_FLOOR, expected_calibration_error
 from genrekit.config import load_config
+from genrekit.crossval import cross_validate
 from genrekit.featurize import featurize
-from genrekit.train import _calibration, _load, _search, cross_validate
+from genrekit.fitting import calibration_for, search
+from genrekit.train import _load
 
 CONFIG = REPO / "configs" / "gtzan-audio" / "musicnn-lda.toml"
 OLD_POWER_RANGE = (1.0, 1.0)
@@ -98,8 +100,8 @@ def main() -> None:
             report = cross_validate(replace(config, seed=seed), dataset)
             truth = np.searchsorted(report.labels, report.y_true)
             runs.append(figures(report.probabilities, truth))
-        estimator, _ = _search(config, dataset, np.arange(len(dataset)))
-        fitted = _calibration(config, dataset, np.arange(len(dataset)), estimator)
+        estimator, _ = search(config, dataset, np.arange(len(dataset)))
+        fitted = calibration_for(config, dataset, np.arange(len(dataset)), estimator)
         columns = [list(estimator.classes_).index(label) for label in dataset.labels]
         scores = calibration.log_scores(estimator, taffc_x)[:, columns]
         taffc = figures(fitted.calibrator(scores), np.searchsorted(dataset.labels, taffc_labels))

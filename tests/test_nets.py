@@ -179,7 +179,7 @@ def test_random_crop_and_gain_change_training_windows_only():
 def test_grid_search_for_nets_picks_by_inner_track_folds(tmp_path):
     from genrekit.config import ExperimentConfig
     from genrekit.datasets import Dataset, Item
-    from genrekit.train import _search
+    from genrekit.fitting import search
 
     x, y = toy(windows=False, n=24)
     tracks = [f"t{i // 3}" for i in range(len(y))]  # three rows per track
@@ -187,7 +187,7 @@ def test_grid_search_for_nets_picks_by_inner_track_folds(tmp_path):
                       tuple(f"f{i}" for i in range(10)))  # fmt: skip
     config = ExperimentConfig("grid", tmp_path, "torch_mlp", params={"epochs": 4},
                               grid={"hidden": [[4], [32]]}, inner_folds=2)  # fmt: skip
-    net, best = _search(config, dataset, np.arange(len(y)))
+    net, best = search(config, dataset, np.arange(len(y)))
     assert best["hidden"] in ([4], [32])
     assert net.params["hidden"] == tuple(best["hidden"])
 
