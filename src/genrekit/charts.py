@@ -78,7 +78,7 @@ def probabilities_chart(probabilities: dict[str, float], top_k: int, labels: lis
     return _style(_labelled_bars(coloured, "probability", ".0%", len(rows)))
 
 
-def timeline_chart(segments: list[Any], labels: list[str]) -> Any:
+def timeline_chart(segments: list[dict[str, Any]], labels: list[str]) -> Any:
     """The genre of each stretch of the song, left to right in seconds: one band of colour
     blocks with a continuous height (a discrete one draws nothing once the chart fills its
     width)."""
@@ -88,10 +88,10 @@ def timeline_chart(segments: list[Any], labels: list[str]) -> Any:
     rows = pd.DataFrame(
         [
             {
-                "start": s.start,
-                "end": s.end,
-                "genre": s.label,
-                "sure": s.probabilities[s.label],
+                "start": s["start"],
+                "end": s["end"],
+                "genre": s["label"],
+                "sure": s["probabilities"][s["label"]],
                 "bottom": 0.0,
                 "top": 1.0,
             }

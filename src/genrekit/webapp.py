@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
@@ -20,6 +21,7 @@ from genrekit.models.bundle import DEFAULT_MODEL, bundled_models
 from genrekit.paths import examples_dir
 from genrekit.plots import audio_figure
 from genrekit.predict import Classifier
+from genrekit.records import record
 from genrekit.similarity import Catalog
 from genrekit.tagging import tag_file
 
@@ -39,8 +41,9 @@ def load_catalog(db: str, modified: float) -> Catalog:
 
 @st.cache_data(show_spinner="Analysing…", max_entries=32)
 def analyse(name: str, data: bytes, model: str):
-    """Decode, classify and tag one file: (prediction, embedding, samples, rate, tags), or the
-    ``AudioError`` saying why not (tags: the pretrained musicnn MSD model's 50 scores)."""
+    """Decode, classify and tag one file: (its record — ``records.record``, what the CLI and
+    the API give too —, embedding, samples, rate, tags, credits), or the ``AudioError`` saying
+    why not (tags: the pretrained musicnn MSD model's 50 scores)."""
     suffix = Path(name).suffix if Path(name).suffix.isascii() else ""
     with tempfile.NamedTemporaryFile(suffix=suffix) as handle:
         handle.write(data)
@@ -53,7 +56,7 @@ def analyse(name: str, data: bytes, model: str):
         except AudioError as error:
             return type(error)(name, error.reason)  # named as the person named it
         credits = read_credits(handle.name)
-    return prediction, embedding, audio.samples, audio.sample_rate, tags, credits
+    return record(prediction), embedding, audio.samples, audio.sample_rate, tags, credits
 
 
 def chosen_inputs() -> list[tuple[str, bytes]]:
@@ -142,11 +145,9 @@ def _displayed(probabilities: dict[str, float]) -> dict[str, float]:
     return {display_genre(label): p for label, p in probabilities.items()}
 
 
-def _displayed_segment(segment):
-    from dataclasses import replace
-
-    return replace(segment, label=display_genre(segment.label),
-                   probabilities=_displayed(segment.probabilities))  # fmt: skip
+def _displayed_segment(segment: dict[str, Any]) -> dict[str, Any]:
+    return {**segment, "label": display_genre(segment["label"]),
+            "probabilities": _displayed(segment["probabilities"])}  # fmt: skip
 
 
 def song_name(name: str, result) -> str:
@@ -154,14 +155,15 @@ def song_name(name: str, result) -> str:
     return name if isinstance(result, AudioError) else result[5].named(name)
 
 
-def verdict_words(prediction) -> tuple[str, str]:
-    """The result card's headline and its plain-language detail. An unknown song shows no
-    percentage: a confidence among genres it does not belong to would read as a verdict."""
-    label, probability = prediction.top(1)[0]
-    if not prediction.known:
+def verdict_words(found: dict[str, Any]) -> tuple[str, str]:
+    """The result card's headline and its plain-language detail, from a file's record. An
+    unknown song shows no percentage: a confidence among genres it does not belong to would
+    read as a verdict."""
+    label, probability = next(iter(found["probabilities"].items()))
+    if not found["known"]:
         return (
             "Unknown — not one of the genres this model knows",
-            f"It sounds {_unlike_words(prediction.typicality or 0)}. "
+            f"It sounds {_unlike_words(found['typicality'] or 0)}. "
             f"Of the genres it knows, {display_genre(label)} is the least far.",
         )
     sureness = (
@@ -180,17 +182,17 @@ def _unlike_words(typicality: float) -> str:
     return f"less typical than {in_ten} in 10 songs the model learned from"
 
 
-def notes(prediction) -> list[str]:
-    """Plain warnings to read beside a verdict (short, unsure, cut)."""
-    found = []
-    if prediction.duration < SHORT_SECONDS:
-        found.append(f"Only {prediction.duration:.0f} s of sound: a verdict on so little music "
-                     "is less reliable.")  # fmt: skip
-    if prediction.known and prediction.confidence < FAIRLY_SURE:
-        found.append("Low confidence: the model hesitates between several genres.")
-    if prediction.truncated:
-        found.append(f"Only the first {prediction.duration:.0f} s were analysed.")
-    return found
+def notes(found: dict[str, Any]) -> list[str]:
+    """Plain warnings to read beside a verdict (short, unsure, cut), from a file's record."""
+    warnings = []
+    if found["duration"] < SHORT_SECONDS:
+        warnings.append(f"Only {found['duration']:.0f} s of sound: a verdict on so little music "
+                        "is less reliable.")  # fmt: skip
+    if found["known"] and found["confidence"] < FAIRLY_SURE:
+        warnings.append("Low confidence: the model hesitates between several genres.")
+    if found["truncated"]:
+        warnings.append(f"Only the first {found['duration']:.0f} s were analysed.")
+    return warnings
 
 
 def plain_reason(error: AudioError) -> str:
@@ -225,13 +227,13 @@ def summary(results: list) -> None:
             rows.append({"song": name, "genre": "—", "how sure": "—",
                          "note": plain_reason(result)})  # fmt: skip
             continue
-        prediction = result[0]
-        known = prediction.known
+        found = result[0]
+        known = found["known"]
         rows.append({
             "song": song_name(name, result),
-            "genre": display_genre(prediction.label) if known else "Unknown",
-            "how sure": f"{prediction.confidence:.0%}" if known else "—",
-            "note": " ".join(notes(prediction)) or "ok",
+            "genre": display_genre(found["label"]) if known else "Unknown",
+            "how sure": f"{found['confidence']:.0%}" if known else "—",
+            "note": " ".join(notes(found)) or "ok",
         })  # fmt: skip
     st.subheader("Summary")
     st.table(rows, hide_index=True)
@@ -243,35 +245,35 @@ def show(name: str, data: bytes, result, model: str, top_k: int, catalog: Catalo
     if isinstance(result, AudioError):
         st.error(f"{name}: {plain_reason(result)}")
         return
-    prediction, embedding, samples, rate, tags, _ = result
+    found, embedding, samples, rate, tags, _ = result
     labels = [display_genre(label) for label in load_classifier(model).labels]
-    headline, detail = verdict_words(prediction)
+    headline, detail = verdict_words(found)
     st.subheader(headline)
     if detail:
         st.write(detail)
-    for note in notes(prediction):
+    for note in notes(found):
         st.warning(note)
-    chips = [f":violet-badge[{s.tag}]" for found in prediction.styles.values() for s in found]
-    if chips and prediction.known:  # styles of a genre it does not know would mislead
+    chips = [f":violet-badge[{s['tag']}]" for group in found["styles"].values() for s in group]
+    if chips and found["known"]:  # styles of a genre it does not know would mislead
         st.markdown("Styles and moods: " + " ".join(chips))
     if Path(name).suffix.lower() in BROWSER_FORMATS:
         st.audio(data, format=BROWSER_FORMATS[Path(name).suffix.lower()])
     else:  # a format browsers do not play (GTZAN's .au): the decoded sound, as WAV
         st.audio(samples, sample_rate=rate)
-    if prediction.known:  # an unknown song's share among genres it is not would read as a verdict
+    if found["known"]:  # an unknown song's share among genres it is not would read as a verdict
         st.altair_chart(
-            probabilities_chart(_displayed(prediction.probabilities), top_k, labels),
+            probabilities_chart(_displayed(found["probabilities"]), top_k, labels),
             width="stretch",
             alt=f"Genre probabilities of {name}",
         )
-    if prediction.segments:
+    if found["segments"]:
         st.markdown(
             "**Genre over time** — each stretch judged on the 15 s around it"
-            if prediction.known
+            if found["known"]
             else "**Nearest genre over time** — the song as a whole is unlike all of them"
         )
         st.altair_chart(
-            timeline_chart([_displayed_segment(s) for s in prediction.segments], labels),
+            timeline_chart([_displayed_segment(s) for s in found["segments"]], labels),
             width="stretch",
             alt=f"Genre over time in {name}",
         )
