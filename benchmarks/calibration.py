@@ -33,7 +33,7 @@ from genrekit.calibration import PROBABILITY_FLOOR, expected_calibration_error
 from genrekit.config import load_config
 from genrekit.crossval import cross_validate
 from genrekit.featurize import featurize
-from genrekit.fitting import calibration_for, search
+from genrekit.fitting import fit_rows
 from genrekit.train import _load
 
 CONFIG = REPO / "configs" / "gtzan-audio" / "musicnn-lda.toml"
@@ -100,11 +100,13 @@ def main() -> None:
             report = cross_validate(replace(config, seed=seed), dataset)
             truth = np.searchsorted(report.labels, report.y_true)
             runs.append(figures(report.probabilities, truth))
-        estimator, _ = search(config, dataset, np.arange(len(dataset)))
-        fitted = calibration_for(config, dataset, np.arange(len(dataset)), estimator)
+        fitted = fit_rows(config, dataset, np.arange(len(dataset)))
+        estimator = fitted.estimator
         columns = [list(estimator.classes_).index(label) for label in dataset.labels]
         scores = calibration.log_scores(estimator, taffc_x)[:, columns]
-        taffc = figures(fitted.calibrator(scores), np.searchsorted(dataset.labels, taffc_labels))
+        taffc = figures(
+            fitted.calibration.calibrator(scores), np.searchsorted(dataset.labels, taffc_labels)
+        )
         result["methods"][method] = {
             "gtzan_artist_folds": {
                 "per_seed": runs,

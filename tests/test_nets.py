@@ -10,6 +10,7 @@ import soundfile
 from conftest import music_like, tone
 
 import genrekit
+from genrekit.calibration import softmax
 from genrekit.errors import ConfigError
 from genrekit.models.classical import build_pipeline
 from genrekit.models.nets import ARCHITECTURES, NetClassifier
@@ -52,10 +53,31 @@ def test_validation_split_never_takes_a_training_track(monkeypatch):
     monkeypatch.setattr(
         splitting, "holdout", lambda *a, **k: splits.append(real(*a, **k)) or splits[-1]
     )
-    NetClassifier("torch_mlp", epochs=1).fit(x, y, groups=tracks)
+    NetClassifier("torch_mlp", epochs=1).fit(x, y, tracks=tracks)
     [split] = splits
     assert len(split.test) > 0
     assert not set(tracks[split.train]) & set(tracks[split.test])  # no track on both sides
+
+
+def test_nets_keep_scikit_learns_estimator_contract():
+    """Hyper-parameters in ``__init__``, fitted state set by ``fit``: ``clone``,
+    ``GridSearchCV`` and ``NotFittedError`` work as for any scikit-learn classifier."""
+    from sklearn.base import clone
+    from sklearn.exceptions import NotFittedError
+    from sklearn.model_selection import GridSearchCV
+
+    x, y = toy(windows=False)
+    net = NetClassifier("torch_mlp", {"hidden": (16,)}, epochs=12, batch_size=16)
+    with pytest.raises(NotFittedError):
+        net.predict(x)
+    net.fit(x, y)
+    copy = clone(net)
+    assert copy.get_params() == net.get_params() and not hasattr(copy, "model_")
+    search = GridSearchCV(copy, {"learning_rate": [1e-3, 1e-2]}, cv=2).fit(x, y)
+    assert search.best_params_["learning_rate"] in (1e-3, 1e-2)
+    assert (search.predict(x) == y).mean() > 0.6  # refitted on all rows, well above chance (1/3)
+    logits = net.decision_function(x[:4])  # the log-scores calibration uses
+    np.testing.assert_allclose(net.predict_proba(x[:4]), softmax(logits), rtol=1e-6)
 
 
 def test_net_settings_are_split_between_trainer_and_architecture():
@@ -179,7 +201,7 @@ def test_random_crop_and_gain_change_training_windows_only():
 def test_grid_search_for_nets_picks_by_inner_track_folds(tmp_path):
     from genrekit.config import ExperimentConfig
     from genrekit.datasets import Dataset, Item
-    from genrekit.fitting import search
+    from genrekit.fitting import fit_rows
 
     x, y = toy(windows=False, n=24)
     tracks = [f"t{i // 3}" for i in range(len(y))]  # three rows per track
@@ -187,9 +209,10 @@ def test_grid_search_for_nets_picks_by_inner_track_folds(tmp_path):
                       tuple(f"f{i}" for i in range(10)))  # fmt: skip
     config = ExperimentConfig("grid", tmp_path, "torch_mlp", params={"epochs": 4},
                               grid={"hidden": [[4], [32]]}, inner_folds=2)  # fmt: skip
-    net, best = search(config, dataset, np.arange(len(y)))
-    assert best["hidden"] in ([4], [32])
-    assert net.params["hidden"] == tuple(best["hidden"])
+    fitted = fit_rows(config, dataset, np.arange(len(y)))
+    assert fitted.chosen["hidden"] in ([4], [32])
+    assert fitted.estimator.params["hidden"] == tuple(fitted.chosen["hidden"])
+    assert "early stopping" in fitted.calibration.fitted_on  # never refitted to calibrate
 
 
 def test_window_representations_are_cached(tmp_path, monkeypatch):

@@ -1,6 +1,6 @@
-"""From window or clip probabilities to one verdict per track: the one place it is decided.
+"""From window or clip rows to one row and one verdict per track: the one place it is decided.
 
-A track's probabilities are the mean of its rows' probabilities (its clips, windows or
+A track's probabilities (log-scores, features) are the mean of its rows' (its clips, windows or
 segments), its label the most probable one. Training, evaluation and prediction all use this.
 """
 
@@ -11,9 +11,21 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 
-def track_probabilities(probabilities: np.ndarray, rows_of: Iterable[Sequence[int]]) -> np.ndarray:
-    """(tracks, classes): the mean of each track's rows of ``probabilities``."""
-    return np.stack([probabilities[list(rows)].mean(axis=0) for rows in rows_of])
+def rows_by_track(tracks: Iterable[object]) -> dict[str, list[int]]:
+    """Row indices of each track (windows, segments), tracks in order of first appearance."""
+    rows_of: dict[str, list[int]] = {}
+    for row, track in enumerate(tracks):
+        rows_of.setdefault(str(track), []).append(row)
+    return rows_of
+
+
+def mean_by_track(values: np.ndarray, tracks: Iterable[object]) -> tuple[np.ndarray, np.ndarray]:
+    """``(means, first_rows)``: the mean of each track's rows of ``values`` (probabilities,
+    log-scores or features; tracks in order of first appearance) and each track's first row
+    (where its label is read)."""
+    groups = list(rows_by_track(tracks).values())
+    means = np.stack([values[rows].mean(axis=0) for rows in groups])
+    return means, np.array([rows[0] for rows in groups])
 
 
 def verdicts(labels: Sequence[str], probabilities: np.ndarray) -> np.ndarray:

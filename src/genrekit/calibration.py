@@ -9,8 +9,9 @@ The logits must be the model's own scores, never the log of its probabilities: s
 posteriors underflow to exactly 0 for every runner-up, so log-probabilities clipped at a floor
 put every runner-up on the same floor, and a temperature then turns that one gap into one fixed
 confidence for most songs ("84 %" whatever the music). ``log_scores`` gives scores that never
-underflow: the decision function of a softmax model (LDA, logistic regression; its softmax is
-the model's probabilities), else the log of the probabilities (models whose zeros are real).
+underflow: the decision function of a softmax model (LDA, logistic regression, the nets; its
+softmax is the model's probabilities), else the log of the probabilities (models whose zeros are
+real).
 ``Calibrator`` maps them to probabilities.
 """
 
@@ -28,9 +29,9 @@ POWER_RANGE = (0.05, 1.0)
 """The gap power: 1 is plain temperature scaling, lower compresses very large gaps."""
 PROBABILITY_FLOOR = 1e-12
 """Where a model without a decision function says 0, its log-score is log of this."""
-SOFTMAX_HEADS = ("LinearDiscriminantAnalysis", "LogisticRegression")
+SOFTMAX_HEADS = ("LinearDiscriminantAnalysis", "LogisticRegression", "NetClassifier")
 """Final estimators whose probabilities are the softmax of their decision function (with three
-or more classes): their decision function is the log-score."""
+or more classes): their decision function is the log-score (a net's: its logits)."""
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:

@@ -14,17 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from genrekit.aggregate import track_probabilities, verdicts
+from genrekit.aggregate import mean_by_track, verdicts
 from genrekit.config import ExperimentConfig
-from genrekit.datasets import Dataset, rows_by_track
+from genrekit.datasets import Dataset
 from genrekit.evaluate import EvaluationReport
-from genrekit.fitting import (
-    calibration_for,
-    novelty_for,
-    scored_on_originals,
-    search,
-    track_features,
-)
+from genrekit.fitting import Fitted, fit_rows, scored_on_originals, track_features
 from genrekit.models.bundle import weights_size
 from genrekit.splits import PROTOCOL_DESCRIPTIONS, Split, kfold
 
@@ -77,8 +71,9 @@ def _run_folds(config: ExperimentConfig, dataset: Dataset, splits: list[Any]) ->
     )  # fmt: skip
     for index, split in enumerate(splits):
         start = time.perf_counter()
-        estimator, best = search(config, dataset, split.train)
+        fitted = fit_rows(config, dataset, split.train)
         folds.fit_seconds += time.perf_counter() - start
+        estimator, calibration = fitted.estimator, fitted.calibration
         seen = estimator.predict(dataset.matrix[split.train])  # the overfitting check
         folds.train_accuracy.append(float((seen == y[split.train]).mean()))
         start = time.perf_counter()
@@ -86,14 +81,13 @@ def _run_folds(config: ExperimentConfig, dataset: Dataset, splits: list[Any]) ->
         folds.predict_seconds += time.perf_counter() - start
         columns = [list(estimator.classes_).index(label) for label in labels]
         folds.probabilities[split.test] = scores[:, columns]
-        calibration = calibration_for(config, dataset, split.train, estimator)
         calibrator = calibration.calibrator if calibration else Calibrator()
-        folds.kept.append(_kept_share(config, dataset, split))
+        folds.kept.append(_kept_share(config, dataset, split, fitted))
         folds.calibrated[split.test] = calibrator(
             log_scores(estimator, dataset.matrix[split.test])[:, columns]
         )
         folds.fold_of[split.test] = index
-        folds.chosen.append(best)
+        folds.chosen.append(fitted.chosen)
         folds.calibrations.append(calibration)
         folds.history = folds.history or getattr(estimator, "history_", None)
         folds.last = estimator
@@ -106,8 +100,8 @@ def _fold_records(config: ExperimentConfig, folds: _Folds) -> dict[str, Any]:
     records: dict[str, Any] = {}
     if all(folds.calibrations):
         records["calibration"] = {
-            "method": "temperature and power of logit gaps, fitted on inner-fold out-of-fold "
-            "tracks",
+            "method": "temperature and power of logit gaps, fitted on "
+            + folds.calibrations[0].fitted_on,
             "per_fold": [c.calibrator.to_manifest() for c in folds.calibrations if c],
         }
     if all(k is not None for k in folds.kept):
@@ -150,47 +144,43 @@ def cross_validate(config: ExperimentConfig, dataset: Dataset) -> EvaluationRepo
         folds.fold_of[scored],
         dataset.tracks[scored],
     )
-    keys = (f"{fold}/{track}" for fold, track in zip(fold_of, tracks))
-    rows_of = list(rows_by_track(keys).values())
+    keys = [f"{fold}/{track}" for fold, track in zip(fold_of, tracks)]
+    track_probabilities, first_rows = mean_by_track(probabilities, keys)
+    track_calibrated, _ = mean_by_track(calibrated, keys)
     window_votes = verdicts(labels, probabilities)
-    majority = [_majority(labels, list(window_votes[r])) for r in rows_of]
-    track_truth = np.array([y[r[0]] for r in rows_of])
+    vote_shares, _ = mean_by_track(np.eye(len(labels))[np.searchsorted(labels, window_votes)], keys)
+    track_truth = y[first_rows]
     extra: dict[str, Any] = {
         "config": config.to_dict(),  # with the protocol's data fingerprint: reproducible
         "chosen_params_per_fold": folds.chosen,
         "fit_seconds_total": round(folds.fit_seconds, 2),
         "predict_seconds_total": round(folds.predict_seconds, 3),
-        "rows_per_track": round(len(y) / len(rows_of), 2),
+        "rows_per_track": round(len(y) / len(first_rows), 2),
         "train_accuracy_mean": round(float(np.mean(folds.train_accuracy)), 4),
     }
-    if len(rows_of) < len(y):
+    if len(first_rows) < len(y):  # several windows per track: how windows and their votes do
+        majority = verdicts(labels, vote_shares)  # ties: the first label
         extra["window_accuracy"] = float((window_votes == y).mean())
-        extra["majority_vote_accuracy"] = float((np.array(majority) == track_truth).mean())
-    track_calibrated = track_probabilities(calibrated, rows_of)
-    track_folds = np.array([fold_of[r[0]] for r in rows_of])
+        extra["majority_vote_accuracy"] = float((majority == track_truth).mean())
     extra.update(_fold_records(config, folds))
     return EvaluationReport(
         title=f"{config.name} — cross-validation",
         labels=labels,
         y_true=track_truth,
-        y_pred=verdicts(labels, track_probabilities(probabilities, rows_of)),
+        y_pred=verdicts(labels, track_probabilities),
         protocol=protocol_record(config, dataset),
-        fold_of=track_folds,
+        fold_of=fold_of[first_rows],
         extra=extra,
         probabilities=track_calibrated if all(folds.calibrations) else None,
     )
 
 
-def _majority(labels: list[str], votes: list[str]) -> str:
-    """The most voted label (ties: the first in ``labels``)."""
-    return max(labels, key=lambda label: (votes.count(label), -labels.index(label)))
-
-
-def _kept_share(config: ExperimentConfig, dataset: Dataset, split: Split) -> float | None:
+def _kept_share(
+    config: ExperimentConfig, dataset: Dataset, split: Split, fitted: Fitted
+) -> float | None:
     """Share of a fold's held-out tracks (all in the taxonomy) that the rejector fitted on its
     training side keeps: should be close to ``keep_share``."""
-    novelty = novelty_for(config, dataset, split.train)
-    if novelty is None:
+    if fitted.novelty is None:
         return None
     features, _ = track_features(dataset, split.test)
-    return round(float((novelty.typicality(features) >= 1 - config.keep_share).mean()), 4)
+    return round(float((fitted.novelty.typicality(features) >= 1 - config.keep_share).mean()), 4)

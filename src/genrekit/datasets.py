@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -297,11 +296,3 @@ def with_label_map(dataset: Dataset, path: str | Path) -> Dataset:
         for i in dataset.items
     ]
     return Dataset(items, dataset.source, dataset.features, dataset.feature_names)
-
-
-def rows_by_track(tracks: Iterable[str]) -> dict[str, list[int]]:
-    """Row indices of each track (windows, segments), tracks in order of first appearance."""
-    rows_of: dict[str, list[int]] = {}
-    for row, track in enumerate(tracks):
-        rows_of.setdefault(str(track), []).append(row)
-    return rows_of

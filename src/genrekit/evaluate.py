@@ -19,7 +19,7 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
 )
 
-from genrekit.aggregate import track_probabilities, verdicts
+from genrekit.aggregate import mean_by_track, rows_by_track, verdicts
 from genrekit.errors import ConfigError
 
 
@@ -271,18 +271,15 @@ Scored = tuple[list[str], np.ndarray, np.ndarray, list[list[float]]]
 
 def _score_table(classifier: Any, dataset: Any, data: str | Path) -> Scored:
     """A features table scored by the bundle, rows of one track averaged."""
-    from genrekit.datasets import rows_by_track
-
     if classifier.spec.name != "gtzan57":
         raise ConfigError(
             f"{data}: a features table holds gtzan57 features, but "
             f"{classifier.bundle.model_id} needs {classifier.spec.name}: give it audio"
         )
     probabilities = classifier.bundle.predict_proba(dataset.features)
-    rows_of = rows_by_track(dataset.tracks)
-    y_true = np.array([dataset.y[r[0]] for r in rows_of.values()])
-    per_track = track_probabilities(probabilities, rows_of.values())
-    return list(rows_of), y_true, verdicts(classifier.labels, per_track), per_track.tolist()
+    per_track, first_rows = mean_by_track(probabilities, dataset.tracks)
+    tracks = list(rows_by_track(dataset.tracks))
+    return tracks, dataset.y[first_rows], verdicts(classifier.labels, per_track), per_track.tolist()
 
 
 def _score_audio(

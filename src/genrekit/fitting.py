@@ -1,9 +1,13 @@
 """Fitting one model on a set of rows, the way every protocol does it.
 
-Hyper-parameters by grid search on inner folds of those rows only (nets scored per track, their
-windows' probabilities averaged), a calibrator fitted on the same inner folds' held-out
-log-scores, and the novelty rejector of the rows' tracks. ``genrekit.crossval`` calls this for
-each outer training side; ``genrekit.train`` for the final model on all data.
+``fit_rows`` does everything a training side needs, each inner fold fitted once: every grid
+candidate (built by ``models.classical.build_pipeline``, nets included) is fitted on inner folds
+of those rows only and scored song-level (a track's window probabilities averaged); the best
+one is refitted on all the rows; the calibrator is fitted on the best candidate's held-out
+inner-fold log-scores — or, for an estimator that holds out tracks of its own (the nets' early
+stopping split), on those tracks' logits, so that a net is never refitted just to calibrate —
+and the novelty rejector is fitted on the rows' tracks. ``genrekit.crossval`` calls it for each
+outer training side; ``genrekit.train`` for the final model on all data.
 """
 
 from __future__ import annotations
@@ -13,50 +17,120 @@ from functools import partial
 from typing import Any
 
 import numpy as np
-from sklearn.base import clone
+from joblib import Parallel, delayed
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
-from sklearn.model_selection import GridSearchCV, ParameterGrid
-from sklearn.pipeline import Pipeline
+from sklearn.model_selection import ParameterGrid
 
-from genrekit.aggregate import track_probabilities, verdicts
+from genrekit.aggregate import mean_by_track, verdicts
 from genrekit.config import ExperimentConfig, block_columns
-from genrekit.datasets import Dataset, rows_by_track
+from genrekit.datasets import Dataset
 from genrekit.errors import ConfigError
-from genrekit.models.classical import build_pipeline, grid_for_pipeline
+from genrekit.models.classical import build_pipeline
 from genrekit.splits import Split, kfold
 
+SCORERS = {
+    "accuracy": accuracy_score,
+    "balanced_accuracy": balanced_accuracy_score,
+    "f1_macro": partial(f1_score, average="macro"),
+}
+"""How a grid candidate is scored on its inner folds' tracks (the config's ``scoring``)."""
 
-def search(
-    config: ExperimentConfig, dataset: Dataset, rows: np.ndarray
-) -> tuple[Any, dict[str, Any]]:
-    """Fit on ``rows``: grid search over inner folds of those rows (same protocol) or plain fit."""
-    pipeline = build_pipeline(
+
+@dataclass(frozen=True)
+class Calibration:
+    """What held-out predictions of the training side say about a fitted model's confidence."""
+
+    calibrator: Any
+    """A ``Calibrator`` fitted on held-out track log-scores (``calibration.log_scores``)."""
+    inner_ece: float
+    fitted_on: str
+    """Which held-out tracks, in words (for reports and manifests)."""
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """One training side, fitted: the model, its chosen settings, calibrator and rejector."""
+
+    estimator: Any
+    chosen: dict[str, Any]
+    """The grid candidate chosen on inner folds (empty without a grid)."""
+    calibration: Calibration | None
+    """None when the rows are too few for held-out tracks (probabilities stay the model's)."""
+    novelty: Any
+    """The ``NoveltyScore`` rejector; None for window representations."""
+
+
+@dataclass(frozen=True)
+class _HeldOut:
+    """One candidate's predictions of its inner folds' held-out tracks."""
+
+    log_scores: np.ndarray
+    """(tracks, labels): each track's mean log-score."""
+    truth: np.ndarray
+    """(tracks,): each track's label index."""
+    score: float
+    """The config's ``scoring``, song-level, averaged over the inner folds."""
+
+
+def fit_rows(config: ExperimentConfig, dataset: Dataset, rows: np.ndarray) -> Fitted:
+    """Grid search, final fit, calibration and rejector of a model trained on ``rows``."""
+    candidates: list[dict[str, Any]] = list(ParameterGrid(config.grid)) if config.grid else [{}]
+    prototype = build_estimator(config, candidates[0])
+    own_held_out = getattr(prototype, "holds_out_tracks", False)
+    held_out: list[_HeldOut] = []
+    if len(candidates) > 1 or not own_held_out:
+        inner = _inner_or_none(config, dataset, rows, required=len(candidates) > 1)
+        if inner is not None:
+            held_out = Parallel(n_jobs=config.jobs)(
+                delayed(_held_out)(config, dataset, rows, candidate, inner)
+                for candidate in candidates
+            )
+    best = int(np.argmax([h.score for h in held_out])) if held_out else 0
+    estimator = _fit(build_estimator(config, candidates[best]), dataset, rows)
+    if own_held_out:
+        how = "logits of the training tracks the net held out for early stopping"
+        calibration = _calibration(*_own_held_out(estimator), how)
+    elif held_out:
+        how = f"{config.inner_folds}-fold {config.protocol} out-of-fold track log-scores"
+        calibration = _calibration(held_out[best].log_scores, held_out[best].truth, how)
+    else:
+        calibration = None
+    return Fitted(estimator, candidates[best], calibration, novelty_for(config, dataset, rows))
+
+
+def build_estimator(config: ExperimentConfig, candidate: dict[str, Any]) -> Any:
+    """The config's unfitted estimator with one grid ``candidate``'s settings (``pca`` is the
+    PCA step's components, anything else a model parameter)."""
+    params = {k: v for k, v in candidate.items() if k != "pca"}
+    return build_pipeline(
         config.model,
-        config.params,
-        pca=config.pca,
+        {**config.params, **params},
+        pca=candidate.get("pca", config.pca),
         pca_block=block_columns(config) or None,
         seed=config.seed,
     )
+
+
+def _fit(estimator: Any, dataset: Dataset, rows: np.ndarray) -> Any:
+    """``estimator`` fitted on ``rows``; one that holds out tracks of its own gets the rows'
+    tracks, so that its validation split never shares a track with its training side."""
     x, y = dataset.matrix[rows], dataset.y[rows]
-    if not isinstance(pipeline, Pipeline):  # a neural net: validation split by track
-        return search_net(config, dataset, rows)
-    if not config.grid:
-        return clone(pipeline).fit(x, y), {}
-    inner = inner_splits(config, dataset, rows)
-    search = GridSearchCV(
-        pipeline,
-        grid_for_pipeline(pipeline, config.grid),
-        cv=[(s.train, s.test) for s in inner],
-        scoring=config.scoring,
-        n_jobs=config.jobs,
-        error_score="raise",
-    )
-    search.fit(x, y)
-    best = {
-        k.removeprefix("model__").removeprefix("estimator__"): v
-        for k, v in search.best_params_.items()
-    }
-    return search.best_estimator_, best
+    if getattr(estimator, "holds_out_tracks", False):
+        return estimator.fit(x, y, tracks=dataset.tracks[rows])
+    return estimator.fit(x, y)
+
+
+def _inner_or_none(
+    config: ExperimentConfig, dataset: Dataset, rows: np.ndarray, *, required: bool
+) -> list[Split] | None:
+    """Inner folds of ``rows``; None when there are too few tracks per genre for them (an
+    error instead when a grid needs them)."""
+    try:
+        return inner_splits(config, dataset, rows)
+    except (ValueError, ConfigError):
+        if required:
+            raise
+        return None
 
 
 def inner_splits(config: ExperimentConfig, dataset: Dataset, rows: np.ndarray) -> list[Split]:
@@ -72,45 +146,51 @@ def scored_on_originals(splits: list[Split], augmented: np.ndarray) -> list[Spli
     return [Split(split.train, split.test[~augmented[split.test]]) for split in splits]
 
 
-@dataclass(frozen=True)
-class Calibration:
-    """What held-out predictions of the training side say about a fitted model's confidence."""
+def _held_out(
+    config: ExperimentConfig,
+    dataset: Dataset,
+    rows: np.ndarray,
+    candidate: dict[str, Any],
+    inner: list[Split],
+) -> _HeldOut:
+    """``candidate`` fitted once per inner fold: its held-out tracks' mean log-scores, their
+    labels, and its song-level score (window probabilities averaged per track)."""
+    from genrekit.calibration import log_scores, softmax
 
-    calibrator: Any
-    """A ``Calibrator`` fitted on inner-fold out-of-fold log-scores (``log_scores``)."""
-    inner_ece: float
-
-
-def calibration_for(
-    config: ExperimentConfig, dataset: Dataset, rows: np.ndarray, estimator: Any
-) -> Calibration | None:
-    """The calibrator from out-of-fold log-scores of ``estimator``'s settings on inner folds
-    of ``rows`` (never the rows being tested); None for nets and for data too small for inner
-    folds (probabilities then stay as the model gives them)."""
-    from genrekit.calibration import Calibrator, expected_calibration_error, log_scores
-
-    if not isinstance(estimator, Pipeline):
-        return None
-    try:
-        inner = inner_splits(config, dataset, rows)
-    except (ValueError, ConfigError):  # too few tracks per genre for inner folds: no estimate
-        return None
-    labels = list(estimator.classes_)
-    held_out, truth = [], []
+    if config.scoring not in SCORERS:
+        raise ConfigError(f"{config.name}: scoring is one of {', '.join(SCORERS)}")
+    labels = sorted(set(dataset.y[rows]))
+    track_scores, truth, fold_scores = [], [], []
     for split in inner:
-        fitted = clone(estimator).fit(
-            dataset.matrix[rows[split.train]], dataset.y[rows[split.train]]
-        )
+        fitted = _fit(build_estimator(config, candidate), dataset, rows[split.train])
         test = rows[split.test]
-        scores = log_scores(fitted, dataset.matrix[test])
         columns = [list(fitted.classes_).index(label) for label in labels]
-        by_track = rows_by_track(dataset.tracks[test]).values()
-        held_out.append(track_probabilities(scores[:, columns], by_track))  # mean log-scores
-        truth += [labels.index(dataset.y[test][r[0]]) for r in by_track]
-    track_scores, truth_array = np.vstack(held_out), np.array(truth)
-    calibrator = Calibrator.fit(track_scores, truth_array)
-    ece = expected_calibration_error(calibrator(track_scores), truth_array)
-    return Calibration(calibrator, ece)
+        scores = log_scores(fitted, dataset.matrix[test])[:, columns]
+        means, first_rows = mean_by_track(scores, dataset.tracks[test])
+        probabilities, _ = mean_by_track(softmax(scores), dataset.tracks[test])
+        track_truth = dataset.y[test][first_rows]
+        fold_scores.append(SCORERS[config.scoring](track_truth, verdicts(labels, probabilities)))
+        track_scores.append(means)
+        truth.append(np.searchsorted(labels, track_truth))
+    return _HeldOut(np.vstack(track_scores), np.concatenate(truth), float(np.mean(fold_scores)))
+
+
+def _own_held_out(net: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The mean logits and label index of each track a net held out for early stopping."""
+    means, first_rows = mean_by_track(net.validation_logits_, net.validation_tracks_)
+    return means, np.searchsorted(net.classes_, net.validation_targets_[first_rows])
+
+
+def _calibration(track_scores: np.ndarray, truth: np.ndarray, how: str) -> Calibration | None:
+    """A calibrator fitted on held-out track log-scores, with its ECE on them; None without
+    held-out tracks."""
+    from genrekit.calibration import Calibrator, expected_calibration_error
+
+    if len(truth) == 0:
+        return None
+    calibrator = Calibrator.fit(track_scores, truth)
+    ece = expected_calibration_error(calibrator(track_scores), truth)
+    return Calibration(calibrator, ece, how)
 
 
 def novelty_for(config: ExperimentConfig, dataset: Dataset, rows: np.ndarray) -> Any:
@@ -131,51 +211,5 @@ def track_features(dataset: Dataset, rows: np.ndarray) -> tuple[np.ndarray, np.n
     """One feature row per original track among ``rows`` (the mean of its clips; degraded
     copies left out), and each track's first row."""
     rows = rows[~dataset.augmented[rows]]
-    by_track = list(rows_by_track(dataset.tracks[rows]).values())
-    features = track_probabilities(dataset.matrix[rows], by_track)  # the mean of each track's rows
-    return features, rows[[r[0] for r in by_track]]
-
-
-NET_SCORES = {
-    "accuracy": accuracy_score,
-    "balanced_accuracy": balanced_accuracy_score,
-    "f1_macro": partial(f1_score, average="macro"),
-}
-
-
-def search_net(
-    config: ExperimentConfig, dataset: Dataset, rows: np.ndarray
-) -> tuple[Any, dict[str, Any]]:
-    """Fit a net on ``rows``; with a grid, each candidate is scored song-level (probabilities
-    averaged over a track's windows) on inner folds of those rows, and the best one refitted."""
-
-    def fit(candidate: dict[str, Any], fit_rows: np.ndarray) -> Any:
-        net = build_pipeline(config.model, {**config.params, **candidate}, seed=config.seed)
-        x, y = dataset.matrix[fit_rows], dataset.y[fit_rows]
-        return net.fit(x, y, groups=dataset.tracks[fit_rows])
-
-    if not config.grid:
-        return fit({}, rows), {}
-    if config.scoring not in NET_SCORES:
-        raise ConfigError(f"{config.name}: nets are scored by {', '.join(NET_SCORES)}")
-    score = NET_SCORES[config.scoring]
-    inner = inner_splits(config, dataset, rows)
-    best, best_score = {}, -np.inf
-    for candidate in ParameterGrid(config.grid):
-        scores = []
-        for split in inner:
-            test = rows[split.test]
-            net = fit(candidate, rows[split.train])
-            truth, predicted = per_track(net, dataset, test)
-            scores.append(score(truth, predicted))
-        if np.mean(scores) > best_score:
-            best, best_score = candidate, float(np.mean(scores))
-    return fit(best, rows), best
-
-
-def per_track(net: Any, dataset: Dataset, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """True and predicted label per track of ``rows`` (window probabilities averaged)."""
-    probabilities = net.predict_proba(dataset.matrix[rows])
-    groups = list(rows_by_track(dataset.tracks[rows]).values())
-    truth = np.array([dataset.y[rows][r[0]] for r in groups])
-    return truth, verdicts(net.classes_, track_probabilities(probabilities, groups))
+    features, first_rows = mean_by_track(dataset.matrix[rows], dataset.tracks[rows])
+    return features, rows[first_rows]

@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from genrekit.datasets import Dataset, Item, audio_files, rows_by_track
+from genrekit.aggregate import mean_by_track
+from genrekit.datasets import Dataset, Item, audio_files
 from genrekit.errors import AudioError, ConfigError
 
 MIN_EXAMPLES = 3
@@ -219,14 +220,14 @@ def teach(
     labels = sorted(set(y))
     with warnings.catch_warnings():  # a label with one song in a fold: LDA says so, harmlessly
         warnings.simplefilter("ignore", UserWarning)
-        per_track = _mean_by(_held_out_scores(x, y, examples.keys), tracks)  # mean log-scores
+        per_track, first_rows = mean_by_track(_held_out_scores(x, y, examples.keys), tracks)
         model = _model().fit(x, y) if out is not None else None
     truth = np.eye(len(labels))[np.searchsorted(labels, y)]
-    track_truth = _mean_by(truth, tracks).argmax(1)
+    track_truth = truth[first_rows].argmax(1)
     calibrator = Calibrator.fit(per_track, track_truth)
     probabilities = calibrator(per_track)
     lent = Prior.of_default(labels, spec) if prior else None
-    track_features = _mean_by(x, tracks)
+    track_features, _ = mean_by_track(x, tracks)
     if lent is not None:
         lent = lent.weighed(probabilities, track_features, track_truth)
         probabilities = lent.pool(probabilities, track_features)
@@ -242,7 +243,6 @@ def teach(
     )  # fmt: skip
     if out is None:
         return result
-    first_rows = [r[0] for r in rows_by_track(tracks).values()]
     ece = expected_calibration_error(probabilities, track_truth)
     result.bundle = save_bundle(
         out,
@@ -354,13 +354,6 @@ def _held_out_scores(x: np.ndarray, y: np.ndarray, keys: np.ndarray) -> np.ndarr
         lowest = scores.min(axis=1, keepdims=True) - MISSING_CLASS_GAP
         result[test] = np.where(np.isnan(rows), lowest, rows)
     return result
-
-
-def _mean_by(values: np.ndarray, tracks: np.ndarray) -> np.ndarray:
-    """The mean of each track's rows, tracks in order of first appearance."""
-    from genrekit.aggregate import track_probabilities
-
-    return track_probabilities(values, rows_by_track(tracks).values())
 
 
 def _one_per_track(dataset: Dataset) -> Dataset:

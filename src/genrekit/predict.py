@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from genrekit.aggregate import ranked, track_probabilities
+from genrekit.aggregate import ranked
 from genrekit.audio import (
     DEFAULT_MAX_DURATION,
     Audio,
@@ -229,7 +229,7 @@ class Classifier:
             clip_features = np.stack([pool(r) for r in rows])
         else:
             rows, clip_features = [], self._features(pieces)
-        track = track_probabilities(self.probabilities(clip_features), [range(len(clips))])[0]
+        track = self.probabilities(clip_features).mean(axis=0)  # the clips' mean (aggregate.py)
         segments = []
         if timeline and rows:
             segments = self._pooled_timeline(clips, rows)

@@ -21,7 +21,7 @@ from genrekit.errors import AudioError, ConfigError
 from genrekit.evaluate import EvaluationReport
 from genrekit.features import RepresentationSpec
 from genrekit.featurize import featurize
-from genrekit.fitting import Calibration, calibration_for, novelty_for, search
+from genrekit.fitting import Calibration, fit_rows
 
 
 def _load(config: ExperimentConfig) -> Dataset:
@@ -50,16 +50,14 @@ def train(
         report.write(report_dir)
     if out is None:
         return report, None, errors
-    everything = np.arange(len(dataset))
-    estimator, best = search(config, dataset, everything)
+    fitted = fit_rows(config, dataset, np.arange(len(dataset)))
     metrics = report.metrics()
     metrics.pop("folds", None)
     metrics.pop("reliability", None)
-    calibration = calibration_for(config, dataset, everything, estimator)
-    novelty = novelty_for(config, dataset, everything)
+    calibration = fitted.calibration
     bundle = save_bundle(
         out,
-        estimator,
+        fitted.estimator,
         name=config.name,
         description=config.description,
         labels=dataset.labels,
@@ -67,13 +65,13 @@ def train(
         training={
             "data": dataset.describe(),
             "config": config.to_dict(),
-            "chosen_params": best,
+            "chosen_params": fitted.chosen,
             "protocol": report.protocol,
         },
         metrics=metrics,
         reference_features=dataset.matrix[~dataset.augmented],
         calibration=None if calibration is None else _calibration_manifest(config, calibration),
-        novelty=novelty,
+        novelty=fitted.novelty,
         keep_share=config.keep_share,
     )
     return report, bundle, errors
@@ -83,14 +81,10 @@ def _calibration_manifest(
     config: ExperimentConfig, calibration: Calibration
 ) -> dict[str, dict[str, Any]]:
     """The manifest's ``calibration`` section for the final model."""
-    how = (
-        f"on {config.inner_folds}-fold {config.protocol} out-of-fold track logits "
-        "of all training data"
-    )
     return {
         "calibration": {
             **calibration.calibrator.to_manifest(),
-            "fitted": how,
+            "fitted": f"on {calibration.fitted_on} of all training data",
             "ece_held_out": round(calibration.inner_ece, 4),
         }
     }

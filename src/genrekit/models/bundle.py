@@ -82,15 +82,15 @@ class ModelBundle:
 
     def predict_scores(self, features: np.ndarray) -> np.ndarray:
         """Log-scores that never underflow (``calibration.log_scores``), columns in ``labels``
-        order: the model's logits where the bundle has them, else log-probabilities."""
-        from genrekit.calibration import PROBABILITY_FLOOR
+        order: the model's logits where the bundle has them (``logits.npz``, or a net's own), else
+        log-probabilities."""
+        from genrekit.calibration import log_scores
 
         rows = np.atleast_2d(features).astype(np.float64)
         if self.logits is not None:
             weights, bias = self.logits
             return (rows @ weights + bias)[:, self._columns()]
-        probabilities = self.predictor.predict_proba(rows)[:, self._columns()]
-        return np.log(np.clip(probabilities, PROBABILITY_FLOOR, 1.0))
+        return log_scores(self.predictor, rows)[:, self._columns()]
 
     def _columns(self) -> list[int]:
         classes = self.manifest["model"]["classes"]
@@ -205,15 +205,15 @@ def _is_net(estimator: Any) -> bool:
 
 
 def weights_size(estimator: Any) -> int:
-    """Bytes of the weights file a bundle of ``estimator`` would hold (skops or safetensors)."""
-    import tempfile
+    """Bytes of the weights file a bundle of ``estimator`` would hold (skops or safetensors),
+    serialized in memory: nothing is written."""
+    if _is_net(estimator):
+        from safetensors.torch import save
 
-    with tempfile.TemporaryDirectory() as folder:
-        if _is_net(estimator):
-            entry = _save_net(Path(folder), estimator)
-        else:
-            entry = _save_sklearn(Path(folder), estimator, None)
-        return (Path(folder) / entry["weights"]).stat().st_size
+        return len(save(_net_tensors(estimator)))
+    import skops.io
+
+    return len(skops.io.dumps(_prediction_state(estimator)))
 
 
 def _save_sklearn(
@@ -289,15 +289,21 @@ def _prediction_state(estimator: Any) -> Any:
     return slim
 
 
-def _save_net(directory: Path, net: Any) -> dict[str, Any]:
+def _net_tensors(net: Any) -> dict[str, Any]:
+    """What a net's weights file holds: its network's tensors and its input normalization."""
     import torch
-    from safetensors.torch import save_file
 
-    weights = directory / NET_WEIGHTS
     tensors = {f"model.{k}": v.contiguous() for k, v in net.model_.state_dict().items()}
     tensors["input.mean"] = torch.from_numpy(net.mean_)
     tensors["input.std"] = torch.from_numpy(net.std_)
-    save_file(tensors, str(weights))
+    return tensors
+
+
+def _save_net(directory: Path, net: Any) -> dict[str, Any]:
+    from safetensors.torch import save_file
+
+    weights = directory / NET_WEIGHTS
+    save_file(_net_tensors(net), str(weights))
     return {
         "framework": "torch",
         "weights": NET_WEIGHTS,
@@ -318,7 +324,7 @@ def _load_net(weights: Path, entry: dict[str, Any]) -> Any:
     params = dict(entry["architecture_params"])
     if isinstance(params.get("hidden"), list):
         params["hidden"] = tuple(params["hidden"])
-    net = NetClassifier(entry["architecture"], params)
+    net = NetClassifier(entry["architecture"], params)  # fitted state as ``fit`` would set it
     net.model_ = build_net(entry["architecture"], entry["inputs"], len(entry["classes"]), params)
     net.model_.load_state_dict(
         {k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")}

@@ -1,8 +1,9 @@
 """Classical classifiers of the GTZAN projects, each a scikit-learn pipeline: scale → [PCA] → model.
 
 Hyper-parameters come from a config file; grids name the model's own parameters (``C``, not
-``model__C``) and ``build_pipeline``/``grid_for_pipeline`` add the pipeline prefix. Parameters of
-a wrapped estimator (the SVM inside its probability calibration) are found the same way.
+``model__C``): ``build_pipeline`` builds each grid candidate with them (``genrekit.fitting``).
+Parameters of a wrapped estimator (the SVM inside its probability calibration) are found the
+same way.
 """
 
 from __future__ import annotations
@@ -140,14 +141,12 @@ def build_pipeline(
 def net_classifier(name: str, params: dict[str, Any], seed: int = 0) -> Any:
     """A ``NetClassifier``: training settings (epochs, batch_size, learning_rate, …) go to the
     trainer, anything else to the architecture (hidden, width, dropout, …)."""
-    from dataclasses import fields
-
     try:
         from genrekit.models.nets import NetClassifier, build_net
     except ImportError:
         raise ConfigError(f"model {name!r} needs PyTorch: pip install 'genrekit[nets]'") from None
 
-    trainer = {f.name for f in fields(NetClassifier)} - {"architecture", "params"}
+    trainer = NetClassifier.trainer_settings()
     architecture = {k: v for k, v in params.items() if k not in trainer}
     if "hidden" in architecture and isinstance(architecture["hidden"], list):
         architecture["hidden"] = tuple(architecture["hidden"])
@@ -163,14 +162,3 @@ def parameter_path(model: ClassifierMixin, key: str, name: str = "") -> str:
         if candidate in available:
             return candidate
     raise ConfigError(f"model {name or type(model).__name__!r} has no parameter {key!r}")
-
-
-def grid_for_pipeline(pipeline: Pipeline, grid: dict[str, list[Any]]) -> dict[str, list[Any]]:
-    """Prefix a model-parameter grid for ``pipeline`` (``pca`` is the PCA step's components)."""
-    model = pipeline.named_steps["model"]
-    return {
-        ("pca__n_components" if key == "pca" else f"model__{parameter_path(model, key)}"): list(
-            values
-        )
-        for key, values in grid.items()
-    }

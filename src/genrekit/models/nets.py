@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import copy
 import math
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
+from sklearn.base import BaseEstimator, ClassifierMixin
 from torch import nn
 
 from genrekit.errors import ConfigError
@@ -122,52 +122,75 @@ def build_net(name: str, inputs: int, classes: int, params: dict[str, Any]) -> n
         raise ConfigError(f"network {name!r}: {error}") from None
 
 
-@dataclass
-class NetClassifier:
-    """Fit/predict like a scikit-learn classifier; inputs (N, features) or (N, channels, frames)."""
+class NetClassifier(ClassifierMixin, BaseEstimator):
+    """A PyTorch net under scikit-learn's estimator contract: hyper-parameters in ``__init__``,
+    fitted state (a trailing underscore) set by ``fit``, so ``clone``, ``GridSearchCV`` and
+    ``NotFittedError`` work. Inputs (N, features) or (N, channels, frames)."""
 
     framework: ClassVar[str] = "torch"
     """How a bundle stores it (safetensors weights, not skops): read without importing torch."""
+    holds_out_tracks: ClassVar[bool] = True
+    """``fit`` takes the rows' ``tracks`` and holds some out for early stopping; their logits
+    (``validation_logits_``) are what the net is calibrated on (``genrekit.fitting``)."""
 
-    architecture: str
-    params: dict[str, Any] = field(default_factory=dict)
-    epochs: int = 40
-    batch_size: int = 32
-    learning_rate: float = 1e-3
-    weight_decay: float = 1e-2
-    patience: int = 6
-    validation_fraction: float = 0.15
-    mixup: float = 0.0
-    """Mixup alpha (0: off)."""
-    masks: int = 0
-    """SpecAugment-style frequency and time masks per example (0: off; window inputs only)."""
-    crop: float = 0.0
-    """Random crops: each training window keeps a random (1 - crop) share of its frames (0: off;
-    window inputs only — every architecture pools over time, so prediction sees whole windows)."""
-    gain: float = 0.0
-    """Random gain of up to ± this many dB per training window (0: off; for dB inputs: logmel)."""
-    seed: int = 0
-    device: str = "auto"
-    """Where training and prediction run: ``auto`` (CUDA when PyTorch sees a GPU, else the CPU),
-    ``cpu`` or ``cuda``. The fitted network is kept on the CPU (bundles save it from there)."""
-    classes_: np.ndarray | None = field(default=None, repr=False)
-    # Fitted state, named as scikit-learn names it (a trailing underscore: set by ``fit``).
-    history_: dict[str, list[float]] = field(default_factory=dict, repr=False)
-    model_: nn.Module | None = field(default=None, repr=False)
-    mean_: np.ndarray | None = field(default=None, repr=False)
-    std_: np.ndarray | None = field(default=None, repr=False)
+    def __init__(
+        self,
+        architecture: str = "torch_mlp",
+        params: dict[str, Any] | None = None,
+        *,
+        epochs: int = 40,
+        batch_size: int = 32,
+        learning_rate: float = 1e-3,
+        weight_decay: float = 1e-2,
+        patience: int = 6,
+        validation_fraction: float = 0.15,
+        mixup: float = 0.0,
+        masks: int = 0,
+        crop: float = 0.0,
+        gain: float = 0.0,
+        seed: int = 0,
+        device: str = "auto",
+    ) -> None:
+        """``params`` go to the architecture (hidden, width, dropout, …). ``mixup``: mixup alpha
+        (0: off). ``masks``: SpecAugment-style frequency and time masks per example (0: off;
+        window inputs only). ``crop``: each training window keeps a random (1 - crop) share of
+        its frames (0: off; window inputs only — every architecture pools over time, so
+        prediction sees whole windows). ``gain``: random gain of up to ± this many dB per
+        training window (0: off; for dB inputs: logmel). ``device``: where training and
+        prediction run: ``auto`` (CUDA when PyTorch sees a GPU, else the CPU), ``cpu`` or
+        ``cuda``; the fitted network is kept on the CPU (bundles save it from there)."""
+        self.architecture = architecture
+        self.params = params
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.mixup = mixup
+        self.masks = masks
+        self.crop = crop
+        self.gain = gain
+        self.seed = seed
+        self.device = device
 
-    def fit(self, x: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None) -> NetClassifier:
-        """Train; ``groups`` (track ids) keep the validation split free of training tracks."""
+    @classmethod
+    def trainer_settings(cls) -> set[str]:
+        """The hyper-parameters of training (everything but the architecture and its params)."""
+        return set(cls._get_param_names()) - {"architecture", "params"}
+
+    def fit(self, x: np.ndarray, y: np.ndarray, tracks: np.ndarray | None = None) -> NetClassifier:
+        """Train; ``tracks`` (one id per row) keep the validation split free of training tracks,
+        whose logits are kept (``validation_logits_``) to calibrate on."""
         from genrekit.splits import holdout
 
         torch.manual_seed(self.seed)
         self.classes_ = np.array(sorted(set(y)))
         targets = np.searchsorted(self.classes_, y)
-        tracks = groups if groups is not None else np.arange(len(y)).astype(str)
+        tracks = tracks if tracks is not None else np.arange(len(y)).astype(str)
         split = holdout(y, tracks, test_fraction=self.validation_fraction, seed=self.seed)
         inputs = x.shape[1]
-        self.model_ = build_net(self.architecture, inputs, len(self.classes_), self.params)
+        self.model_ = build_net(self.architecture, inputs, len(self.classes_), self.params or {})
         self.mean_, self.std_ = _channel_stats(x[split.train])
         if getattr(self.model_, "expects_raw_input", False):  # pretrained: keeps its own scale
             self.mean_, self.std_ = np.zeros_like(self.mean_), np.ones_like(self.std_)
@@ -185,8 +208,9 @@ class NetClassifier:
         train_x, train_y = self._tensor(x[split.train]), torch.tensor(targets[split.train])
         val_x, val_y = self._tensor(x[split.test]), torch.tensor(targets[split.test])
         generator = torch.Generator().manual_seed(self.seed)
-        self.history_ = {"train_loss": [], "val_loss": [], "train_accuracy": [],
-                        "val_accuracy": []}  # fmt: skip
+        self.history_: dict[str, list[float]] = {
+            name: [] for name in ("train_loss", "val_loss", "train_accuracy", "val_accuracy")
+        }
         best, best_loss, waited = None, math.inf, 0
         for _ in range(self.epochs):
             self.model_.train()
@@ -220,6 +244,9 @@ class NetClassifier:
         if best is not None:
             self.model_.load_state_dict(best)
         self.model_.to("cpu").eval()
+        self.validation_logits_ = self.decision_function(x[split.test])
+        self.validation_targets_ = np.asarray(y)[split.test]
+        self.validation_tracks_ = np.asarray(tracks)[split.test]
         return self
 
     def torch_device(self) -> torch.device:
@@ -234,27 +261,35 @@ class NetClassifier:
 
     def _fitted(self) -> nn.Module:
         """The trained network, or scikit-learn's ``NotFittedError``."""
-        if self.model_ is None or self.classes_ is None:
+        if getattr(self, "model_", None) is None:
             from sklearn.exceptions import NotFittedError
 
             raise NotFittedError(f"this {self.architecture} is not fitted yet: call fit first")
         return self.model_
 
-    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+    def decision_function(self, x: np.ndarray) -> np.ndarray:
+        """The network's logits (N, classes), columns in ``classes_`` order: log-scores that
+        never underflow, for calibration (``genrekit.calibration.log_scores``)."""
         model = self._fitted()
         device = self.torch_device()
         model.to(device).eval()
         with torch.no_grad():
             chunks = [
-                torch.softmax(model(self._tensor(x[i : i + 256]).to(device)), dim=1).cpu().numpy()
+                model(self._tensor(x[i : i + 256]).to(device)).cpu().numpy()
                 for i in range(0, len(x), 256)
             ]
         model.to("cpu")
+        if not chunks:
+            return np.zeros((0, len(self.classes_)))
         return np.concatenate(chunks).astype(np.float64)
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        from genrekit.calibration import softmax
+
+        return softmax(self.decision_function(x))
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         probabilities = self.predict_proba(x)
-        assert self.classes_ is not None  # predict_proba checked it
         return self.classes_[probabilities.argmax(axis=1)]
 
     def _tensor(self, x: np.ndarray) -> torch.Tensor:
