@@ -53,7 +53,7 @@ def taffc_in_taxonomy() -> tuple[Any, list[str]]:
     each clip's artist (from the manifest)."""
     import csv
 
-    from genrekit.datasets import Dataset, Item
+    from genrekit.training.datasets import Dataset, Item
 
     rows = [
         r

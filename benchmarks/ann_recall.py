@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 from _common import data_dir, git_revision, machine, save_result
 
-from genrekit.library import index_folder
-from genrekit.similarity import Catalog, hnsw_index
+from genrekit.library.catalog import index_folder
+from genrekit.library.similarity import Catalog, hnsw_index
 
 
 def measure(catalog: Catalog, queries: np.ndarray, scratch: Path) -> dict[str, float]:

@@ -30,11 +30,11 @@ from sklearn.metrics import roc_auc_score
 
 import genrekit.calibration as calibration
 from genrekit.calibration import PROBABILITY_FLOOR, expected_calibration_error
-from genrekit.config import load_config
-from genrekit.crossval import cross_validate
-from genrekit.featurize import featurize
-from genrekit.fitting import fit_rows
-from genrekit.train import _load
+from genrekit.training.config import load_config
+from genrekit.training.crossval import cross_validate
+from genrekit.training.featurize import featurize
+from genrekit.training.fitting import fit_rows
+from genrekit.training.train import _load
 
 CONFIG = REPO / "configs" / "gtzan-audio" / "musicnn-lda.toml"
 OLD_POWER_RANGE = (1.0, 1.0)

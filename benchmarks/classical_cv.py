@@ -13,8 +13,8 @@ from pathlib import Path
 
 from _common import REPO, RESULTS, git_revision, machine
 
-from genrekit.config import load_config
-from genrekit.train import compare
+from genrekit.training.config import load_config
+from genrekit.training.train import compare
 
 
 def main(config_paths: list[str]) -> None:

@@ -18,11 +18,11 @@ import numpy as np
 from _common import data_dir, git_revision, machine, save_result, taffc_in_taxonomy
 from sklearn.metrics import normalized_mutual_info_score
 
-from genrekit.clusters import choose_count, kmeans, unit_rows
-from genrekit.datasets import Dataset, from_audio_folder
 from genrekit.features import RepresentationSpec, feature_set
-from genrekit.featurize import featurize
+from genrekit.library.mixes import choose_count, kmeans, unit_rows
 from genrekit.models.bundle import load_bundle
+from genrekit.training.datasets import Dataset, from_audio_folder
+from genrekit.training.featurize import featurize
 
 
 def zscored(x: np.ndarray) -> np.ndarray:

@@ -6,7 +6,7 @@ benchmarks/robustness.py). Protocol: 5-fold stratified group k-fold by artist; o
 side, k clips per genre are drawn (all when a genre has fewer), a logistic regression is fitted
 exactly as ``genrekit learn`` fits it, and the held-out artists' clips are scored; 5 draws per
 fold. Active learning: from 3 clips per genre, 20 more labels in 4 rounds of 5, chosen at random
-or by ``genrekit.learn.most_informative`` from the training side's pool.
+or by ``genrekit.teach.learn.most_informative`` from the training side's pool.
 
     python benchmarks/few_shot.py
 """
@@ -23,7 +23,7 @@ from robustness import features_for
 from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedGroupKFold
 
-from genrekit.learn import _model, most_informative
+from genrekit.teach.learn import _model, most_informative
 
 SHOTS = (3, 5, 10, 20)
 START = 3

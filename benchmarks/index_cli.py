@@ -20,7 +20,7 @@ from pathlib import Path
 from _common import git_revision, machine, save_result
 from index_throughput import make_songs
 
-from genrekit.library import index_folder
+from genrekit.library.catalog import index_folder
 
 GENREKIT = Path(sys.executable).with_name("genrekit")
 

@@ -24,8 +24,8 @@ import soundfile
 from _common import data_dir, git_revision, machine, save_result
 
 from genrekit.audio import load_audio
-from genrekit.datasets import audio_files
-from genrekit.library import index_folder
+from genrekit.library.catalog import index_folder
+from genrekit.training.datasets import audio_files
 
 CLIPS_PER_SONG = 8
 

@@ -21,9 +21,10 @@ from pathlib import Path
 import numpy as np
 from _common import git_revision, machine, save_result
 
-from genrekit.fromtags import learn_from_catalog
-from genrekit.library import model_key, name_bytes, open_catalog
+from genrekit.library.catalog import model_key
+from genrekit.library.store import name_bytes, open_catalog
 from genrekit.predict import Classifier
+from genrekit.teach.from_tags import learn_from_catalog
 
 GENRES = 20
 SONGS_PER_ARTIST = 10

@@ -35,12 +35,12 @@ from pathlib import Path
 import numpy as np
 from _common import data_dir, git_revision, machine, save_result, taffc_in_taxonomy
 
-from genrekit.datasets import from_audio_folder
-from genrekit.featurize import featurize
-from genrekit.learn import Examples, held_out_protocol, teach
 from genrekit.models.bundle import load_bundle
 from genrekit.predict import Classifier
-from genrekit.vocabulary import Vocabulary
+from genrekit.teach.learn import Examples, held_out_protocol, teach
+from genrekit.teach.vocabulary import Vocabulary
+from genrekit.training.datasets import from_audio_folder
+from genrekit.training.featurize import featurize
 
 SPELLINGS = {
     "hiphop": ["Hip-Hop", "hip hop", "HipHop", "Rap"],

@@ -48,9 +48,9 @@ from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from genrekit.library import index_folder
+from genrekit.library.catalog import index_folder
 from genrekit.novelty import NoveltyScore, held_out_distances
-from genrekit.splits import kfold
+from genrekit.training.splits import kfold
 
 TYPICALITY = (0.05, 0.02, 0.01)
 GENRE_TYPICALITY = (0.05, 0.02)

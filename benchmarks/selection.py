@@ -26,11 +26,11 @@ import numpy as np
 from _common import REPO, data_dir, git_revision, machine, save_result
 from scipy import stats
 
-from genrekit.config import ExperimentConfig, load_config
-from genrekit.crossval import cross_validate
-from genrekit.featurize import featurize
 from genrekit.predict import Classifier
-from genrekit.train import _load, train
+from genrekit.training.config import ExperimentConfig, load_config
+from genrekit.training.crossval import cross_validate
+from genrekit.training.featurize import featurize
+from genrekit.training.train import _load, train
 
 CONFIGS = REPO / "configs" / "gtzan-audio"
 DEFAULT = "default: loudness normalization, shrinkage LDA, +2 training copies"

@@ -5,7 +5,7 @@ The pretrained networks were trained on a million songs' tags (MSD: rock, pop, j
 country, Hip-Hop, metal …; MTT: classical, country, metal …). Their mean tag scores over a clip
 become a zero-shot distribution over GTZAN's genres (``GENRE_TAGS``; reggae has no tag, so it gets
 the mean of the song's other genre scores: neutral), and are pooled log-linearly with the trained
-head, as ``genrekit.prior`` pools a personal model with the default:
+head, as ``genrekit.teach.prior`` pools a personal model with the default:
 ``log p(genre) = log p_head(genre) + weight · log q_tags(genre)`` (+ a constant).
 
 - Head: standardize → shrinkage LDA (0.8, the default's choice when this was measured) on the
@@ -36,7 +36,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from genrekit.features.musicnn import COLUMNS, tag_column
-from genrekit.splits import kfold
+from genrekit.training.splits import kfold
 
 GENRE_TAGS = {
     "blues": [("MSD", "blues")],

@@ -26,7 +26,7 @@ from rejector import REPEATS, catalog, embeddings, gtzan_table, repeated_folds
 from selection import paired_interval
 from tag_prior import head
 
-from genrekit.splits import kfold
+from genrekit.training.splits import kfold
 
 FOLDS = 5
 

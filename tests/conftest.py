@@ -148,7 +148,7 @@ def make_library(root, per_genre=3, seconds=3.0):
 @pytest.fixture(scope="session")
 def library(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A catalog of 10 synthetic songs (two kinds), indexed once on a 2-worker Dask cluster."""
-    from genrekit.library import index_folder
+    from genrekit.library.catalog import index_folder
 
     root = tmp_path_factory.mktemp("lib")
     music = make_library(root / "music", per_genre=5)

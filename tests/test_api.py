@@ -285,7 +285,7 @@ def test_a_client_that_leaves_mid_file_stops_the_analysis(tmp_path, monkeypatch,
     patches for tags), and the server logs no traceback for it."""
     import logging
 
-    from genrekit import predict, tagging
+    from genrekit import autotags, predict
 
     path = tmp_path / "long.flac"
     soundfile.write(path, music_like(300.0, rate=22050), 22050)  # ten 30 s clips
@@ -301,14 +301,14 @@ def test_a_client_that_leaves_mid_file_stops_the_analysis(tmp_path, monkeypatch,
         monkeypatch.setattr(predict, "_until_stopped", counted)
         whole = 10
     else:
-        real_run = tagging.musicnn.run
+        real_run = autotags.musicnn.run
 
         def counted_run(model, batch, *args):
             heard.append(len(batch))
             time.sleep(0.05)  # a slower machine: the client leaves well before the end
             return real_run(model, batch, *args)
 
-        monkeypatch.setattr(tagging.musicnn, "run", counted_run)
+        monkeypatch.setattr(autotags.musicnn, "run", counted_run)
         whole = 100  # 3 s patches
     body = path.read_bytes()
     boundary = "y" * 16

@@ -6,10 +6,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from genrekit.datasets import from_audio_folder, from_features_table, load_dataset, with_groups
 from genrekit.errors import ConfigError
 from genrekit.features import gtzan57
-from genrekit.splits import Split, SplitLeakError, assert_disjoint, holdout, kfold
+from genrekit.training.datasets import (
+    from_audio_folder,
+    from_features_table,
+    load_dataset,
+    with_groups,
+)
+from genrekit.training.splits import Split, SplitLeakError, assert_disjoint, holdout, kfold
 
 
 def touch_tree(root, relative_paths):

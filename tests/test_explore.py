@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from genrekit.cli import app
 from genrekit.features import gtzan57
-from genrekit.plots import AUDIO_VIEWS, audio_figure, close_figure
+from genrekit.reports.plots import AUDIO_VIEWS, audio_figure, close_figure
 
 runner = CliRunner()
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -70,8 +70,8 @@ def small_dataset(tmp_path_factory, broken):
 
 
 def test_explore_report_has_every_section(small_dataset, tmp_path):
-    from genrekit.config import load_config
-    from genrekit.train import train
+    from genrekit.training.config import load_config
+    from genrekit.training.train import train
 
     (tmp_path / "exp.toml").write_text(
         f'[data]\npath = "{small_dataset}"\n[protocol]\nfolds = 2\n[model]\nname = "logreg"\n'
@@ -133,8 +133,8 @@ def test_explore_a_features_table_uses_the_mfcc_block(tmp_path):
 def test_report_renders_results_side_by_side(tmp_path):
     from test_models import write_config, write_table
 
-    from genrekit.config import load_config
-    from genrekit.train import train
+    from genrekit.training.config import load_config
+    from genrekit.training.train import train
 
     folders = []
     for name in ("a", "b"):
@@ -179,8 +179,8 @@ def test_reports_read_on_a_phone_and_a_desktop(small_dataset, tmp_path):
     map labels at a readable size, say a shared protocol once, and ask no one to hover."""
     from playwright.sync_api import sync_playwright
 
-    from genrekit.explore import BOX_LABEL_POINTS, explore
-    from genrekit.htmlreport import FIGURE_DPI
+    from genrekit.reports.explore import BOX_LABEL_POINTS, explore
+    from genrekit.reports.html_page import FIGURE_DPI
 
     report = explore(small_dataset, tmp_path / "report")
     comparisons = sorted((REPO / "benchmarks" / "results").glob("*/comparison.html"))

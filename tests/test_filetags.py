@@ -20,10 +20,10 @@ import soundfile
 from conftest import DATA, tone
 from typer.testing import CliRunner
 
-from genrekit import filetags
 from genrekit.cli import app
+from genrekit.library import file_tags
 
-VERDICT = filetags.Verdict("jazz", 0.81, True, "musicnn-lda", ("Swing", "happy"), ("Swing",))
+VERDICT = file_tags.Verdict("jazz", 0.81, True, "musicnn-lda", ("Swing", "happy"), ("Swing",))
 
 
 @pytest.fixture(scope="module")
@@ -77,21 +77,21 @@ def test_genre_lands_in_the_formats_own_field_audio_untouched_and_undo_is_exact(
     path = copy_of(formats[ext], tmp_path)
     original_bytes = path.read_bytes()
     packets, samples = audio_packets(path), decoded(path)
-    change = filetags.plan(path, VERDICT, filetags.Options(styles=True))
+    change = file_tags.plan(path, VERDICT, file_tags.Options(styles=True))
     assert change is not None and change.new_genre == ["Jazz", "Swing"]
-    filetags.write_fields(path, change.after)
+    file_tags.write_fields(path, change.after)
 
     tags = mutagen.File(path).tags
     assert NATIVE_GENRE[ext][1](tags) == ["Jazz", "Swing"]
-    assert filetags.read_fields(path) == change.after
+    assert file_tags.read_fields(path) == change.after
     assert audio_packets(path) == packets  # the audio frames' bytes
     assert np.array_equal(decoded(path), samples)  # and the samples, bit for bit
     assert path.read_bytes() != original_bytes
     # Planning again finds nothing to do: genrekit recognises its own genre.
-    assert filetags.plan(path, VERDICT, filetags.Options(styles=True)) is None
+    assert file_tags.plan(path, VERDICT, file_tags.Options(styles=True)) is None
 
-    filetags.write_fields(path, change.before)
-    assert filetags.read_fields(path) == change.before
+    file_tags.write_fields(path, change.before)
+    assert file_tags.read_fields(path) == change.before
     assert audio_packets(path) == packets
     if ext in ("mp3", "wav", "aiff"):  # made without a tag block: the very bytes come back
         assert path.read_bytes() == original_bytes
@@ -101,16 +101,16 @@ def test_genre_lands_in_the_formats_own_field_audio_untouched_and_undo_is_exact(
 def test_real_files_keep_their_audio_and_other_tags_and_a_persons_genre(tmp_path):
     vibe_ace = next((DATA / "examples").glob("Kevin_MacLeod_-_Vibe_Ace*.ogg"))
     # The Vibe Ace excerpt came with "Jazz" set by a person: kept without --overwrite.
-    with pytest.raises(filetags.TagSkip, match="'Jazz' was set by a person"):
-        filetags.plan(vibe_ace, VERDICT, filetags.Options())
+    with pytest.raises(file_tags.TagSkip, match="'Jazz' was set by a person"):
+        file_tags.plan(vibe_ace, VERDICT, file_tags.Options())
     mp3 = copy_of(sorted((DATA / "taffc" / "jazz").glob("*.mp3"))[0], tmp_path)
     ogg = copy_of(vibe_ace, tmp_path)
     for path in (mp3, ogg):
         other_tags = {k: v for k, v in (mutagen.File(path).tags or {}).items()}
         packets = audio_packets(path)
-        change = filetags.plan(path, VERDICT, filetags.Options(overwrite=True))
+        change = file_tags.plan(path, VERDICT, file_tags.Options(overwrite=True))
         assert change is not None
-        filetags.write_fields(path, change.after)
+        file_tags.write_fields(path, change.after)
         assert audio_packets(path) == packets
         now = mutagen.File(path).tags
         for key, value in other_tags.items():  # artist, title … are not touched
@@ -120,11 +120,11 @@ def test_real_files_keep_their_audio_and_other_tags_and_a_persons_genre(tmp_path
 
 def test_unknown_and_unconfident_verdicts_are_not_written(formats, tmp_path):
     path = copy_of(formats["flac"], tmp_path)
-    unknown = filetags.Verdict("unknown", 0.9, False, "m")
-    with pytest.raises(filetags.TagSkip, match="unknown"):
-        filetags.plan(path, unknown, filetags.Options())
-    with pytest.raises(filetags.TagSkip, match="under the minimum confidence 90%"):
-        filetags.plan(path, VERDICT, filetags.Options(min_confidence=0.9))
+    unknown = file_tags.Verdict("unknown", 0.9, False, "m")
+    with pytest.raises(file_tags.TagSkip, match="unknown"):
+        file_tags.plan(path, unknown, file_tags.Options())
+    with pytest.raises(file_tags.TagSkip, match="under the minimum confidence 90%"):
+        file_tags.plan(path, VERDICT, file_tags.Options(min_confidence=0.9))
 
 
 def test_files_that_cannot_be_tagged_get_one_line_and_are_left_as_they_were(
@@ -142,19 +142,19 @@ def test_files_that_cannot_be_tagged_get_one_line_and_are_left_as_they_were(
         (tmp_path / "gone.mp3", "no such file"),
     ]:
         before = path.read_bytes() if path.exists() else None
-        with pytest.raises(filetags.TagError, match=reason) as caught:
-            filetags.write_fields(path, {"TCON": ["Jazz"], filetags.HAS_TAGS: True})
+        with pytest.raises(file_tags.TagError, match=reason) as caught:
+            file_tags.write_fields(path, {"TCON": ["Jazz"], file_tags.HAS_TAGS: True})
         assert str(caught.value).startswith(str(path.resolve()))
         assert "Error" not in str(caught.value)  # no internal exception names
         assert (path.read_bytes() if path.exists() else None) == before
-        assert not list(tmp_path.glob(f"*{filetags.TEMPORARY_MARK}"))
+        assert not list(tmp_path.glob(f"*{file_tags.TEMPORARY_MARK}"))
 
 
 def test_a_link_is_followed_and_kept(formats, tmp_path):
     target = copy_of(formats["flac"], tmp_path, "real.flac")
     link = tmp_path / "link.flac"
     link.symlink_to(target)
-    filetags.write_fields(link, {"GENRE": ["Jazz"], filetags.HAS_TAGS: True})
+    file_tags.write_fields(link, {"GENRE": ["Jazz"], file_tags.HAS_TAGS: True})
     assert link.is_symlink() and mutagen.File(target).tags["GENRE"] == ["Jazz"]
 
 
@@ -163,10 +163,10 @@ def test_a_link_is_followed_and_kept(formats, tmp_path):
 
 def _step_values(path: Path, step: int) -> dict:
     """The values of step ``step`` of the chain each file goes through (any format)."""
-    fields = filetags.read_fields(path)
+    fields = file_tags.read_fields(path)
     genre_key = next(k for k in fields if k in ("TCON", "GENRE", "©gen"))
     own = next(k for k in fields if k.endswith("GENREKIT_GENRE"))
-    return {filetags.HAS_TAGS: True, genre_key: [f"G{step}"], own: [str(step)]}
+    return {file_tags.HAS_TAGS: True, genre_key: [f"G{step}"], own: [str(step)]}
 
 
 def _chain_hashes(path: Path, steps: int, folder: Path) -> list[str]:
@@ -174,7 +174,7 @@ def _chain_hashes(path: Path, steps: int, folder: Path) -> list[str]:
     replay = copy_of(path, folder, "replay-" + path.name)
     hashes = [hashlib.sha256(replay.read_bytes()).hexdigest()]
     for step in range(1, steps + 1):
-        filetags.write_fields(replay, _step_values(replay, step))
+        file_tags.write_fields(replay, _step_values(replay, step))
         hashes.append(hashlib.sha256(replay.read_bytes()).hexdigest())
     return hashes
 
@@ -183,17 +183,18 @@ KILLED_WRITER = f"""
 import sys
 from pathlib import Path
 sys.path.insert(0, {str(Path(__file__).parent)!r})
-from genrekit import filetags
+from genrekit.library import file_tags
 from test_filetags import _step_values
 files = [Path(p) for p in sys.argv[2:]]
 print("ready", flush=True)
 while True:
     for path in files:
-        own = next(v for k, v in filetags.read_fields(path).items() if k.endswith("GENREKIT_GENRE"))
+        fields = file_tags.read_fields(path).items()
+        own = next(v for k, v in fields if k.endswith("GENREKIT_GENRE"))
         step = int(own[0]) + 1 if own else 1
         if step > int(sys.argv[1]):
             sys.exit(0)
-        filetags.write_fields(path, _step_values(path, step))
+        file_tags.write_fields(path, _step_values(path, step))
 """
 
 
@@ -224,8 +225,8 @@ def test_kill_9_at_any_moment_leaves_each_file_wholly_old_or_wholly_new(formats,
     assert kills >= 10  # most runs really were killed mid-way
     # A later run cleans up the hidden copies killed runs left behind.
     for path in files:
-        filetags.write_fields(path, filetags.read_fields(path))
-    assert not list(live.glob(f".*{filetags.TEMPORARY_MARK}"))
+        file_tags.write_fields(path, file_tags.read_fields(path))
+    assert not list(live.glob(f".*{file_tags.TEMPORARY_MARK}"))
 
 
 # --- the command: dry run, apply, undo -------------------------------------------------------
@@ -237,11 +238,11 @@ def test_tag_files_dry_run_apply_undo_from_the_command_line(formats, tmp_path, m
     music.mkdir()
     files = [copy_of(formats[ext], music) for ext in ("mp3", "flac")]
     person = copy_of(formats["ogg"], music)
-    filetags.write_fields(person, {"GENRE": ["Polka"], filetags.HAS_TAGS: True})
+    file_tags.write_fields(person, {"GENRE": ["Polka"], file_tags.HAS_TAGS: True})
     read_only = copy_of(formats["m4a"], music)
     os.chmod(read_only, 0o444)
     originals = {p: p.read_bytes() for p in [*files, person, read_only]}
-    original_fields = {p: filetags.read_fields(p) for p in files}
+    original_fields = {p: file_tags.read_fields(p) for p in files}
     monkeypatch.setattr(
         "genrekit.cli.files._verdicts",
         lambda connection, paths, db, model: ((p, VERDICT) for p in paths),
@@ -270,7 +271,7 @@ def test_tag_files_dry_run_apply_undo_from_the_command_line(formats, tmp_path, m
     assert all(mutagen.File(p).tags is not None for p in files)  # a dry run, again
     undone = runner.invoke(app, ["tag-files", "--undo", "--apply"])
     assert "run 1 undone: 2 file(s) restored" in undone.output, undone.output
-    assert all(filetags.read_fields(p) == original_fields[p] for p in files)
+    assert all(file_tags.read_fields(p) == original_fields[p] for p in files)
     assert files[0].read_bytes() == originals[files[0]]  # the mp3 had no tag block: same bytes
     again = runner.invoke(app, ["tag-files", "--undo", "--run", "1", "--apply"])
     assert again.exit_code == 2 and "already undone" in again.output
@@ -280,7 +281,7 @@ def test_tag_files_dry_run_apply_undo_from_the_command_line(formats, tmp_path, m
 def test_tags_come_from_the_catalog_which_follows_the_tagged_files(tmp_path):
     """index → tag-files --db: genres from the catalog; a file changed since analysis is refused
     with one line; after tagging, indexing again finds nothing to redo (audio unchanged)."""
-    from genrekit.library import index_folder
+    from genrekit.library.catalog import index_folder
 
     music = tmp_path / "music"
     music.mkdir()
@@ -346,42 +347,42 @@ def _with_title(source: Path, folder: Path, ext: str) -> Path:
 def test_undo_gives_back_every_byte_of_a_file_that_already_had_tags(formats, tmp_path, ext):
     path = _with_title(formats[ext.removesuffix("-v24")], tmp_path, ext)
     original = path.read_bytes()
-    connection = filetags.open_journal(tmp_path / "journal.sqlite")
-    run = filetags.start_run(connection, "m")
-    change = filetags.plan(path, VERDICT, filetags.Options(styles=True))
+    connection = file_tags.open_journal(tmp_path / "journal.sqlite")
+    run = file_tags.start_run(connection, "m")
+    change = file_tags.plan(path, VERDICT, file_tags.Options(styles=True))
     assert change is not None
-    assert [error for _, error in filetags.apply(connection, run, [change])] == [None]
+    assert [error for _, error in file_tags.apply(connection, run, [change])] == [None]
     assert path.read_bytes() != original
-    _, restores = filetags.plan_undo(connection, run)
-    assert [error for _, error in filetags.undo(connection, run, restores)] == [None]
+    _, restores = file_tags.plan_undo(connection, run)
+    assert [error for _, error in file_tags.undo(connection, run, restores)] == [None]
     assert path.read_bytes() == original
 
 
 def test_a_genre_set_while_the_run_analysed_is_kept_and_undo_does_not_erase_it(formats, tmp_path):
     path = copy_of(formats["flac"], tmp_path)
-    connection = filetags.open_journal(tmp_path / "journal.sqlite")
-    change = filetags.plan(path, VERDICT, filetags.Options())
+    connection = file_tags.open_journal(tmp_path / "journal.sqlite")
+    change = file_tags.plan(path, VERDICT, file_tags.Options())
     assert change is not None
-    filetags.write_fields(path, {"GENRE": ["Polka"], filetags.HAS_TAGS: True})  # a person, now
-    run = filetags.start_run(connection, "m")
-    [(_, error)] = list(filetags.apply(connection, run, [change]))
+    file_tags.write_fields(path, {"GENRE": ["Polka"], file_tags.HAS_TAGS: True})  # a person, now
+    run = file_tags.start_run(connection, "m")
+    [(_, error)] = list(file_tags.apply(connection, run, [change]))
     assert error is not None and "changed after genrekit read them" in str(error)
     assert mutagen.File(path).tags["GENRE"] == ["Polka"]
-    _, restores = filetags.plan_undo(connection, run)
-    list(filetags.undo(connection, run, restores))
+    _, restores = file_tags.plan_undo(connection, run)
+    list(file_tags.undo(connection, run, restores))
     assert mutagen.File(path).tags["GENRE"] == ["Polka"]
 
 
 def test_a_damaged_genre_frame_is_left_alone_not_read_as_no_genre(formats, tmp_path):
     path = copy_of(formats["mp3"], tmp_path)
-    filetags.write_fields(path, {"TCON": ["Polka"], filetags.HAS_TAGS: True})
+    file_tags.write_fields(path, {"TCON": ["Polka"], file_tags.HAS_TAGS: True})
     data = bytearray(path.read_bytes())
     frame = data.index(b"TCON")
     data[frame + 10] = 0x05  # an encoding byte no ID3 version defines
     path.write_bytes(bytes(data))
     assert not mutagen.File(path).tags.getall("TCON")  # mutagen alone would see no genre
-    with pytest.raises(filetags.TagError, match="genre tag is damaged"):
-        filetags.plan(path, VERDICT, filetags.Options())
+    with pytest.raises(file_tags.TagError, match="genre tag is damaged"):
+        file_tags.plan(path, VERDICT, file_tags.Options())
     assert path.read_bytes() == bytes(data)
 
 
@@ -421,13 +422,13 @@ def test_each_run_reports_its_own_number_when_another_starts_beside_it(
         "genrekit.cli.files._verdicts",
         lambda connection, paths, db, model: ((p, VERDICT) for p in paths),
     )
-    real_apply = filetags.apply
+    real_apply = file_tags.apply
 
     def with_a_second_run(connection, run, changes):
-        filetags.start_run(filetags.open_journal(None), "another run")
+        file_tags.start_run(file_tags.open_journal(None), "another run")
         yield from real_apply(connection, run, changes)
 
-    monkeypatch.setattr(filetags, "apply", with_a_second_run)
+    monkeypatch.setattr(file_tags, "apply", with_a_second_run)
     result = CliRunner().invoke(app, ["tag-files", str(path), "--apply"])
     assert "run 1: 1 file(s) tagged" in result.output, result.output
 
@@ -436,13 +437,13 @@ KILLED_RUN = f"""
 import sys
 from pathlib import Path
 sys.path.insert(0, {str(Path(__file__).parent)!r})
-from genrekit import filetags
+from genrekit.library import file_tags
 from test_filetags import VERDICT
-connection = filetags.open_journal(Path(sys.argv[1]))
-changes = [filetags.plan(Path(p), VERDICT, filetags.Options()) for p in sys.argv[2:]]
-run = filetags.start_run(connection, "m")
+connection = file_tags.open_journal(Path(sys.argv[1]))
+changes = [file_tags.plan(Path(p), VERDICT, file_tags.Options()) for p in sys.argv[2:]]
+run = file_tags.start_run(connection, "m")
 print(run, flush=True)
-for _ in filetags.apply(connection, run, changes):
+for _ in file_tags.apply(connection, run, changes):
     pass
 """
 
@@ -473,12 +474,12 @@ def test_a_run_killed_at_any_moment_is_undone_to_the_very_bytes_and_its_leftover
         time.sleep(rng_kill.uniform(0.0, 0.2))
         writer.send_signal(signal.SIGKILL)
         writer.wait()
-        leftovers = list(music.glob(f".*{filetags.TEMPORARY_MARK}"))
+        leftovers = list(music.glob(f".*{file_tags.TEMPORARY_MARK}"))
         leftovers_seen += bool(leftovers)
         undone = runner.invoke(app, ["tag-files", "--undo", "--apply", "--db", str(journal)])
         assert undone.exit_code == 0, undone.output
         for leftover in leftovers:
             assert f"removed {leftover}" in undone.output
-        assert not list(music.glob(f".*{filetags.TEMPORARY_MARK}"))
+        assert not list(music.glob(f".*{file_tags.TEMPORARY_MARK}"))
         assert all(path.read_bytes() == original for path in files)
     assert leftovers_seen >= 1

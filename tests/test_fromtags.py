@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 
 from genrekit.cli import app
 from genrekit.errors import ConfigError
-from genrekit.filetags import read_credits
-from genrekit.vocabulary import Vocabulary, load_map
+from genrekit.library.file_tags import read_credits
+from genrekit.teach.vocabulary import Vocabulary, load_map
 
 runner = CliRunner()
 
@@ -138,7 +138,7 @@ def _digests(files):
 
 @pytest.fixture(scope="module")
 def tagged(tmp_path_factory):
-    from genrekit.library import index_folder
+    from genrekit.library.catalog import index_folder
 
     root = tmp_path_factory.mktemp("tagged")
     files = _tagged_library(root / "music")
@@ -195,7 +195,7 @@ def test_a_song_whose_tag_the_sound_contradicts_is_listed(tagged, tmp_path):
 
 
 def test_a_catalog_without_usable_tags_says_what_is_missing(tmp_path):
-    from genrekit.library import index_folder
+    from genrekit.library.catalog import index_folder
 
     music = tmp_path / "music"
     for n in range(3):
@@ -222,7 +222,7 @@ def test_a_catalog_without_usable_tags_says_what_is_missing(tmp_path):
 def test_the_prior_pools_and_never_vetoes():
     from genrekit.features import RepresentationSpec
     from genrekit.models.bundle import load_bundle
-    from genrekit.prior import Prior
+    from genrekit.teach.prior import Prior
 
     default = load_bundle()
     assert Prior.of_default(["chiptune", "drone"], default.representation) is None
@@ -236,7 +236,7 @@ def test_the_prior_pools_and_never_vetoes():
 
 
 def test_vanished_songs_and_stray_byte_genres_are_left_out_in_plain_words(tmp_path):
-    from genrekit.library import index_folder
+    from genrekit.library.catalog import index_folder
 
     root = tmp_path / "lib"
     files = _tagged_library(root / "music")

@@ -50,8 +50,8 @@ def test_tells_narrow_from_wide_timbres():
 
 @pytest.mark.data
 def test_trains_from_real_clips_and_predicts_through_a_bundle(tmp_path):
-    from genrekit.config import load_config
-    from genrekit.train import train
+    from genrekit.training.config import load_config
+    from genrekit.training.train import train
 
     for genre in ("classical", "metal"):
         (tmp_path / "music" / genre).mkdir(parents=True)
@@ -71,7 +71,7 @@ def test_trains_from_real_clips_and_predicts_through_a_bundle(tmp_path):
     assert genrekit.load_model(bundle).predict(clip, timeline=False).label == "metal"
 
     from genrekit.errors import ConfigError
-    from genrekit.evaluate import evaluate_bundle
+    from genrekit.training.evaluate import evaluate_bundle
 
     with pytest.raises(ConfigError, match="needs mfcc_gaussian: give it audio"):
         evaluate_bundle(bundle, DATA / "gtzan_features_30_sec.csv", progress=False)

@@ -63,7 +63,7 @@ def test_learn_refuses_unusable_folders_in_one_line(tmp_path, layout, message):
 
 @pytest.mark.data
 def test_suggest_picks_uncertain_unlabelled_library_tracks(tmp_path):
-    from genrekit.library import index_folder
+    from genrekit.library.catalog import index_folder
 
     music = _examples(tmp_path / "mine", per_label=3)
     result = runner.invoke(app, ["learn", str(music), "-o", str(tmp_path / "model"), "-j", "1"])
@@ -95,7 +95,7 @@ def test_playlist_entries_that_are_not_regular_files_are_refused_not_read(tmp_pa
     """A FIFO would hang the analysis and /dev/zero would fill memory: neither is read."""
     import os
 
-    from genrekit.learn import examples
+    from genrekit.teach.learn import examples
 
     fifo = tmp_path / "pipe.mp3"
     os.mkfifo(fifo)

@@ -19,8 +19,9 @@ from typer.testing import CliRunner
 
 from genrekit.cli import app
 from genrekit.errors import ConfigError
-from genrekit.library import index_folder, open_catalog
-from genrekit.similarity import recommend, similar
+from genrekit.library.catalog import index_folder
+from genrekit.library.similarity import recommend, similar
+from genrekit.library.store import open_catalog
 
 runner = CliRunner()
 
@@ -69,20 +70,20 @@ def test_incremental_indexing(tmp_path, broken):
 
 
 def test_unreadable_and_damaged_files_never_stop_an_index_run(tmp_path, broken, monkeypatch):
-    import genrekit.library
+    import genrekit.library.catalog
 
     music = make_library(tmp_path / "music", per_genre=1)
     shutil.copy(broken["nan"], music / "beats" / "nan.wav")
     locked = music / "tones" / "locked.wav"
     shutil.copy(music / "tones" / "tones0.wav", locked)
-    real_hash = genrekit.library.file_sha256
+    real_hash = genrekit.library.catalog.file_sha256
 
     def unreadable(path):
         if path.name == "locked.wav":
             raise PermissionError(13, "Permission denied")
         return real_hash(path)
 
-    monkeypatch.setattr(genrekit.library, "file_sha256", unreadable)
+    monkeypatch.setattr(genrekit.library.catalog, "file_sha256", unreadable)
     db = tmp_path / "lib.sqlite"
     for _ in range(2):  # the rerun must not stop at the same file either
         summary = index_folder(music, db, progress=False)
@@ -95,7 +96,7 @@ def test_unreadable_and_damaged_files_never_stop_an_index_run(tmp_path, broken, 
         ).fetchone()[0]
     assert reason == "cannot be read (Permission denied)"
     assert summary.failed == 1  # the damaged file is not retried while unchanged; the locked is
-    monkeypatch.setattr(genrekit.library, "file_sha256", real_hash)  # permission given back
+    monkeypatch.setattr(genrekit.library.catalog, "file_sha256", real_hash)  # permission given back
     fixed = index_folder(music, db, progress=False)
     assert (fixed.indexed, fixed.failed) == (1, 0)
     assert {os.path.basename(p): s for p, s, _ in rows(db)}["locked.wav"] == "ok"
@@ -139,7 +140,7 @@ def _indexed_so_far(db):
 def test_two_indexers_creating_one_catalog_at_once_both_succeed(tmp_path):
     from concurrent.futures import ThreadPoolExecutor
 
-    from genrekit.library import open_catalog
+    from genrekit.library.store import open_catalog
 
     def create_and_close(db):
         open_catalog(db).close()
@@ -154,7 +155,7 @@ def test_two_indexers_creating_one_catalog_at_once_both_succeed(tmp_path):
 
 INDEXER = """
 import json, sys
-from genrekit.library import index_folder
+from genrekit.library.catalog import index_folder
 summary = index_folder(sys.argv[1], sys.argv[2], progress=False)
 print(json.dumps([summary.indexed, summary.busy]))
 """
@@ -330,7 +331,7 @@ def test_web_app_lists_similar_songs(library, monkeypatch):
 
 
 def test_library_map_is_stored_and_redrawn_only_when_the_catalog_changes(library, tmp_path):
-    from genrekit.librarymap import library_map
+    from genrekit.library.music_map import library_map
 
     _music, db = library
     copy = tmp_path / "lib.sqlite"
@@ -404,7 +405,7 @@ def test_dask_cluster_results_match_the_single_process_run(library, tmp_path):
 
 
 def test_approximate_index_agrees_with_exact_and_is_reused(library):
-    from genrekit.similarity import Catalog
+    from genrekit.library.similarity import Catalog
 
     music, db = library
     exact = Catalog.load(db, ann=False)
@@ -430,7 +431,7 @@ def test_approximate_index_agrees_with_exact_and_is_reused(library):
 
 
 def test_catalog_records_confidence_typicality_and_styles_and_upgrades_old_ones(tmp_path, library):
-    import genrekit.library as lib
+    import genrekit.library.store as lib
 
     _, db = library
     with sqlite3.connect(db) as connection:
@@ -473,7 +474,7 @@ def test_clusters_find_the_kinds_of_music_name_them_and_replace_the_last_run(lib
     assert len(rows) == 10 and len({name for _, _, name in rows}) == 2
     playlists_written = sorted((tmp_path / "mixes").glob("*.m3u8"))
     assert len(playlists_written) == 2
-    from genrekit.playlists import read
+    from genrekit.library.playlists import read
 
     assert sum(len(read(p).songs) for p in playlists_written) == 10
     again = runner.invoke(app, ["clusters", "--db", str(db), "-k", "2"])

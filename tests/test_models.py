@@ -15,13 +15,13 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-from genrekit.config import load_config
 from genrekit.errors import BundleError, ConfigError
 from genrekit.features import RepresentationSpec, gtzan57
 from genrekit.models.bundle import TRUSTED_TYPES, load_bundle, save_bundle
 from genrekit.models.classical import MODELS, UNSCALED, build_pipeline
 from genrekit.novelty import DEFAULT_KEEP_SHARE
-from genrekit.train import train
+from genrekit.training.config import load_config
+from genrekit.training.train import train
 
 
 def blobs(n_per_class=30, n_features=57, seed=0):
@@ -239,7 +239,7 @@ def test_not_a_bundle(tmp_path):
 
 
 def test_evaluate_bundle_votes_per_track_on_a_segment_table(tmp_path):
-    from genrekit.evaluate import evaluate_bundle
+    from genrekit.training.evaluate import evaluate_bundle
 
     config = load_config(write_config(tmp_path, write_table(tmp_path / "t.csv")))
     _, bundle_dir, _ = train(config, tmp_path / "model", None, progress=False)
@@ -261,7 +261,7 @@ def test_evaluate_says_how_to_label_a_flat_folder_and_names_unmapped_labels(tmp_
     from typer.testing import CliRunner
 
     from genrekit.cli import app
-    from genrekit.datasets import map_label
+    from genrekit.training.datasets import map_label
 
     flat = tmp_path / "flat"
     flat.mkdir()
@@ -299,7 +299,7 @@ def test_onnx_copy_is_dropped_when_it_does_not_match(tmp_path, monkeypatch):
 
 
 def test_compare_runs_every_model_under_the_same_folds(tmp_path):
-    from genrekit.train import compare
+    from genrekit.training.train import compare
 
     table = write_table(tmp_path / "t.csv")
     logreg = load_config(write_config(tmp_path, table))
@@ -333,7 +333,7 @@ def test_pca_block_is_fitted_inside_the_pipeline(tmp_path):
 
 
 def test_label_maps_for_coarse_groups_and_one_vs_rest(tmp_path):
-    from genrekit.datasets import from_features_table, with_label_map
+    from genrekit.training.datasets import from_features_table, with_label_map
 
     table = write_table(tmp_path / "t.csv")
     (tmp_path / "rest.csv").write_text("label,group\njazz,jazz\n*,other\n")
@@ -366,7 +366,7 @@ def test_lda_bundle_drops_its_covariance_and_predicts_the_same(tmp_path):
 
 
 def test_relative_paths_in_a_config_resolve_from_the_config_file(tmp_path, monkeypatch):
-    from genrekit.config import load_config
+    from genrekit.training.config import load_config
 
     folder = tmp_path / "experiments"
     folder.mkdir()

@@ -44,7 +44,7 @@ def test_every_architecture_learns_and_records_curves(architecture):
 
 def test_validation_split_never_takes_a_training_track(monkeypatch):
     """Several windows per track: the early-stopping split holds whole tracks out."""
-    from genrekit import splits as splitting
+    from genrekit.training import splits as splitting
 
     x, y = toy(windows=False)
     tracks = np.repeat([f"t{i}" for i in range(30)], 3)
@@ -99,9 +99,9 @@ def test_fine_tuning_musicnn_trains_only_the_chosen_layers_and_round_trips(tmp_p
     """musicnn fine-tuning: new head, frozen front-end, raw network input, bundle round trip."""
     import torch
 
-    from genrekit.config import load_config
     from genrekit.pretrained.networks import load
-    from genrekit.train import train
+    from genrekit.training.config import load_config
+    from genrekit.training.train import train
 
     _beats_and_tones(tmp_path / "music")
     (tmp_path / "ft.toml").write_text(
@@ -131,8 +131,8 @@ def test_fine_tuning_musicnn_trains_only_the_chosen_layers_and_round_trips(tmp_p
     ("representation", "architecture"), [("logmel", "cnn"), ("mfcc_chroma", "gru")]
 )
 def test_train_save_load_and_predict_a_net_from_audio(tmp_path, representation, architecture):
-    from genrekit.config import load_config
-    from genrekit.train import train
+    from genrekit.training.config import load_config
+    from genrekit.training.train import train
 
     _beats_and_tones(tmp_path / "music")
     (tmp_path / "net.toml").write_text(
@@ -172,8 +172,8 @@ def test_net_and_scikit_learn_model_names_never_collide():
 def test_compare_includes_nets(tmp_path):
     from test_models import write_config, write_table
 
-    from genrekit.config import load_config
-    from genrekit.train import compare
+    from genrekit.training.config import load_config
+    from genrekit.training.train import compare
 
     table = write_table(tmp_path / "t.csv")
     logreg = load_config(write_config(tmp_path, table))
@@ -199,9 +199,9 @@ def test_random_crop_and_gain_change_training_windows_only():
 
 
 def test_grid_search_for_nets_picks_by_inner_track_folds(tmp_path):
-    from genrekit.config import ExperimentConfig
-    from genrekit.datasets import Dataset, Item
-    from genrekit.fitting import fit_rows
+    from genrekit.training.config import ExperimentConfig
+    from genrekit.training.datasets import Dataset, Item
+    from genrekit.training.fitting import fit_rows
 
     x, y = toy(windows=False, n=24)
     tracks = [f"t{i // 3}" for i in range(len(y))]  # three rows per track
@@ -238,9 +238,9 @@ def test_overlapping_training_windows_follow_hop_seconds(tmp_path):
     the hop equal to the window, a file is cut into equal clips as before."""
     from conftest import music_like
 
-    from genrekit.datasets import from_audio_folder
     from genrekit.features import RepresentationSpec
-    from genrekit.featurize import featurize
+    from genrekit.training.datasets import from_audio_folder
+    from genrekit.training.featurize import featurize
 
     (tmp_path / "music" / "a").mkdir(parents=True)
     soundfile.write(tmp_path / "music" / "a" / "song.wav", music_like(15.0), 22050)

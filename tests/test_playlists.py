@@ -15,9 +15,9 @@ import mutagen
 import pytest
 from typer.testing import CliRunner
 
-from genrekit import playlists
 from genrekit.cli import app
 from genrekit.errors import ConfigError
+from genrekit.library import playlists
 
 runner = CliRunner()
 
@@ -81,7 +81,7 @@ def test_similar_and_recommend_write_playable_playlists(library, tmp_path):
 def test_genre_and_drift_playlists_from_the_command_line(library, tmp_path):
     music, db = library
     genre = playlists.of_genre  # the genre the model gave the first track
-    from genrekit.similarity import Catalog
+    from genrekit.library.similarity import Catalog
 
     catalog = Catalog.load(db)
     first_genre = next(g for g in catalog.genres if g)
@@ -121,7 +121,7 @@ def test_genre_and_drift_playlists_from_the_command_line(library, tmp_path):
 
 def test_drift_never_plays_one_artist_twice_in_a_row(library, monkeypatch):
     _, db = library
-    from genrekit.similarity import Catalog
+    from genrekit.library.similarity import Catalog
 
     paths = Catalog.load(db).paths
     # Two artists for half the catalog each, in an order that similarity alone would repeat.

@@ -250,7 +250,7 @@ def test_cli_features_table(tmp_path, broken):
     result = runner.invoke(app, ["features", str(tmp_path / "music"), "-o", str(whole), "-j", "2"])
     assert result.exit_code == 0, result.output
     assert list(pd.read_parquet(whole)["filename"]) == ["blues.00000.wav", "jazz.00000.wav"]
-    from genrekit.datasets import load_dataset
+    from genrekit.training.datasets import load_dataset
 
     assert load_dataset(whole).features.shape == (2, 57)
     single = tmp_path / "one.csv"  # a file or a glob works too (unlabelled rows)
@@ -277,8 +277,8 @@ def test_cli_features_table(tmp_path, broken):
 def test_train_from_an_audio_folder_skips_bad_files_and_predicts(tmp_path, broken):
     from conftest import tone
 
-    from genrekit.config import load_config
-    from genrekit.train import train
+    from genrekit.training.config import load_config
+    from genrekit.training.train import train
 
     for n in range(4):
         (tmp_path / "music" / "beats").mkdir(parents=True, exist_ok=True)

@@ -10,11 +10,11 @@ import soundfile
 from conftest import music_like
 from typer.testing import CliRunner
 
+from genrekit.autotags import tag_file, tag_many
 from genrekit.cli import app
 from genrekit.errors import AudioError, ConfigError
 from genrekit.features import feature_set
 from genrekit.features import musicnn as musicnn_features
-from genrekit.tagging import tag_file, tag_many
 
 runner = CliRunner()
 
@@ -121,7 +121,7 @@ def test_prediction_and_tagging_work_without_pytorch(song):
         "        if name.split('.')[0] == 'torch':\n"
         "            raise ImportError('PyTorch is blocked in this test')\n"
         "sys.meta_path.insert(0, NoTorch())\n"
-        "import genrekit\nfrom genrekit.tagging import tag_file\n"
+        "import genrekit\nfrom genrekit.autotags import tag_file\n"
         f"print(genrekit.load_model().predict({song!r}).label, tag_file({song!r}).top(1))\n"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)

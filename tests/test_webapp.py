@@ -283,7 +283,7 @@ def svg_texts(element) -> list[str]:
 def _genre_names() -> set[str]:
     """The default model's genres as the app writes them (``hiphop`` → ``Hip-Hop``)."""
     from genrekit import load_model
-    from genrekit.filetags import display_genre
+    from genrekit.library.file_tags import display_genre
 
     return {display_genre(label) for label in load_model().labels}
 
@@ -300,7 +300,7 @@ def coloured_area(element) -> int:
     import numpy as np
     from PIL import Image
 
-    from genrekit.charts import TABLEAU10
+    from genrekit.reports.charts import TABLEAU10
 
     pixels = np.asarray(Image.open(io.BytesIO(element.screenshot())).convert("RGB")).astype(int)
     solid = np.array([[int(c[i : i + 2], 16) for i in (1, 3, 5)] for c in TABLEAU10])
@@ -324,7 +324,7 @@ def drawn_area(element, seconds: float = 15.0) -> int:
 @pytest.fixture
 def teach_setup(tmp_path):
     """Examples (3 classical, 3 metal) and a small indexed library holding other clips."""
-    from genrekit.library import index_folder
+    from genrekit.library.catalog import index_folder
 
     examples, library = tmp_path / "examples", tmp_path / "library"
     for label in ("classical", "metal"):
@@ -381,7 +381,7 @@ def test_teach_page_in_a_real_browser(teach_setup):
 @pytest.fixture
 def shared_clips_library(tmp_path):
     """A catalog of 8 real clips, two from each of four genres."""
-    from genrekit.library import index_folder
+    from genrekit.library.catalog import index_folder
 
     music = tmp_path / "music"
     music.mkdir()
@@ -399,7 +399,7 @@ def shared_clips_library(tmp_path):
 def test_library_page_in_a_real_browser(shared_clips_library):
     """On a phone: the map draws (by genre, then by group), a mix plays, a picked song plays and
     its like songs show by name."""
-    from genrekit.clusters import cluster_catalog
+    from genrekit.library.mixes import cluster_catalog
 
     music, db = shared_clips_library
     groups = cluster_catalog(db, 3).groups

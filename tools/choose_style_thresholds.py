@@ -19,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from genrekit.datasets import load_dataset
-from genrekit.featurize import featurize
 from genrekit.models.bundle import load_bundle
 from genrekit.paths import data_dir
 from genrekit.styles import GROUPS, THRESHOLDS_FILE, hierarchy, tag_columns
+from genrekit.training.datasets import load_dataset
+from genrekit.training.featurize import featurize
 
 UNRELATED_FALSE_POSITIVE_RATE = 0.02
 GROUP_SHOWN_SHARE = 0.10

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from genrekit.comparison import comparison_page
+from genrekit.reports.comparison import comparison_page
 
 RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
 

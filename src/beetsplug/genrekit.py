@@ -16,7 +16,7 @@ Besides ``field``, each item gets flexible attributes ``genrekit_genre``, ``genr
 ``genrekit_confidence`` (and ``genrekit_styles``). Files are written when beets is set to write
 tags (``import.write``, or ``-w``/``-W`` here), by beets itself; ``--pretend`` only shows.
 Decisions (unknown music and unconfident verdicts skipped, a person's genre kept) follow the
-same rules as ``genrekit tag-files`` (``genrekit.filetags.decide``).
+same rules as ``genrekit tag-files`` (``genrekit.library.file_tags.decide``).
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from typing import Any
 from beets import ui
 from beets.plugins import BeetsPlugin
 
-from genrekit import filetags
 from genrekit.errors import GenrekitError
+from genrekit.library import file_tags
 
 
 class GenrekitPlugin(BeetsPlugin):
@@ -86,13 +86,13 @@ class GenrekitPlugin(BeetsPlugin):
 
     def learn(self, lib: Any, opts: Any, args: list[str]) -> None:
         """``beet genrekit-learn [QUERY]``: the items' genres (and artists) teach a personal
-        model (``genrekit.fromtags``), on the default model's embeddings of their audio; nothing
-        is written to the library or the files."""
+        model (``genrekit.teach.from_tags``), on the default model's embeddings of their audio;
+        nothing is written to the library or the files."""
         from pathlib import Path
 
-        from genrekit.fromtags import TaggedSong, learn_from_songs
         from genrekit.predict import Classifier
-        from genrekit.vocabulary import Vocabulary, load_map
+        from genrekit.teach.from_tags import TaggedSong, learn_from_songs
+        from genrekit.teach.vocabulary import Vocabulary, load_map
 
         default = Classifier.load()  # personal models learn on the default's embeddings
         songs = []
@@ -139,7 +139,7 @@ class GenrekitPlugin(BeetsPlugin):
         """Set one item's genre (and store it; write the file when ``write``); a file that
         cannot be classified is logged in one line and the run goes on."""
         field = self.config["field"].get() or ("genres" if "genres" in item._fields else "genre")
-        options = filetags.Options(
+        options = file_tags.Options(
             overwrite, self.config["min_confidence"].as_number(), self.config["styles"].get(bool)
         )
         path = item.filepath
@@ -148,11 +148,11 @@ class GenrekitPlugin(BeetsPlugin):
         ours = item.get("genrekit_genre")
         try:
             prediction, _ = self.classifier().analyse_file(path, timeline=False)
-            verdict = filetags.verdict_of(prediction)
-            genre = filetags.decide(
+            verdict = file_tags.verdict_of(prediction)
+            genre = file_tags.decide(
                 path, verdict, options, current, ours.split("; ") if ours else None
             )
-        except filetags.TagSkip as skip:
+        except file_tags.TagSkip as skip:
             self._log.info("skip: {}", skip)
             return
         except GenrekitError as error:

@@ -351,11 +351,11 @@ def _until_stopped(
 
 
 def _prior(bundle: ModelBundle) -> Any:
-    """The default model lent to a personal bundle as a prior (``genrekit.prior``), if any."""
+    """The default model lent to a personal bundle as a prior (``genrekit.teach.prior``), if any."""
     section = bundle.manifest.get("prior")
     if not section:
         return None
-    from genrekit.prior import Prior
+    from genrekit.teach.prior import Prior
 
     return Prior.from_manifest(section, bundle.labels)
 

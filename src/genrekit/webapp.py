@@ -14,16 +14,16 @@ from typing import Any
 import streamlit as st
 
 from genrekit.audio import MIN_DURATION
-from genrekit.charts import library_chart, probabilities_chart, tags_chart, timeline_chart
+from genrekit.autotags import tag_file
 from genrekit.errors import AudioError, AudioTooShortError, GenrekitError, SilentAudioError
-from genrekit.filetags import display_genre, read_credits
+from genrekit.library.file_tags import display_genre, read_credits
+from genrekit.library.similarity import Catalog
 from genrekit.models.bundle import DEFAULT_MODEL, bundled_models
 from genrekit.paths import examples_dir
-from genrekit.plots import audio_figure
 from genrekit.predict import Classifier
 from genrekit.records import record
-from genrekit.similarity import Catalog
-from genrekit.tagging import tag_file
+from genrekit.reports.charts import library_chart, probabilities_chart, tags_chart, timeline_chart
+from genrekit.reports.plots import audio_figure
 
 NO_EXAMPLE = "(none)"
 
@@ -98,8 +98,8 @@ def show_similar(embedding, catalog: Catalog | None, k: int = 8) -> None:
 def similar_songs(neighbours: list) -> None:
     """Each similar song by name, with its genre, how close it is and a player; songs that
     share nothing (no positive similarity) are left out rather than padded in."""
-    from genrekit.librarymap import match_percent
-    from genrekit.playlists import entry
+    from genrekit.library.music_map import match_percent
+    from genrekit.library.playlists import entry
 
     close = [n for n in neighbours if match_percent(n.score) >= MIN_MATCH]
     if not close:
@@ -290,8 +290,8 @@ def show(name: str, data: bytes, result, model: str, top_k: int, catalog: Catalo
 def teach() -> None:
     """Teach genrekit your own labels: examples in folders, suggestions from your library,
     one click to label, retrain, and watch the accuracy estimate move."""
-    from genrekit.fromtags import learn_from_catalog
-    from genrekit.learn import MIN_EXAMPLES, learn, suggest
+    from genrekit.teach.from_tags import learn_from_catalog
+    from genrekit.teach.learn import MIN_EXAMPLES, learn, suggest
 
     st.title("Teach genrekit your own genres")
     st.write(
@@ -362,7 +362,7 @@ def teach() -> None:
 
 def label_counts(folder: Path) -> dict[str, int]:
     """Each label subfolder of ``folder`` with how many audio files it holds (0 for empty)."""
-    from genrekit.datasets import audio_files
+    from genrekit.training.datasets import audio_files
 
     if not folder.is_dir():
         return {}
@@ -385,8 +385,8 @@ def _add_example(song: Path, label_folder: Path) -> None:
 
 @st.cache_data(show_spinner="Drawing the map of your library…")
 def load_map(db: str, modified: float):
-    """The catalog's map table (``genrekit.librarymap``), reloaded when the file changes."""
-    from genrekit.librarymap import library_map
+    """The catalog's map table (``genrekit.library.music_map``), reloaded when the file changes."""
+    from genrekit.library.music_map import library_map
 
     return library_map(db)
 

@@ -58,7 +58,7 @@ def create_app(
     optionally a library catalog for ``/v1/similar`` (also loaded once)."""
     from fastapi_offline import FastAPIOffline
 
-    from genrekit.similarity import Catalog
+    from genrekit.library.similarity import Catalog
 
     classifier = Classifier.load(model)
     catalog = Catalog.load(library) if library is not None else None

@@ -38,12 +38,12 @@ from genrekit.api.uploads import (
     service_of,
     shown_name,
 )
+from genrekit.autotags import TagResult, tag_or_error
 from genrekit.errors import AudioError
 from genrekit.models.bundle import bundled_models, read_manifest
 from genrekit.predict import Prediction, predict_or_error
 from genrekit.pretrained.musicnn import ModelName
 from genrekit.records import record
-from genrekit.tagging import TagResult, tag_or_error
 
 router = APIRouter()
 
@@ -169,7 +169,7 @@ async def similar(
     genre: str | None = None,
 ) -> Any:
     """Library tracks most like the uploaded song."""
-    from genrekit.similarity import similar_to_file
+    from genrekit.library.similarity import similar_to_file
 
     service = service_of(request)
     if service.catalog is None:

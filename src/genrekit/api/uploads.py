@@ -153,7 +153,8 @@ class Service:
 
     classifier: Classifier
     catalog: Any
-    """The library catalog for ``/v1/similar`` (a ``genrekit.similarity.Catalog``), or None."""
+    """The library catalog for ``/v1/similar`` (a ``genrekit.library.similarity.Catalog``), or
+    None."""
     limiter: anyio.CapacityLimiter
     """At most this many analyses at once (worker threads)."""
     max_duration: float

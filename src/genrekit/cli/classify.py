@@ -136,8 +136,8 @@ def tag(
     ] = DEFAULT_MAX_DURATION,
 ) -> None:
     """Tag audio with a pretrained musicnn model: genres, moods, instruments, eras."""
+    from genrekit.autotags import tag_many
     from genrekit.errors import AudioError
-    from genrekit.tagging import tag_many
 
     paths = expand(files)
     if not paths:
@@ -185,7 +185,7 @@ def plot(
 ) -> None:
     """Draw audio views of a song to a PNG or SVG file."""
     from genrekit.audio import load_audio
-    from genrekit.plots import audio_figure
+    from genrekit.reports.plots import audio_figure
 
     out = out or Path(f"{song.stem}-{'-'.join(kind)}.png")  # here, never beside the user's music
     if out.suffix not in (".png", ".svg"):

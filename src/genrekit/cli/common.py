@@ -124,7 +124,7 @@ def fail(message: str, code: int = 2) -> None:
 
 def expand(inputs: list[str]) -> list[Path]:
     """Files as given (any extension), audio files inside folders, and quoted globs."""
-    from genrekit.datasets import audio_files
+    from genrekit.training.datasets import audio_files
 
     paths: list[Path] = []
     for text in inputs:
@@ -169,7 +169,7 @@ def extracted(jobs: list, workers: int) -> tuple[list[dict], int]:
 
 def labelled(inputs: list[str]) -> list[tuple[Path, str | None]]:
     """(file, label) for folders (labelled by subfolder), and unlabelled files and globs."""
-    from genrekit.datasets import from_audio_folder
+    from genrekit.training.datasets import from_audio_folder
 
     labelled: list[tuple[Path, str | None]] = []
     for text in inputs:
@@ -205,7 +205,7 @@ AbsoluteOption = Annotated[
 
 def write_playlists(paths: list[str], m3u: Path | None, xspf: Path | None, absolute: bool) -> None:
     """Save ``paths`` as the playlists asked for."""
-    from genrekit import playlists
+    from genrekit.library import playlists
 
     for out, suffix in ((m3u, ".m3u8"), (xspf, ".xspf")):
         if out is not None:

@@ -13,7 +13,7 @@ import typer
 from genrekit.cli.common import AbsoluteOption, ModelOption, command, expand, fail, matches
 
 if TYPE_CHECKING:
-    from genrekit.filetags import Change, Options
+    from genrekit.library.file_tags import Change, Options
 
 
 def _arrow(old: list[str], new: list[str]) -> str:
@@ -66,9 +66,9 @@ def tag_files(
 ) -> None:
     """Write each file's genre into its tags (ID3 TCON, Vorbis GENRE, MP4 ©gen) plus
     GENREKIT_* fields. A dry run unless --apply; every run can be undone with --undo."""
-    from genrekit import filetags
+    from genrekit.library import file_tags
 
-    connection = filetags.open_journal(db)
+    connection = file_tags.open_journal(db)
     try:
         if history:
             _print_history(connection)
@@ -77,7 +77,7 @@ def tag_files(
         else:
             if not files:
                 fail("name the files or folders to tag (or --undo, --history)")
-            options = filetags.Options(overwrite, min_confidence, styles)
+            options = file_tags.Options(overwrite, min_confidence, styles)
             named = [path for text in files or [] for path in matches(text)]
             paths = _within_named(expand(files or []), named, follow_symlinks)
             _clear_leftovers({path.resolve().parent for path in paths}, write)
@@ -90,11 +90,11 @@ def _within_named(paths: list[Path], named: list[Path], follow_symlinks: bool) -
     """The files that may be written: those reached through a link leading outside the folders
     named are skipped with one line, unless ``follow_symlinks`` (then named by their real
     path)."""
-    from genrekit import filetags
+    from genrekit.library import file_tags
 
     kept = []
     for path in paths:
-        real = filetags.outside_named(path, named)
+        real = file_tags.outside_named(path, named)
         if real is None:
             kept.append(path)
         elif follow_symlinks:
@@ -107,9 +107,9 @@ def _within_named(paths: list[Path], named: list[Path], follow_symlinks: bool) -
 
 def _clear_leftovers(folders: set[Path], write: bool) -> None:
     """Remove (or, in a dry run, name) the hidden copies runs killed mid-write left behind."""
-    from genrekit import filetags
+    from genrekit.library import file_tags
 
-    for leftover in filetags.clear_leftovers(sorted(folders), remove=write):
+    for leftover in file_tags.clear_leftovers(sorted(folders), remove=write):
         done = "removed" if write else "would remove (with --apply)"
         typer.echo(f"{done} {leftover}: left behind by a tagging run that was interrupted")
 
@@ -118,12 +118,12 @@ def _verdicts(
     connection: sqlite3.Connection, paths: list[Path], db: Path | None, model: str | None
 ) -> Iterator[tuple[Path, object]]:
     """(path, Verdict or error) from the catalog, or from analysing each file now."""
-    from genrekit import filetags
+    from genrekit.library import file_tags
     from genrekit.predict import Classifier
 
     if db is not None:
         personal = Classifier.load(model) if model is not None else None
-        yield from filetags.catalog_verdicts(connection, paths, personal)
+        yield from file_tags.catalog_verdicts(connection, paths, personal)
         return
     from genrekit.errors import AudioError
 
@@ -134,7 +134,7 @@ def _verdicts(
         except AudioError as error:
             yield path, error
             continue
-        yield path, filetags.verdict_of(prediction)
+        yield path, file_tags.verdict_of(prediction)
 
 
 def _tag(
@@ -146,8 +146,8 @@ def _tag(
     write: bool,
     disagreements: Path | None = None,
 ) -> None:
-    from genrekit import filetags
-    from genrekit.fromtags import DISAGREEMENT_CONFIDENCE, disagreement, write_disagreements
+    from genrekit.library import file_tags
+    from genrekit.teach.from_tags import DISAGREEMENT_CONFIDENCE, disagreement, write_disagreements
 
     changes: list[Change] = []
     contradicted = []
@@ -157,7 +157,7 @@ def _tag(
         try:
             if isinstance(verdict, Exception):
                 raise verdict
-            assert isinstance(verdict, filetags.Verdict)
+            assert isinstance(verdict, file_tags.Verdict)
             models.add(verdict.model)
             if disagreements is not None:
                 sure = max(DISAGREEMENT_CONFIDENCE, options.min_confidence)
@@ -165,8 +165,8 @@ def _tag(
                     path, verdict.label, verdict.confidence, verdict.known, at_least=sure
                 )
                 contradicted += [found] if found else []
-            change = filetags.plan(path, verdict, options)
-        except filetags.TagSkip as skip:
+            change = file_tags.plan(path, verdict, options)
+        except file_tags.TagSkip as skip:
             typer.echo(f"skip: {skip}")
             skipped += 1
             continue
@@ -196,11 +196,11 @@ def _tag(
 def _write(
     connection: sqlite3.Connection, changes: list[Change], model: str, db: Path | None
 ) -> int:
-    from genrekit import filetags
+    from genrekit.library import file_tags
 
     written = errors = 0
-    run = filetags.start_run(connection, model)
-    for change, error in filetags.apply(connection, run, changes):
+    run = file_tags.start_run(connection, model)
+    for change, error in file_tags.apply(connection, run, changes):
         if error is None:
             typer.echo(f"{change.path}: {_arrow(change.old_genre, change.new_genre)} "
                        f"({change.confidence:.0%})")  # fmt: skip
@@ -215,9 +215,9 @@ def _write(
 
 
 def _undo(connection: sqlite3.Connection, run: int | None, write: bool) -> None:
-    from genrekit import filetags
+    from genrekit.library import file_tags
 
-    run, restores = filetags.plan_undo(connection, run)
+    run, restores = file_tags.plan_undo(connection, run)
     _clear_leftovers({restore.path.resolve().parent for restore in restores}, write)
     if not write:
         for restore in restores:
@@ -226,7 +226,7 @@ def _undo(connection: sqlite3.Connection, run: int | None, write: bool) -> None:
                    "add --apply to restore")  # fmt: skip
         return
     restored = errors = 0
-    for restore, error in filetags.undo(connection, run, restores):
+    for restore, error in file_tags.undo(connection, run, restores):
         if error is None:
             typer.echo(f"{restore.path}: {_arrow(restore.new_genre, restore.old_genre)}")
             restored += 1
@@ -237,9 +237,9 @@ def _undo(connection: sqlite3.Connection, run: int | None, write: bool) -> None:
 
 
 def _print_history(connection: sqlite3.Connection) -> None:
-    from genrekit import filetags
+    from genrekit.library import file_tags
 
-    found = filetags.runs(connection)
+    found = file_tags.runs(connection)
     if not found:
         typer.echo("no tagging runs yet")
     for run, started, model, undone, count in found:
@@ -265,7 +265,7 @@ def playlist(
     model: ModelOption = None,
 ) -> None:
     """Make a playlist a player opens: a genre's songs, or a drift from a song you like."""
-    from genrekit import playlists
+    from genrekit.library import playlists
 
     if (genre is None) == (like is None):
         fail("give either --genre or --like")

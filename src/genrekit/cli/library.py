@@ -31,7 +31,7 @@ def index(
     full: FullOption = False,
 ) -> None:
     """Index a music folder: genre, embedding and metadata of every track (resumable)."""
-    from genrekit.library import index_folder
+    from genrekit.library.catalog import index_folder
 
     summary = index_folder(folder, db, model=model, workers=workers, full=full)
     typer.echo(
@@ -67,7 +67,7 @@ def similar(
     absolute: AbsoluteOption = False,
 ) -> None:
     """Songs most like QUERY, by cosine similarity of their embeddings."""
-    from genrekit.similarity import similar as find_similar
+    from genrekit.library.similarity import similar as find_similar
 
     neighbours = find_similar(db, query, k=k, genre=genre, ann=ann)
     _print_neighbours(neighbours, as_json)
@@ -92,7 +92,7 @@ def recommend(
     absolute: AbsoluteOption = False,
 ) -> None:
     """Suggestions from a playlist: tracks like the seeds, in the seeds' genres."""
-    from genrekit.similarity import recommend as suggest
+    from genrekit.library.similarity import recommend as suggest
 
     neighbours = suggest(db, seeds, k=k, match_genres=not any_genre)
     _print_neighbours(neighbours, as_json)
@@ -111,7 +111,7 @@ def clusters(
     absolute: AbsoluteOption = False,
 ) -> None:
     """The kinds of music in your library, without labels: K-means mixes named by their sound."""
-    from genrekit.clusters import cluster_catalog, write_mixes
+    from genrekit.library.mixes import cluster_catalog, write_mixes
 
     if k != "auto" and not k.isdigit():
         fail(f"-k {k}: give a number of groups, or auto")

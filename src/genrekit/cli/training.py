@@ -87,8 +87,8 @@ def train(
     workers: WorkersOption = 2,
 ) -> None:
     """Cross-validate a configured model, write its report, and save the final bundle."""
-    from genrekit.config import load_config
-    from genrekit.train import train as run_training
+    from genrekit.training.config import load_config
+    from genrekit.training.train import train as run_training
 
     try:
         experiment = load_config(config, {"data": data, "folds": folds, "protocol": protocol})
@@ -163,7 +163,7 @@ def learn(
 
 
 def _learn_from_examples(folders: list[Path], out: Path, playlist: list[str], workers: int) -> Any:
-    from genrekit.learn import learn as run_learn
+    from genrekit.teach.learn import learn as run_learn
 
     playlists = {}
     for entry in playlist:
@@ -189,14 +189,14 @@ def _learn_from_tags(
     keep_subgenres: bool,
     workers: int,
 ) -> Any:
-    from genrekit import fromtags
-    from genrekit.vocabulary import Vocabulary, load_map
+    from genrekit.teach import from_tags as library_tags
+    from genrekit.teach.vocabulary import Vocabulary, load_map
 
     vocabulary = Vocabulary(keep_subgenres, load_map(genre_map) if genre_map else {})
     if from_tags:
         if not folders:
             fail("name the music folders to learn from (genrekit learn --from-tags FOLDER...)")
-        learned = fromtags.learn_from_tags(
+        learned = library_tags.learn_from_tags(
             folders, out, db=db, vocabulary=vocabulary, workers=workers
         )
     else:
@@ -204,7 +204,7 @@ def _learn_from_tags(
             fail("with --db the catalog's songs are the examples; add --from-tags to index "
                  "folders into it first")  # fmt: skip
         assert db is not None
-        learned = fromtags.learn_from_catalog(db, out, vocabulary=vocabulary)
+        learned = library_tags.learn_from_catalog(db, out, vocabulary=vocabulary)
     for line in learned.describe():
         typer.echo(line)
     _print_learned(learned.result)
@@ -232,7 +232,7 @@ def suggest(
     """The library tracks whose labels would teach your model most (label these next)."""
     from dataclasses import asdict
 
-    from genrekit.learn import suggest as run_suggest
+    from genrekit.teach.learn import suggest as run_suggest
 
     found = run_suggest(db, model, count)
     if as_json:
@@ -253,8 +253,8 @@ def compare_models(
     workers: WorkersOption = 2,
 ) -> None:
     """Cross-validate several models under the same folds; write one comparison table."""
-    from genrekit.config import load_config
-    from genrekit.train import compare
+    from genrekit.training.config import load_config
+    from genrekit.training.train import compare
 
     try:
         overrides = {"folds": folds, "protocol": protocol}
@@ -276,7 +276,7 @@ def evaluate(
     workers: WorkersOption = 2,
 ) -> None:
     """Score a trained model on labelled data (one prediction per track) and write a report."""
-    from genrekit.evaluate import evaluate_bundle
+    from genrekit.training.evaluate import evaluate_bundle
 
     result, errors = evaluate_bundle(model, data, workers=workers, label_map=label_map)
     for error in errors:
@@ -323,7 +323,7 @@ def explore(
     workers: WorkersOption = 2,
 ) -> None:
     """Write a self-contained HTML report about a dataset (and a model on it)."""
-    from genrekit.explore import explore as write_exploration
+    from genrekit.reports.explore import explore as write_exploration
 
     page = write_exploration(data, out, model=model, workers=workers)
     typer.echo(str(page))
@@ -335,7 +335,7 @@ def report(
     out: Annotated[Path, typer.Option("--out", "-o", help="HTML file")] = Path("results.html"),
 ) -> None:
     """Render saved results (from train, evaluate or compare) side by side as HTML."""
-    from genrekit.comparison import comparison_page
+    from genrekit.reports.comparison import comparison_page
 
     page = comparison_page(results)
     typer.echo(str(page.write(out)))

@@ -1,9 +1,9 @@
 """Classical classifiers of the GTZAN projects, each a scikit-learn pipeline: scale → [PCA] → model.
 
 Hyper-parameters come from a config file; grids name the model's own parameters (``C``, not
-``model__C``): ``build_pipeline`` builds each grid candidate with them (``genrekit.fitting``).
-Parameters of a wrapped estimator (the SVM inside its probability calibration) are found the
-same way.
+``model__C``): ``build_pipeline`` builds each grid candidate with them
+(``genrekit.training.fitting``). Parameters of a wrapped estimator (the SVM inside its
+probability calibration) are found the same way.
 """
 
 from __future__ import annotations

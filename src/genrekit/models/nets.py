@@ -131,7 +131,7 @@ class NetClassifier(ClassifierMixin, BaseEstimator):
     """How a bundle stores it (safetensors weights, not skops): read without importing torch."""
     holds_out_tracks: ClassVar[bool] = True
     """``fit`` takes the rows' ``tracks`` and holds some out for early stopping; their logits
-    (``validation_logits_``) are what the net is calibrated on (``genrekit.fitting``)."""
+    (``validation_logits_``) are what the net is calibrated on (``genrekit.training.fitting``)."""
 
     def __init__(
         self,
@@ -182,7 +182,7 @@ class NetClassifier(ClassifierMixin, BaseEstimator):
     def fit(self, x: np.ndarray, y: np.ndarray, tracks: np.ndarray | None = None) -> NetClassifier:
         """Train; ``tracks`` (one id per row) keep the validation split free of training tracks,
         whose logits are kept (``validation_logits_``) to calibrate on."""
-        from genrekit.splits import holdout
+        from genrekit.training.splits import holdout
 
         torch.manual_seed(self.seed)
         self.classes_ = np.array(sorted(set(y)))

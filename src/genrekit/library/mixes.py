@@ -116,8 +116,8 @@ def choose_count(vectors: np.ndarray) -> tuple[int, str]:
 def cluster_catalog(db: str | Path, k: int | None) -> Clustering:
     """Group the catalog's analysed songs into ``k`` mixes (None: ``choose_count``), name them,
     and store each song's group in the catalog."""
-    from genrekit.filetags import display_genre
-    from genrekit.library import open_catalog
+    from genrekit.library.file_tags import display_genre
+    from genrekit.library.store import open_catalog
 
     if k is not None and k < 2:
         raise ConfigError(f"-k {k}: at least 2 groups (or -k auto)")
@@ -221,8 +221,8 @@ def write_mixes(clustering: Clustering, db: str | Path, folder: Path, **options:
     """One playlist per group in ``folder`` (``NN name.m3u8``), songs nearest the centre first."""
     import re
 
-    from genrekit.library import open_catalog
-    from genrekit.playlists import entries, write
+    from genrekit.library.playlists import entries, write
+    from genrekit.library.store import open_catalog
 
     connection = open_catalog(db)
     try:

@@ -1,4 +1,4 @@
-"""Songs like this: similarity search over a library catalog (``genrekit.library``).
+"""Songs like this: similarity search over a library catalog (``genrekit.library.catalog``).
 
 Similarity: cosine between track embeddings (the model's input features averaged over the
 track's clips), after z-scoring each feature over the catalog so that no large-valued feature
@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from genrekit.errors import ConfigError
-from genrekit.library import model_key, open_catalog
+from genrekit.library.catalog import model_key
+from genrekit.library.store import open_catalog
 
 ANN_THRESHOLD = 50_000
 """Catalogs with at least this many tracks are searched through an approximate (HNSW) index."""

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from genrekit.datasets import Dataset, Item
 from genrekit.errors import AudioError, ConfigError
 from genrekit.features import RepresentationSpec
+from genrekit.training.datasets import Dataset, Item
 
 
 def featurize(

@@ -6,8 +6,8 @@ of those rows only and scored song-level (a track's window probabilities average
 one is refitted on all the rows; the calibrator is fitted on the best candidate's held-out
 inner-fold log-scores — or, for an estimator that holds out tracks of its own (the nets' early
 stopping split), on those tracks' logits, so that a net is never refitted just to calibrate —
-and the novelty rejector is fitted on the rows' tracks. ``genrekit.crossval`` calls it for each
-outer training side; ``genrekit.train`` for the final model on all data.
+and the novelty rejector is fitted on the rows' tracks. ``genrekit.training.crossval`` calls it
+for each outer training side; ``genrekit.training.train`` for the final model on all data.
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
 from sklearn.model_selection import ParameterGrid
 
 from genrekit.aggregate import mean_by_track, verdicts
-from genrekit.config import ExperimentConfig, block_columns
-from genrekit.datasets import Dataset
 from genrekit.errors import ConfigError
 from genrekit.models.classical import build_pipeline
-from genrekit.splits import Split, kfold
+from genrekit.training.config import ExperimentConfig, block_columns
+from genrekit.training.datasets import Dataset
+from genrekit.training.splits import Split, kfold
 
 SCORERS = {
     "accuracy": accuracy_score,

@@ -32,7 +32,7 @@ from genrekit.errors import ConfigError
 from genrekit.features import RepresentationSpec
 from genrekit.novelty import DEFAULT_KEEP_SHARE
 from genrekit.paths import data_dir
-from genrekit.splits import PROTOCOLS, Protocol
+from genrekit.training.splits import PROTOCOLS, Protocol
 
 
 @dataclass

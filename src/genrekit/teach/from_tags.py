@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from genrekit.errors import ConfigError
-from genrekit.learn import Examples, LearnResult, held_out_protocol, teach
-from genrekit.vocabulary import Vocabulary
+from genrekit.teach.learn import Examples, LearnResult, held_out_protocol, teach
+from genrekit.teach.vocabulary import Vocabulary
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ def _folder(song: TaggedSong) -> str:
 def catalog_songs(db: str | Path) -> tuple[list[TaggedSong], int, Any]:
     """The catalog's analysed songs still on disk, how many are gone, and the representation
     its embeddings are in (the spec of the model that indexed it)."""
-    from genrekit.library import open_catalog
+    from genrekit.library.store import open_catalog
     from genrekit.models.bundle import load_bundle
 
     if not Path(db).is_file():
@@ -172,7 +172,7 @@ def learn_from_tags(
 ) -> TagLearning:
     """``learn_from_catalog`` for folders: each is indexed into ``db`` first (a temporary
     catalog when None; an existing one is only brought up to date)."""
-    from genrekit.library import index_folder
+    from genrekit.library.catalog import index_folder
 
     with tempfile.TemporaryDirectory(prefix="genrekit-") as scratch:
         catalog = db or Path(scratch) / "library.sqlite"
@@ -203,7 +203,7 @@ def disagreement(
 ) -> Disagreement | None:
     """The disagreement between ``path``'s own genre tag and a verdict, if the verdict is a known
     genre, at least ``at_least`` sure, and another genre than the tag's; else None."""
-    from genrekit.filetags import read_credits
+    from genrekit.library.file_tags import read_credits
 
     if not known or confidence < at_least:
         return None
@@ -221,8 +221,8 @@ def write_disagreements(found: list[Disagreement], out: Path) -> Path:
 
     import pandas as pd
 
-    from genrekit.htmlreport import HtmlReport, paragraph
     from genrekit.paths import printable
+    from genrekit.reports.html_page import HtmlReport, paragraph
 
     found = sorted(found, key=lambda d: -d.confidence)
     if out.suffix.lower() == ".csv":

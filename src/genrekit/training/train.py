@@ -1,10 +1,10 @@
 """Experiments: a TOML config → cross-validated report → final model bundle.
 
-The estimate comes from ``genrekit.crossval`` (hyper-parameters chosen on inner folds of each
-outer training side only, never on the fold being tested); the final model repeats the same
-fitting (``genrekit.fitting``: grid search, calibration, rejector) on all data, and ``compare``
-puts several configs' estimates side by side. Configs are read by ``genrekit.config``; features
-made by ``genrekit.featurize``.
+The estimate comes from ``genrekit.training.crossval`` (hyper-parameters chosen on inner folds
+of each outer training side only, never on the fold being tested); the final model repeats the
+same fitting (``genrekit.training.fitting``: grid search, calibration, rejector) on all data,
+and ``compare`` puts several configs' estimates side by side. Configs are read by
+``genrekit.training.config``; features made by ``genrekit.training.featurize``.
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from genrekit.config import ExperimentConfig
-from genrekit.crossval import cross_validate
-from genrekit.datasets import Dataset, load_dataset, with_label_map
 from genrekit.errors import AudioError, ConfigError
-from genrekit.evaluate import EvaluationReport
 from genrekit.features import RepresentationSpec
-from genrekit.featurize import featurize
-from genrekit.fitting import Calibration, fit_rows
+from genrekit.training.config import ExperimentConfig
+from genrekit.training.crossval import cross_validate
+from genrekit.training.datasets import Dataset, load_dataset, with_label_map
+from genrekit.training.evaluate import EvaluationReport
+from genrekit.training.featurize import featurize
+from genrekit.training.fitting import Calibration, fit_rows
 
 
 def _load(config: ExperimentConfig) -> Dataset:
@@ -137,7 +137,7 @@ def compare(
     """
     import json
 
-    from genrekit.comparison import comparison_page
+    from genrekit.reports.comparison import comparison_page
 
     first = _comparable(configs)
     out = Path(out)

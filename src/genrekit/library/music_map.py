@@ -60,9 +60,9 @@ def library_map(db: str | Path) -> Any:
     catalog has none for its current tracks (a pandas frame)."""
     import pandas as pd
 
-    from genrekit.library import open_catalog
-    from genrekit.playlists import entry
-    from genrekit.similarity import Catalog
+    from genrekit.library.playlists import entry
+    from genrekit.library.similarity import Catalog
+    from genrekit.library.store import open_catalog
 
     catalog = Catalog.load(db)
     checksum = _checksum(catalog.ids, catalog.vectors)

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from genrekit.aggregate import mean_by_track
-from genrekit.datasets import Dataset, Item, audio_files
 from genrekit.errors import AudioError, ConfigError
+from genrekit.training.datasets import Dataset, Item, audio_files
 
 MIN_EXAMPLES = 3
 """Fewest tracks per label ``learn`` accepts: one to test while at least two teach."""
@@ -54,7 +54,7 @@ class LearnResult:
         genre's share right, the confusions, and how the labels were made (``notes``)."""
         import pandas as pd
 
-        from genrekit.htmlreport import HtmlReport, paragraph, table
+        from genrekit.reports.html_page import HtmlReport, paragraph, table
 
         page = HtmlReport(
             "Your model, honestly measured",
@@ -106,7 +106,7 @@ class LearnResult:
 def examples(folder: Path | None, playlists: dict[str, Path]) -> tuple[Dataset, list[AudioError]]:
     """Labelled items from subfolders of ``folder`` and from playlists, artists from tags, and
     the playlist entries refused (not regular files)."""
-    from genrekit import playlists as playlist_files
+    from genrekit.library import playlists as playlist_files
 
     found: list[tuple[str, Path]] = []
     refused: list[AudioError] = []
@@ -131,7 +131,7 @@ def examples(folder: Path | None, playlists: dict[str, Path]) -> tuple[Dataset, 
 
 def _artist(path: Path) -> str | None:
     """The file's artist tag, lower-cased (one artist however it is capitalized), or None."""
-    from genrekit.playlists import entry
+    from genrekit.library.playlists import entry
 
     artist = entry(path).artist
     return artist.lower() if artist else None
@@ -163,8 +163,8 @@ def learn(
     progress: bool = True,
 ) -> LearnResult:
     """Train, estimate and save a model of the user's labels (see the module docstring)."""
-    from genrekit.featurize import featurize
     from genrekit.models.bundle import load_bundle
+    from genrekit.training.featurize import featurize
 
     dataset, refused = examples(folder, playlists or {})
     check_examples(dataset)  # before the slow part: a wrong folder fails at once
@@ -207,14 +207,14 @@ def teach(
 ) -> LearnResult:
     """Estimate (held out by ``examples.keys``), calibrate and save a personal model: the one
     core of ``learn`` from folders and playlists and of learning from a library's tags. With
-    ``prior``, labels the default model knows borrow its judgement (``genrekit.prior``), in the
-    estimate as in the saved model."""
+    ``prior``, labels the default model knows borrow its judgement (``genrekit.teach.prior``),
+    in the estimate as in the saved model."""
     import warnings
 
     from genrekit.calibration import Calibrator, expected_calibration_error
     from genrekit.models.bundle import save_bundle
     from genrekit.novelty import NoveltyScore
-    from genrekit.prior import Prior
+    from genrekit.teach.prior import Prior
 
     x, y, tracks = examples.x, examples.y, examples.tracks
     labels = sorted(set(y))
@@ -381,9 +381,9 @@ def suggest(db: str | Path, model: str | Path, n: int = 20) -> list[Suggestion]:
     ones (smallest margin between its two best labels), spread out by farthest-first selection
     in the embedding space so that the list does not repeat one kind of music; tracks the model
     learned from are left out."""
-    from genrekit.library import open_catalog
+    from genrekit.library.similarity import Catalog
+    from genrekit.library.store import open_catalog
     from genrekit.predict import Classifier
-    from genrekit.similarity import Catalog
 
     classifier = Classifier.load(model)
     catalog = Catalog.load(db, ann=False)

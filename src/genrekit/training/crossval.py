@@ -1,9 +1,9 @@
 """Cross-validation: outer k-fold predictions of a configured model, tuned on inner folds only.
 
 Protocol: the outer k-fold (by track, by group, or the named leaky ``segment-random``) estimates
-performance; each outer training side is fitted by ``genrekit.fitting`` (grid search, calibration
-and rejector on its inner folds), never on the fold being tested. Rows of one track are scored
-together (song-level), and degraded training copies are never scored.
+performance; each outer training side is fitted by ``genrekit.training.fitting`` (grid search,
+calibration and rejector on its inner folds), never on the fold being tested. Rows of one track
+are scored together (song-level), and degraded training copies are never scored.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from typing import Any
 import numpy as np
 
 from genrekit.aggregate import mean_by_track, verdicts
-from genrekit.config import ExperimentConfig
-from genrekit.datasets import Dataset
-from genrekit.evaluate import EvaluationReport
-from genrekit.fitting import Fitted, fit_rows, scored_on_originals, track_features
 from genrekit.models.bundle import weights_size
-from genrekit.splits import PROTOCOL_DESCRIPTIONS, Split, kfold
+from genrekit.training.config import ExperimentConfig
+from genrekit.training.datasets import Dataset
+from genrekit.training.evaluate import EvaluationReport
+from genrekit.training.fitting import Fitted, fit_rows, scored_on_originals, track_features
+from genrekit.training.splits import PROTOCOL_DESCRIPTIONS, Split, kfold
 
 
 def protocol_record(config: ExperimentConfig, dataset: Dataset) -> dict[str, Any]:

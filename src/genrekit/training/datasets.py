@@ -1,7 +1,8 @@
 """Labelled collections of music: GTZAN folders, folder-per-label trees and Kaggle-format tables.
 
 Every ``Item`` carries a ``track`` id (windows and segments of one recording share it) and an
-optional ``group`` (e.g. artist). Splits in ``genrekit.splits`` keep tracks, or groups, whole.
+optional ``group`` (e.g. artist). Splits in ``genrekit.training.splits`` keep tracks, or groups,
+whole.
 """
 
 from __future__ import annotations

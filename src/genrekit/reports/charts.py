@@ -4,7 +4,7 @@ probabilities, its genre timeline and its tag scores.
 They fill the width they are given and keep readable text on a phone, where fixed-size pictures
 shrank to unreadable labels. Each chart carries a plain ``description``, which Vega-Lite gives
 screen readers as the chart's label. Pictures that are the point (spectrograms) stay matplotlib
-(``genrekit.plots``).
+(``genrekit.reports.plots``).
 """
 
 from __future__ import annotations

@@ -185,7 +185,7 @@ class EvaluationReport:
         """report.md, report.json, confusion.csv and confusion.png into ``directory``;
         reliability.png when the report has calibrated probabilities, and curves.png (loss and
         accuracy per epoch) when it carries a net's history."""
-        from genrekit.plots import (
+        from genrekit.reports.plots import (
             close_figure,
             confusion_matrix_figure,
             curves_figure,
@@ -229,8 +229,8 @@ def evaluate_bundle(
     path as ``genrekit predict``. Tracks the bundle was trained on are reported, since scoring on
     them says nothing about new music.
     """
-    from genrekit.datasets import load_dataset
     from genrekit.predict import Classifier
+    from genrekit.training.datasets import load_dataset
 
     classifier = Classifier.load(bundle_path)
     dataset = load_dataset(data)
@@ -310,7 +310,7 @@ def _mapped(
     label_map: str | Path, y_true: np.ndarray, y_pred: np.ndarray, labels: list[str]
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Truth, predictions and labels replaced by their groups from the label map."""
-    from genrekit.datasets import map_label, read_label_map
+    from genrekit.training.datasets import map_label, read_label_map
 
     mapping = read_label_map(label_map)
 

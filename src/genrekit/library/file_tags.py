@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from genrekit.errors import ConfigError, GenrekitError
-from genrekit.library import name_bytes, name_text, process_alive
+from genrekit.library.store import name_bytes, name_text, process_alive
 
 GENRE = "genre"
 """The player-visible genre field, whatever the format calls it."""
@@ -306,7 +306,7 @@ def write_fields(
 def restore_bytes(path: str | Path, patch: bytes) -> None:
     """Give ``path`` back the exact bytes it had before the write ``patch`` undoes
     (``bytepatch``), through the same atomic, checked rewrite as a tag write."""
-    from genrekit.bytepatch import PatchError, apply_patch
+    from genrekit.library.tag_undo import PatchError, apply_patch
 
     def edit(temporary: Path) -> None:
         try:
@@ -587,7 +587,7 @@ def open_journal(db: str | Path | None) -> sqlite3.Connection:
         connection = sqlite3.connect(path, timeout=30.0)
         connection.text_factory = name_text
     else:
-        from genrekit.library import open_catalog
+        from genrekit.library.store import open_catalog
 
         connection = open_catalog(db)
     with connection:
@@ -630,7 +630,7 @@ def apply(
             )
 
         def keep_patch(old: Path, new: Path, path: Path = change.path) -> None:
-            from genrekit.bytepatch import reverse_patch
+            from genrekit.library.tag_undo import reverse_patch
 
             with connection:
                 connection.execute(
@@ -725,8 +725,8 @@ def undo(
 
 
 def _restore(restore: Restore) -> None:
-    from genrekit.bytepatch import new_sha256
     from genrekit.integrity import file_sha256
+    from genrekit.library.tag_undo import new_sha256
 
     path = restore.path.resolve()
     try:

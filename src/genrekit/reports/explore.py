@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from genrekit import htmlreport as H
 from genrekit.audio import load_audio
-from genrekit.datasets import Dataset, load_dataset
 from genrekit.errors import AudioError, ConfigError
 from genrekit.features import feature_set
+from genrekit.reports import html_page as H
+from genrekit.training.datasets import Dataset, load_dataset
 
 KEY_FEATURES = {
     "tempo": "tempo (BPM)",
@@ -110,7 +110,7 @@ def _feature_columns(tracks: pd.DataFrame) -> list[str]:
 
 
 def _class_balance(report: H.HtmlReport, tracks: pd.DataFrame) -> None:
-    from genrekit.plots import _pyplot
+    from genrekit.reports.plots import _pyplot
 
     counts = tracks["label"].value_counts().sort_index()
     plt = _pyplot()
@@ -135,7 +135,7 @@ def _class_balance(report: H.HtmlReport, tracks: pd.DataFrame) -> None:
 
 
 def _durations(report: H.HtmlReport, tracks: pd.DataFrame, errors: list[AudioError]) -> None:
-    from genrekit.plots import _pyplot
+    from genrekit.reports.plots import _pyplot
 
     parts = []
     if tracks["duration"].notna().any():
@@ -168,7 +168,7 @@ def _statistics(values: pd.Series) -> pd.DataFrame:
 def _distributions(report: H.HtmlReport, tracks: pd.DataFrame) -> None:
     """One box plot per feature, each a picture of its own: on a phone each fills the width
     and its genre names stay readable (six plots in one picture shrank them to ~5 px)."""
-    from genrekit.plots import _pyplot
+    from genrekit.reports.plots import _pyplot
 
     plt = _pyplot()
     labels = sorted(tracks["label"].unique())
@@ -187,7 +187,7 @@ def _correlations(report: H.HtmlReport, tracks: pd.DataFrame) -> None:
     from sklearn.decomposition import PCA
     from sklearn.preprocessing import StandardScaler
 
-    from genrekit.plots import _pyplot
+    from genrekit.reports.plots import _pyplot
 
     columns = _feature_columns(tracks)
     melbands = [c for c in columns if c.startswith("melband")]
@@ -238,7 +238,7 @@ def _forest(seed: int):
 def _importance(report: H.HtmlReport, tracks: pd.DataFrame, seed: int) -> None:
     from sklearn.inspection import permutation_importance
 
-    from genrekit.splits import kfold
+    from genrekit.training.splits import kfold
 
     columns = _feature_columns(tracks)
     x, y = tracks[columns].to_numpy(), tracks["label"].to_numpy()
@@ -258,7 +258,7 @@ def _importance(report: H.HtmlReport, tracks: pd.DataFrame, seed: int) -> None:
     frame = pd.DataFrame({"impurity": impurity, "permutation (held-out)": permutation})
     frame = frame.sort_values("permutation (held-out)", ascending=False).head(20)
     frame.index.name = "feature"
-    from genrekit.plots import bars_figure
+    from genrekit.reports.plots import bars_figure
 
     chart = bars_figure(
         frame["permutation (held-out)"].to_dict(), 20, "Permutation importance (held-out)",
@@ -297,8 +297,8 @@ def _maps(report: H.HtmlReport, tracks: pd.DataFrame, seed: int) -> None:
 
 
 def _model_section(report: H.HtmlReport, model: str | Path, data: str | Path, workers: int):
-    from genrekit.evaluate import evaluate_bundle
-    from genrekit.plots import confusion_matrix_figure
+    from genrekit.reports.plots import confusion_matrix_figure
+    from genrekit.training.evaluate import evaluate_bundle
 
     result, _ = evaluate_bundle(model, data, workers=workers, progress=False)
     metrics = result.metrics()

@@ -1,7 +1,7 @@
 """Saved results side by side: the HTML page of ``genrekit report`` and of ``genrekit compare``.
 
-Reads ``report.json`` files (``genrekit.evaluate.EvaluationReport``): a table of the headline
-figures with their protocols, best first, then each confusion matrix and learning curves.
+Reads ``report.json`` files (``genrekit.training.evaluate.EvaluationReport``): a table of the
+headline figures with their protocols, best first, then each confusion matrix and learning curves.
 """
 
 from __future__ import annotations
@@ -49,8 +49,8 @@ def comparison_page(results: Sequence[str | Path], title: str = "genrekit result
     results that recorded a training history, its loss/accuracy curves."""
     import pandas as pd
 
-    from genrekit import htmlreport as H
-    from genrekit.plots import confusion_matrix_figure, curves_figure
+    from genrekit.reports import html_page as H
+    from genrekit.reports.plots import confusion_matrix_figure, curves_figure
 
     loaded = []
     for result in results:

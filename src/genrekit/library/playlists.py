@@ -51,7 +51,7 @@ def entry(path: str | Path) -> Entry:
 @lru_cache(maxsize=4096)
 def _entry(name: str, version: int) -> Entry:
     """``entry``, remembered per file version (``version``: its mtime in ns)."""
-    from genrekit.filetags import read_credits
+    from genrekit.library.file_tags import read_credits
 
     credits = read_credits(name)
     return Entry(Path(name), credits.title or Path(name).stem, credits.artist, credits.seconds)
@@ -218,8 +218,8 @@ def entries(paths: Iterable[str | Path]) -> list[Entry]:
 
 def of_genre(db: str | Path, genre: str, *, limit: int | None = None) -> list[Entry]:
     """The catalog's tracks of ``genre`` (any case), most confident first."""
-    from genrekit.library import open_catalog
-    from genrekit.similarity import Catalog
+    from genrekit.library.similarity import Catalog
+    from genrekit.library.store import open_catalog
 
     name = Catalog.load(db).genre_named(genre)
     connection = open_catalog(db)
@@ -238,7 +238,7 @@ def drift(
     """A playlist of ``length`` songs that starts at ``start`` (a catalog track, or any audio
     file) and moves each time to the most similar song not yet in it, skipping songs by the
     artist just played when the tags name artists."""
-    from genrekit.similarity import Catalog
+    from genrekit.library.similarity import Catalog
 
     catalog = Catalog.load(db)
     row = catalog.position(start)

@@ -1,0 +1,5 @@
+"""What people read.
+
+Comparison pages, the dataset explorer, HTML building blocks, Altair charts and matplotlib
+figures.
+"""
