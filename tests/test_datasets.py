@@ -163,3 +163,45 @@ def test_too_little_data_for_the_folds_is_said_in_plain_words():
         ConfigError, match=r"every label has fewer than 3 examples \(jazz 2, rock 2\)"
     ):
         kfold(labels, tracks, n_splits=3)
+
+
+def test_a_second_collection_trains_in_the_first_ones_genres(tmp_path):
+    """``[[data.also]]``: another labelled collection joins the first, its songs outside the
+    first's genres left out and said; its artists come from its own manifest (``file,artist``),
+    and an artist in both collections is one group, so artist folds keep them on one side."""
+    from genrekit.training.config import load_config
+    from genrekit.training.train import _load
+
+    touch_tree(tmp_path / "first", ["blues/b1.wav", "blues/b2.wav", "jazz/j1.wav"])
+    touch_tree(tmp_path / "second", ["blues/s1.mp3", "jazz/s2.mp3", "other/s3.mp3"])
+    pd.DataFrame({"id": ["b1", "b2", "j1"], "artist": ["Ann", "Bo", "Cy"]}).to_csv(
+        tmp_path / "first.csv", index=False
+    )
+    pd.DataFrame(
+        {"file": ["blues/s1.mp3", "jazz/s2.mp3", "other/s3.mp3"], "artist": ["Ann", "Di", "Ed"]}
+    ).to_csv(tmp_path / "second" / "manifest.csv", index=False)
+    config_text = (
+        '[data]\npath = "first"\ngroups = "first.csv"\n'
+        '[[data.also]]\npath = "second"\ngroups = "second/manifest.csv"\n'
+        '[model]\nname = "lda"\n'
+    )
+    (tmp_path / "run.toml").write_text(config_text)
+    dataset = _load(load_config(tmp_path / "run.toml"))
+    assert dataset.labels == ["blues", "jazz"]  # the second's "other" is left out
+    assert sorted(dataset.tracks) == ["b1", "b2", "j1", "s1", "s2"]
+    assert "1 outside these genres left out" in dataset.source
+    by_track = dict(zip(dataset.tracks, dataset.groups))
+    assert by_track["s1"] == by_track["b1"] == "Ann"  # one artist, one group across collections
+
+    touch_tree(tmp_path / "second", ["jazz/j1.mp3"])  # a track id the first collection has
+    pd.DataFrame(
+        {
+            "file": ["blues/s1.mp3", "jazz/s2.mp3", "other/s3.mp3", "jazz/j1.mp3"],
+            "artist": ["Ann", "Di", "Ed", "Fay"],
+        }
+    ).to_csv(tmp_path / "second" / "manifest.csv", index=False)
+    with pytest.raises(ConfigError, match=r"track ids also in another collection, e\.g\. j1"):
+        _load(load_config(tmp_path / "run.toml"))
+    (tmp_path / "bad.toml").write_text(config_text.replace('groups = "second', 'artists = "second'))
+    with pytest.raises(ConfigError, match=r"each \[\[data.also\]\] needs a path"):
+        load_config(tmp_path / "bad.toml")

@@ -36,11 +36,11 @@ def song(tmp_path_factory):
 
 
 def test_default_model_ships_with_its_manifest():
-    """The default: transfer from the shipped musicnn weights, trained on the 208 audio clips."""
+    """The default: transfer from the shipped musicnn weights, trained on two collections."""
     assert DEFAULT_MODEL in bundled_models()
     manifest = json.loads((bundled_models()[DEFAULT_MODEL] / "manifest.json").read_text())
     assert manifest["training"]["protocol"]["name"] == "group"  # artist-disjoint folds
-    assert manifest["training"]["data"]["tracks"] == 208
+    assert manifest["training"]["data"]["tracks"] == 208 + 84  # GTZAN + taffc in its genres
     assert manifest["representation"]["normalize"] == "loudness"
     assert manifest["calibration"]["temperature"] >= 1 and 0 < manifest["rejector"]["threshold"] < 1
     assert 0 <= manifest["metrics"]["ece"] < 0.2
@@ -339,7 +339,7 @@ def test_models_lists_macro_f1_and_the_data_behind_each_figure():
     result = runner.invoke(app, ["models"])
     assert result.exit_code == 0
     line = next(line for line in result.stdout.splitlines() if line.startswith(DEFAULT_MODEL))
-    assert "macro-F1" in line and "on 208 tracks of gtzan" in line and "by group" in line
+    assert "macro-F1" in line and "on 292 tracks of gtzan + taffc" in line and "by group" in line
 
 
 def test_prediction_imports_no_librosa_numba_scipy_signal_pandas_or_sklearn(song):

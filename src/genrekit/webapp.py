@@ -24,6 +24,7 @@ from genrekit.predict import Classifier
 from genrekit.records import record
 from genrekit.reports.charts import library_chart, probabilities_chart, tags_chart, timeline_chart
 from genrekit.reports.plots import audio_figure
+from genrekit.training.datasets import collection_names
 
 NO_EXAMPLE = "(none)"
 
@@ -548,7 +549,7 @@ def describe_model(classifier: Classifier) -> None:
     if accuracy is None:
         return
     training = manifest.get("training", {})
-    source = Path(str(training.get("data", {}).get("source", "its training data"))).name
+    source = collection_names(str(training.get("data", {}).get("source", "its training data")))
     by_artist = "group" in str(training.get("protocol", {}).get("name", "")) or "artist" in str(
         training.get("protocol", {}).get("description", "")
     )

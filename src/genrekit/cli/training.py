@@ -297,6 +297,7 @@ def evaluate(
 def models() -> None:
     """List the shipped models with their measured accuracy and protocol."""
     from genrekit.models.bundle import DEFAULT_MODEL, bundled_models, read_manifest
+    from genrekit.training.datasets import collection_names
 
     for name, path in bundled_models().items():
         manifest = read_manifest(path)
@@ -308,7 +309,7 @@ def models() -> None:
             f"± {metrics.get('accuracy_std', float('nan')):.3f}, macro-F1 "
             f"{metrics.get('macro_f1_mean', float('nan')):.3f} "
             f"± {metrics.get('macro_f1_std', float('nan')):.3f} on {data.get('tracks', '?')} "
-            f"tracks of {Path(str(data.get('source', '?'))).name} — "
+            f"tracks of {collection_names(str(data.get('source', '?')))} — "
             f"{manifest['training']['protocol']['description']}"
         )
 

@@ -7,6 +7,9 @@ to the config file; unknown sections and keys are refused with the valid names::
     [data]
     path = "{data}/gtzan_features_30_sec.csv"   # or an audio folder
     groups = "{data}/gtzan_artists.csv"          # the artist of every clip
+    [[data.also]]                                # optional: more labelled collections
+    path = "{data}/taffc"
+    groups = "{data}/taffc/manifest.csv"
     [protocol]
     kind = "group"       # group | track | segment-random
     folds = 10
@@ -44,6 +47,9 @@ class ExperimentConfig:
     model: str
     description: str = ""
     groups: Path | None = None
+    also: list[tuple[Path, Path | None]] = field(default_factory=list)
+    """Further labelled collections trained on beside ``data``: (path, groups) each; their songs
+    in genres ``data`` does not have are left out (``training.datasets.joined``)."""
     label_map: Path | None = None
     """A ``label,group`` CSV: train and evaluate on coarse groups or one-vs-rest tasks."""
     representation: RepresentationSpec = field(default_factory=RepresentationSpec)
@@ -68,6 +74,10 @@ class ExperimentConfig:
         values = asdict(self)
         values["data"] = str(self.data)
         values["groups"] = None if self.groups is None else str(self.groups)
+        values["also"] = [
+            {"path": str(path), "groups": None if groups is None else str(groups)}
+            for path, groups in self.also
+        ]
         values["label_map"] = None if self.label_map is None else str(self.label_map)
         values["representation"] = self.representation.to_dict()
         return values
@@ -88,6 +98,7 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Ex
             description=raw.get("description", ""),
             data=_resolve(data["path"], path.parent),
             groups=_resolve(data["groups"], path.parent) if "groups" in data else None,
+            also=[_collection(path, more) for more in data.get("also", [])],
             label_map=_resolve(data["label_map"], path.parent) if "label_map" in data else None,
             representation=RepresentationSpec.from_dict(raw.get("representation", {})),
             protocol=protocol.get("kind", "track"),
@@ -129,7 +140,7 @@ _CONFIG_KEYS: dict[str, set[str] | None] = {
     "description": None,
     "jobs": None,
     "scoring": None,
-    "data": {"path", "groups", "label_map"},
+    "data": {"path", "groups", "label_map", "also"},
     "representation": None,  # checked by RepresentationSpec.from_dict
     "protocol": {"kind", "folds", "inner_folds", "seed"},
     "model": {"name", "params", "pca", "pca_block"},
@@ -155,6 +166,19 @@ def _check_keys(path: Path, raw: dict[str, Any]) -> None:
                     f"{path}: unknown key(s) {', '.join(unknown)} in [{key}]; "
                     f"valid: {', '.join(sorted(allowed))}"
                 )
+
+
+_COLLECTION_KEYS = {"path", "groups"}
+
+
+def _collection(path: Path, raw: Any) -> tuple[Path, Path | None]:
+    """One ``[[data.also]]`` entry: its folder or table, and its groups CSV if any."""
+    if not isinstance(raw, dict) or "path" not in raw or set(raw) - _COLLECTION_KEYS:
+        raise ConfigError(
+            f"{path}: each [[data.also]] needs a path and may name groups (nothing else)"
+        )
+    groups = _resolve(raw["groups"], path.parent) if "groups" in raw else None
+    return _resolve(raw["path"], path.parent), groups
 
 
 def block_columns(config: ExperimentConfig) -> list[int]:

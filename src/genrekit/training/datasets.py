@@ -254,11 +254,12 @@ def from_features_table(path: str | Path, *, segments: bool | None = None) -> Da
 
 
 def with_groups(dataset: Dataset, groups_csv: str | Path) -> Dataset:
-    """Attach groups from a CSV with ``id`` (or ``track``) and ``group`` (or ``artist``) columns."""
+    """Attach groups from a CSV with ``id`` (or ``track``, ``filename``, ``file``) and ``group``
+    (or ``artist``) columns."""
     import pandas as pd  # here: listing audio files must not pay for pandas
 
     table = pd.read_csv(groups_csv, dtype=str)
-    key = next((c for c in ("id", "track", "filename") if c in table.columns), None)
+    key = next((c for c in ("id", "track", "filename", "file") if c in table.columns), None)
     value = next((c for c in ("group", "artist") if c in table.columns), None)
     if key is None or value is None:
         raise ConfigError(f"{groups_csv}: needs an id/track column and a group/artist column")
@@ -268,6 +269,40 @@ def with_groups(dataset: Dataset, groups_csv: str | Path) -> Dataset:
         raise ConfigError(f"{groups_csv}: no group for {len(missing)} tracks, e.g. {missing[:3]}")
     items = [Item(i.id, i.label, i.track, i.path, mapping[i.track]) for i in dataset.items]
     return Dataset(items, dataset.source, dataset.features, dataset.feature_names)
+
+
+def joined(first: Dataset, others: list[Dataset]) -> Dataset:
+    """One dataset of several labelled collections, in ``first``'s genres: the others' songs in
+    genres ``first`` does not have are left out, and the source says how many. Groups (artists)
+    keep their names, so an artist in two collections stays one group; a track id found in two
+    collections is refused (its folds could not be told apart)."""
+    if not others:
+        return first
+    if any(d.features is not None for d in (first, *others)):
+        raise ConfigError(f"{first.source}: more collections can join audio folders only")
+    genres = set(first.labels)
+    items, parts, seen = list(first.items), [first.source], set(first.tracks)
+    for other in others:
+        kept = [item for item in other.items if item.label in genres]
+        twice = sorted({item.track for item in kept} & seen)
+        if twice:
+            raise ConfigError(f"{other.source}: track ids also in another collection, e.g. "
+                              f"{', '.join(twice[:3])}")  # fmt: skip
+        seen |= {item.track for item in kept}
+        items += kept
+        left = len(other) - len(kept)
+        parts.append(other.source + (f" ({left} outside these genres left out)" if left else ""))
+    return Dataset(items, JOINED.join(parts))
+
+
+JOINED = " + "
+"""How ``joined`` writes several collections' sources into one."""
+
+
+def collection_names(source: str) -> str:
+    """The folder or table names of a dataset's source (``gtzan + taffc`` for a joined one), for
+    one-line summaries."""
+    return JOINED.join(Path(part.split(" (")[0]).name for part in source.split(JOINED))
 
 
 def read_label_map(path: str | Path) -> dict[str, str]:

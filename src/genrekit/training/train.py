@@ -18,15 +18,19 @@ from genrekit.errors import AudioError, ConfigError
 from genrekit.features import RepresentationSpec
 from genrekit.training.config import ExperimentConfig
 from genrekit.training.crossval import cross_validate
-from genrekit.training.datasets import Dataset, load_dataset, with_label_map
+from genrekit.training.datasets import Dataset, joined, load_dataset, with_label_map
 from genrekit.training.evaluate import EvaluationReport
 from genrekit.training.featurize import featurize
 from genrekit.training.fitting import Calibration, fit_rows
 
 
 def _load(config: ExperimentConfig) -> Dataset:
-    """The config's dataset, with groups and the label map applied."""
-    dataset = load_dataset(config.data, groups=config.groups)
+    """The config's dataset — its first collection joined by any ``also`` ones, in the first's
+    genres — with groups and the label map applied."""
+    dataset = joined(
+        load_dataset(config.data, groups=config.groups),
+        [load_dataset(path, groups=groups) for path, groups in config.also],
+    )
     return with_label_map(dataset, config.label_map) if config.label_map else dataset
 
 
@@ -97,8 +101,8 @@ def _comparable(configs: list[ExperimentConfig]) -> ExperimentConfig:
         raise ConfigError("compare needs at least one config")
     first = configs[0]
     for config in configs[1:]:
-        same = (config.data, config.protocol, config.folds, config.seed) == (
-            first.data, first.protocol, first.folds, first.seed,
+        same = (config.data, config.also, config.protocol, config.folds, config.seed) == (
+            first.data, first.also, first.protocol, first.folds, first.seed,
         )  # fmt: skip
         if not same:
             raise ConfigError(
