@@ -3,9 +3,9 @@
 The catalog is generated: N songs with embeddings of the default's width (clusters per genre,
 spread per artist, so the estimate has something to find), genre tags in 20 genres with messy
 spellings, 1 artist per 10 songs, and a (tiny) file on disk for each, since learning leaves out
-songs that are gone. Timed: ``fromtags.learn_from_catalog`` end to end — reading the catalog,
-labels, the artist-grouped estimate, calibration, the rejector and saving the bundle — in this
-process, like the command.
+songs that are gone. Timed: ``genrekit.teach.from_tags.learn_from_catalog`` end to end —
+reading the catalog, labels, the artist-grouped estimate, calibration, the rejector and saving
+the bundle — in this process, like the command.
 
     python benchmarks/learn_speed.py [--songs 10000]
 """
