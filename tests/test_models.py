@@ -106,6 +106,22 @@ def test_a_config_without_a_grid_does_not_claim_a_grid_search(tmp_path):
     assert report.protocol["description"].endswith("fixed hyper-parameters (no grid)")
 
 
+def test_scoring_is_checked_where_it_chooses_among_grid_candidates(tmp_path):
+    """Scoring picks a grid candidate song-level; without a grid it is never used, so a config
+    naming another scorer still trains (and calibrates on its inner folds)."""
+    table = write_table(tmp_path / "t.csv")
+    plain = (
+        f'scoring = "neg_log_loss"\n[data]\npath = "{table.name}"\n[protocol]\nfolds = 3\n'
+        'inner_folds = 2\n[model]\nname = "logreg"\n'
+    )
+    (tmp_path / "plain.toml").write_text(plain)
+    report, _, _ = train(load_config(tmp_path / "plain.toml"), None, None, progress=False)
+    assert "calibration" in report.extra
+    (tmp_path / "grid.toml").write_text(plain + "[grid]\nC = [0.1, 1.0]\n")
+    with pytest.raises(ConfigError, match="scoring is one of accuracy, balanced_accuracy, f1"):
+        train(load_config(tmp_path / "grid.toml"), None, None, progress=False)
+
+
 def test_config_validation(tmp_path):
     table = write_table(tmp_path / "t.csv")
     with pytest.raises(ConfigError, match="protocol must be"):

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 
-def rows_by_track(tracks: Iterable[object]) -> dict[str, list[int]]:
+def _rows_by_track(tracks: Iterable[object]) -> dict[str, list[int]]:
     """Row indices of each track (windows, segments), tracks in order of first appearance."""
     rows_of: dict[str, list[int]] = {}
     for row, track in enumerate(tracks):
@@ -23,7 +23,7 @@ def mean_by_track(values: np.ndarray, tracks: Iterable[object]) -> tuple[np.ndar
     """``(means, first_rows)``: the mean of each track's rows of ``values`` (probabilities,
     log-scores or features; tracks in order of first appearance) and each track's first row
     (where its label is read)."""
-    groups = list(rows_by_track(tracks).values())
+    groups = list(_rows_by_track(tracks).values())
     means = np.stack([values[rows].mean(axis=0) for rows in groups])
     return means, np.array([rows[0] for rows in groups])
 

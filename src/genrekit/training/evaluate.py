@@ -19,7 +19,7 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
 )
 
-from genrekit.aggregate import mean_by_track, rows_by_track, verdicts
+from genrekit.aggregate import mean_by_track, verdicts
 from genrekit.errors import ConfigError
 
 
@@ -278,7 +278,7 @@ def _score_table(classifier: Any, dataset: Any, data: str | Path) -> Scored:
         )
     probabilities = classifier.bundle.predict_proba(dataset.features)
     per_track, first_rows = mean_by_track(probabilities, dataset.tracks)
-    tracks = list(rows_by_track(dataset.tracks))
+    tracks = [str(track) for track in dataset.tracks[first_rows]]
     return tracks, dataset.y[first_rows], verdicts(classifier.labels, per_track), per_track.tolist()
 
 

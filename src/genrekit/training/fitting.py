@@ -69,7 +69,8 @@ class _HeldOut:
     truth: np.ndarray
     """(tracks,): each track's label index."""
     score: float
-    """The config's ``scoring``, song-level, averaged over the inner folds."""
+    """The config's ``scoring``, song-level, averaged over the inner folds (NaN when there is
+    no grid to choose from: the fits serve calibration only)."""
 
 
 def fit_rows(config: ExperimentConfig, dataset: Dataset, rows: np.ndarray) -> Fitted:
@@ -77,12 +78,13 @@ def fit_rows(config: ExperimentConfig, dataset: Dataset, rows: np.ndarray) -> Fi
     candidates: list[dict[str, Any]] = list(ParameterGrid(config.grid)) if config.grid else [{}]
     prototype = build_estimator(config, candidates[0])
     own_held_out = getattr(prototype, "holds_out_tracks", False)
+    scorer = _scorer(config) if len(candidates) > 1 else None
     held_out: list[_HeldOut] = []
-    if len(candidates) > 1 or not own_held_out:
-        inner = _inner_or_none(config, dataset, rows, required=len(candidates) > 1)
+    if scorer is not None or not own_held_out:
+        inner = _inner_or_none(config, dataset, rows, required=scorer is not None)
         if inner is not None:
             held_out = Parallel(n_jobs=config.jobs)(
-                delayed(_held_out)(config, dataset, rows, candidate, inner)
+                delayed(_held_out)(config, dataset, rows, candidate, inner, scorer)
                 for candidate in candidates
             )
     best = int(np.argmax([h.score for h in held_out])) if held_out else 0
@@ -152,13 +154,13 @@ def _held_out(
     rows: np.ndarray,
     candidate: dict[str, Any],
     inner: list[Split],
+    scorer: Any,
 ) -> _HeldOut:
     """``candidate`` fitted once per inner fold: its held-out tracks' mean log-scores, their
-    labels, and its song-level score (window probabilities averaged per track)."""
+    labels, and, with a ``scorer``, its song-level score (window probabilities averaged per
+    track)."""
     from genrekit.calibration import log_scores, softmax
 
-    if config.scoring not in SCORERS:
-        raise ConfigError(f"{config.name}: scoring is one of {', '.join(SCORERS)}")
     labels = sorted(set(dataset.y[rows]))
     track_scores, truth, fold_scores = [], [], []
     for split in inner:
@@ -167,12 +169,21 @@ def _held_out(
         columns = [list(fitted.classes_).index(label) for label in labels]
         scores = log_scores(fitted, dataset.matrix[test])[:, columns]
         means, first_rows = mean_by_track(scores, dataset.tracks[test])
-        probabilities, _ = mean_by_track(softmax(scores), dataset.tracks[test])
         track_truth = dataset.y[test][first_rows]
-        fold_scores.append(SCORERS[config.scoring](track_truth, verdicts(labels, probabilities)))
+        if scorer is not None:
+            probabilities, _ = mean_by_track(softmax(scores), dataset.tracks[test])
+            fold_scores.append(scorer(track_truth, verdicts(labels, probabilities)))
         track_scores.append(means)
         truth.append(np.searchsorted(labels, track_truth))
-    return _HeldOut(np.vstack(track_scores), np.concatenate(truth), float(np.mean(fold_scores)))
+    score = float(np.mean(fold_scores)) if fold_scores else float("nan")
+    return _HeldOut(np.vstack(track_scores), np.concatenate(truth), score)
+
+
+def _scorer(config: ExperimentConfig) -> Any:
+    """The song-level scorer that picks a grid candidate (the config's ``scoring``)."""
+    if config.scoring not in SCORERS:
+        raise ConfigError(f"{config.name}: scoring is one of {', '.join(SCORERS)}")
+    return SCORERS[config.scoring]
 
 
 def _own_held_out(net: Any) -> tuple[np.ndarray, np.ndarray]:
