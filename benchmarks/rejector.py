@@ -13,7 +13,11 @@ the CC examples and 20 generated signals). For each candidate rule a track is *k
 - ``typicality in its genre >= t``: the same share, counted among the held-out distances of the
   training tracks of the genre the track is predicted as (a shrinkage LDA, shrinkage 0.8 as
   shipped when this was measured, fitted on the same training side's track embeddings), so
-  that a genre whose tracks lie far apart (classical, metal) is judged by its own spread.
+  that a genre whose tracks lie far apart (classical, metal) is judged by its own spread;
+- ``discriminant typicality >= t``: typicality measured on that LDA's ten genre scores instead of
+  the 1000 features, where only what tells the genres apart counts (an unheard artist's own
+  sound, far from every training artist in the features, may still score like its genre); and
+  ``typicality >= 0.01 or discriminant typicality >= t``: known by either.
 
 Measured, each under its own protocol:
 
@@ -49,11 +53,15 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from genrekit.library.catalog import index_folder
-from genrekit.novelty import NoveltyScore, held_out_distances
+from genrekit.novelty import DEFAULT_KEEP_SHARE, NoveltyScore, held_out_distances
 from genrekit.training.splits import kfold
 
 TYPICALITY = (0.05, 0.02, 0.01)
 GENRE_TYPICALITY = (0.05, 0.02)
+DISCRIMINANT_TYPICALITY = (0.02, 0.01)
+EITHER_TYPICALITY = (0.05, 0.02)
+SHIPPED_TYPICALITY = round(1 - DEFAULT_KEEP_SHARE, 4)
+"""The shipped threshold (0.01), the first half of the "either" rules."""
 SHRINKAGE = 0.8
 """The shipped model's LDA shrinkage when this was measured, for the per-genre rule's prediction."""
 MARGINS = (1.0, 1.1, 1.2, 1.3, 1.5)
@@ -95,6 +103,7 @@ class Rejector:
         self.genre_of: Pipeline = make_pipeline(
             StandardScaler(), LinearDiscriminantAnalysis(solver="lsqr", shrinkage=SHRINKAGE)
         ).fit(x, y)
+        self.discriminant = NoveltyScore.fit(self.genre_of.decision_function(x), artists)
         distances = held_out_distances(x, artists)
         self.held_out_by_genre = {
             g: np.sort(distances[(y == g) & np.isfinite(distances)]) for g in set(y)
@@ -106,14 +115,25 @@ class Rejector:
         found = {f"typicality >= {t}": ("typicality", t) for t in TYPICALITY}
         found |= {f"distance <= {m} x q95": ("distance", m * reach) for m in MARGINS}
         found |= {f"typicality in its genre >= {t}": ("genre", t) for t in GENRE_TYPICALITY}
+        found |= {
+            f"discriminant typicality >= {t}": ("discriminant", t) for t in DISCRIMINANT_TYPICALITY
+        }
+        found |= {
+            f"typicality >= {SHIPPED_TYPICALITY} or discriminant typicality >= {t}": ("either", t)
+            for t in EITHER_TYPICALITY
+        }
         return found
 
     def kept(self, features: np.ndarray) -> dict[str, np.ndarray]:
         """Rule name → whether each row is kept as known."""
         distance = self.score.distance(features)
+        typicality = self.score.typicality(features)
+        discriminant = self.discriminant.typicality(self.genre_of.decision_function(features))
         measures = {
-            "typicality": self.score.typicality(features),
+            "typicality": typicality,
             "genre": self._genre_typicality(features, distance),
+            "discriminant": discriminant,
+            "either": np.where(typicality >= SHIPPED_TYPICALITY, 1.0, discriminant),
         }
         return {
             name: (distance <= value) if kind == "distance" else (measures[kind] >= value)

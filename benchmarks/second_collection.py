@@ -12,11 +12,12 @@ equal class priors instead of the training side's genre shares (GTZAN's 208 clip
 blues and 58 jazz but 8 metal, hip-hop and reggae each; taffc adds five genres only).
 
 Figures: accuracy; balanced accuracy (the mean of the genres' recalls: what a test set with as
-many songs of every genre would score); and the calibrated confidence on the test songs (ECE,
-the share of the most common confidence, AUROC of right vs wrong). Same folds, so figures are
-paired per repetition (95 % t interval over repetitions; they reuse the same songs, so the
-interval is narrower than a fresh sample's would be). Degraded training copies are trained on
-and never scored.
+many songs of every genre would score); the calibrated confidence on the test songs (ECE,
+the share of the most common confidence, AUROC of right vs wrong); and the share of the test
+songs (all in the known genres) the training side's rejector keeps, per collection and genre.
+Same folds, so figures are paired per repetition (95 % t interval over repetitions; they reuse
+the same songs, so the interval is narrower than a fresh sample's would be). Degraded training
+copies are trained on and never scored.
 
     python benchmarks/second_collection.py [--repeats 5]
 """
@@ -37,7 +38,7 @@ from genrekit.aggregate import mean_by_track, verdicts
 from genrekit.calibration import log_scores
 from genrekit.training.config import load_config
 from genrekit.training.featurize import featurize
-from genrekit.training.fitting import fit_rows
+from genrekit.training.fitting import fit_rows, track_features
 from genrekit.training.splits import kfold
 from genrekit.training.train import _load
 
@@ -63,9 +64,12 @@ def collection_folds(dataset, in_first: np.ndarray, seed: int) -> list[tuple[np.
     return folds
 
 
-def track_outcomes(fitted, dataset, test_rows: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Predicted and true genre of each test track (its rows' probabilities averaged), and its
-    calibrated probabilities (the training side's calibrator, as a bundle applies it)."""
+def track_outcomes(
+    fitted, dataset, test_rows: np.ndarray, keep_share: float
+) -> tuple[np.ndarray, ...]:
+    """Predicted and true genre of each test track (its rows' probabilities averaged), its
+    calibrated probabilities (the training side's calibrator, as a bundle applies it) and
+    whether the training side's rejector keeps it as known (typicality ≥ 1 − keep_share)."""
     estimator = fitted.estimator
     columns = [list(estimator.classes_).index(label) for label in dataset.labels]
     x = dataset.matrix[test_rows]
@@ -76,7 +80,17 @@ def track_outcomes(fitted, dataset, test_rows: np.ndarray) -> tuple[np.ndarray, 
         fitted.calibration.calibrator(log_scores(estimator, x)[:, columns]),
         dataset.tracks[test_rows],
     )
-    return verdicts(dataset.labels, per_track), dataset.y[test_rows][first], calibrated
+    features, _ = track_features(dataset, test_rows)
+    kept = fitted.novelty.typicality(features) >= 1 - keep_share
+    return verdicts(dataset.labels, per_track), dataset.y[test_rows][first], calibrated, kept
+
+
+def kept_shares(kept: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    """Share of songs kept as known: all, then per genre, then the lowest genre's."""
+    shares = {"all": round(float(kept.mean()), 4)}
+    per_genre = {str(g): round(float(kept[truth == g].mean()), 4) for g in np.unique(truth)}
+    lowest = min(per_genre, key=per_genre.__getitem__)
+    return shares | per_genre | {"lowest genre": f"{lowest} {per_genre[lowest]}"}
 
 
 def main() -> None:
@@ -104,6 +118,7 @@ def main() -> None:
         f"{name} {collection}": [] for name in variants for collection in ("gtzan", "taffc")
     }
     confidence_truth: dict[str, list[np.ndarray]] = {key: [] for key in confidence}
+    kept: dict[str, list[np.ndarray]] = {key: [] for key in confidence}
     for seed in range(args.repeats):
         found: dict[str, list[np.ndarray]] = {}
         for gtzan_rows, taffc_rows, test_rows in collection_folds(dataset, in_first, seed):
@@ -111,9 +126,10 @@ def main() -> None:
                 train_rows = np.concatenate([gtzan_rows, taffc_rows]) if with_taffc else gtzan_rows
                 fitted = fit_rows(variant, dataset, train_rows)
                 for collection, part in (("gtzan", in_first), ("taffc", ~in_first)):
-                    predicted, truth, calibrated = track_outcomes(
-                        fitted, dataset, test_rows[part[test_rows]]
+                    predicted, truth, calibrated, known = track_outcomes(
+                        fitted, dataset, test_rows[part[test_rows]], config.keep_share
                     )
+                    kept[f"{name} {collection}"].append(known)
                     found.setdefault(f"{name} {collection} predicted", []).append(predicted)
                     found.setdefault(f"{name} {collection} truth", []).append(truth)
                     confidence[f"{name} {collection}"].append(calibrated)
@@ -154,6 +170,13 @@ def main() -> None:
     result["calibrated confidence, every repetition's test songs pooled"] = {
         key: figures(np.vstack(confidence[key]), np.concatenate(confidence_truth[key]))
         for key in confidence
+    }
+    result["rejector: share of the known test songs kept, every repetition pooled"] = {
+        key: kept_shares(
+            np.concatenate(kept[key]),
+            np.array(dataset.labels)[np.concatenate(confidence_truth[key])],
+        )
+        for key in kept
     }
     result["per_repeat"] = {k: [round(v, 4) for v in values] for k, values in scores.items()}
     save_result("second_collection", result)

@@ -69,10 +69,13 @@ PATCH_SECONDS = musicnn.PATCH_FRAMES * musicnn.HOP_LENGTH / musicnn.SAMPLE_RATE
 """Length of one network patch (2.992 s): the step of a track's per-patch rows."""
 
 
-def patch_rows(samples: np.ndarray, sample_rate: int) -> np.ndarray:
-    """(patches, 500): per 3 s patch, both models' 50 tags and 200 embedding units side by side
-    (MSD then MTT) — what ``pool`` summarizes into a clip's vector."""
-    patches = musicnn.patches(_log_mel(samples, sample_rate))  # shared by both models
+def patch_rows(
+    samples: np.ndarray, sample_rate: int, hop_frames: int = musicnn.PATCH_FRAMES
+) -> np.ndarray:
+    """(patches, 500): per 3 s patch (one every ``hop_frames`` frames; by default they do not
+    overlap), both models' 50 tags and 200 embedding units side by side (MSD then MTT) — what
+    ``pool`` summarizes into a clip's vector."""
+    patches = musicnn.patches(_log_mel(samples, sample_rate), hop_frames)  # shared by both models
     return np.hstack([patch_outputs(patches, model) for model in MODELS])
 
 

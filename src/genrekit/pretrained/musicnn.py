@@ -136,13 +136,14 @@ def _mel_to_hz(mels: np.ndarray) -> np.ndarray:
     return hz
 
 
-def patches(frames: np.ndarray) -> np.ndarray:
-    """Non-overlapping 187-frame patches (a trailing partial patch is dropped, as in musicnn);
-    input shorter than one patch is repeated to fill it, as in the models' training."""
+def patches(frames: np.ndarray, hop_frames: int = PATCH_FRAMES) -> np.ndarray:
+    """(patches, 187 frames, mels): a patch every ``hop_frames`` frames — by default
+    non-overlapping, as in musicnn; a trailing partial patch is dropped. Input shorter than one
+    patch is repeated to fill it, as in the models' training."""
     if len(frames) < PATCH_FRAMES:
         frames = np.resize(frames, (PATCH_FRAMES, frames.shape[1]))
-    count = len(frames) // PATCH_FRAMES
-    return frames[: count * PATCH_FRAMES].reshape(count, PATCH_FRAMES, frames.shape[1])
+    windows = np.lib.stride_tricks.sliding_window_view(frames, PATCH_FRAMES, axis=0)
+    return np.ascontiguousarray(windows[::hop_frames].transpose(0, 2, 1))
 
 
 def verified_weights(name: str) -> Path:
