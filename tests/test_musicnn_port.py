@@ -132,3 +132,13 @@ def test_numpy_log_mel_equals_librosa_bit_for_bit(length: int):
     power = musicnn.power_spectrogram(samples)
     ours = np.einsum("ft,mf->mt", power, musicnn.mel_basis(), optimize=True)
     assert np.array_equal(ours, reference)
+
+
+def test_overlapping_patches_start_every_hop_and_end_within_the_input():
+    frames = np.random.default_rng(0).random((1875, musicnn.N_MELS), dtype=np.float32)  # 30 s
+    hop = musicnn.PATCH_FRAMES // 2
+    overlapping = musicnn.patches(frames, hop)
+    assert overlapping.shape == (19, musicnn.PATCH_FRAMES, musicnn.N_MELS)
+    np.testing.assert_array_equal(overlapping[1], frames[hop : hop + musicnn.PATCH_FRAMES])
+    last = 18 * hop  # the last start whose whole patch fits in the 1875 frames
+    np.testing.assert_array_equal(overlapping[-1], frames[last : last + musicnn.PATCH_FRAMES])
