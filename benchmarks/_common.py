@@ -39,6 +39,18 @@ def git_revision() -> str:
         return "unknown"
 
 
+def result_header(command: str, seconds: float, protocol: str) -> dict[str, Any]:
+    """What every recorded result starts with: how to rerun it, where, at which commit, how long
+    it took (s) and under which protocol."""
+    return {
+        "command": command,
+        "machine": machine(),
+        "revision": git_revision(),
+        "seconds": round(seconds, 1),
+        "protocol": protocol,
+    }
+
+
 def save_result(name: str, result: dict) -> None:
     """Write ``result`` to benchmarks/results/``name``.json and print it."""
     import json

@@ -21,7 +21,7 @@ import time
 from dataclasses import replace
 
 import numpy as np
-from _common import REPO, git_revision, machine, save_result
+from _common import REPO, result_header, save_result
 from calibration import figures
 from second_collection import collection_folds, kept_shares, track_outcomes
 from selection import paired_interval
@@ -97,14 +97,12 @@ def main() -> None:
                 for what in ("truth", "calibrated", "kept"):
                     pooled.setdefault(f"{key} {what}", []).extend(found[f"{key} {what}"])
         print(seed, {k: round(v[-1], 3) for k, v in scores.items()}, flush=True)
-    result = {
-        "command": f"python benchmarks/overlapping_patches.py --repeats {args.repeats}",
-        "machine": machine(),
-        "revision": git_revision(),
-        "seconds": round(time.perf_counter() - started, 1),
-        "protocol": f"{args.repeats} x 5-fold stratified group k-fold by artist, drawn on each "
-        "collection separately; the default's recipe trained on both collections per fold",
-    }
+    result = result_header(
+        f"python benchmarks/overlapping_patches.py --repeats {args.repeats}",
+        time.perf_counter() - started,
+        f"{args.repeats} x 5-fold stratified group k-fold by artist, drawn on each collection "
+        "separately; the default's recipe trained on both collections per fold",
+    )
     labels = np.array(shipped.labels)
     for collection, _ in collections:
         for measure in ("accuracy", "balanced_accuracy"):

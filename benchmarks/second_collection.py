@@ -29,7 +29,7 @@ import time
 from dataclasses import replace
 
 import numpy as np
-from _common import REPO, git_revision, machine, save_result
+from _common import REPO, result_header, save_result
 from calibration import figures
 from selection import paired_interval
 from sklearn.metrics import balanced_accuracy_score
@@ -145,14 +145,12 @@ def main() -> None:
                     float(balanced_accuracy_score(truth, predicted))
                 )
         print(seed, {k: round(v[-1], 3) for k, v in scores.items()}, flush=True)
-    result = {
-        "command": f"python benchmarks/second_collection.py --repeats {args.repeats}",
-        "machine": machine(),
-        "revision": git_revision(),
-        "seconds": round(time.perf_counter() - started, 1),
-        "protocol": f"{args.repeats} x {FOLDS}-fold stratified group k-fold by artist, drawn on "
-        "each collection separately; the default's recipe (grid search, copies) per fold",
-    }
+    result = result_header(
+        f"python benchmarks/second_collection.py --repeats {args.repeats}",
+        time.perf_counter() - started,
+        f"{args.repeats} x {FOLDS}-fold stratified group k-fold by artist, drawn on each "
+        "collection separately; the default's recipe (grid search, copies) per fold",
+    )
     for measure in ("accuracy", "balanced_accuracy"):
         for collection in ("gtzan", "taffc"):
             alone = np.array(scores[f"alone {measure} {collection}"])
