@@ -229,10 +229,35 @@ def test_the_prior_pools_and_never_vetoes():
     assert Prior.of_default(["jazz", "polka"], RepresentationSpec()) is None  # other features
     prior = Prior.of_default(["jazz", "polka"], default.representation)
     assert prior is not None
-    features = np.zeros((2, len(default.representation.__class__.__dataclass_fields__) * 0 + 1000))
+    features = np.zeros((2, MUSICNN_FEATURES))
     pooled = prior.pool(np.array([[0.9, 0.1], [0.5, 0.5]]), features)
     np.testing.assert_allclose(pooled.sum(1), 1.0)
     assert (pooled > 0).all()
+
+
+MUSICNN_FEATURES = 1000
+"""Columns of the default's musicnn representation."""
+
+
+def test_a_prior_from_another_bundle_is_recorded_by_its_folder_and_reloads_it(tmp_path):
+    import shutil
+
+    from genrekit.models.bundle import load_bundle, resolve_model_path
+    from genrekit.teach.prior import Prior
+
+    default = load_bundle()
+    shipped = Prior.of_default(["jazz", "polka"], default.representation)
+    assert shipped is not None and shipped.to_manifest()["model"] == default.model_id
+    own = tmp_path / "my-default"  # same name inside, another folder: must not read as shipped
+    shutil.copytree(resolve_model_path(None), own)
+    prior = Prior.of_default(["jazz", "polka"], default.representation, own)
+    assert prior is not None
+    section = prior.to_manifest()
+    assert section["model"] == str(own.resolve())
+    again = Prior.from_manifest(section, ["jazz", "polka"])
+    assert again.bundle.path is not None and again.bundle.path.resolve() == own.resolve()
+    features = np.random.default_rng(0).standard_normal((3, MUSICNN_FEATURES))
+    np.testing.assert_allclose(again.log_probabilities(features), prior.log_probabilities(features))
 
 
 def test_vanished_songs_and_stray_byte_genres_are_left_out_in_plain_words(tmp_path):

@@ -204,11 +204,13 @@ def teach(
     sources: list[str],
     errors: list[AudioError],
     prior: bool = True,
+    prior_model: str | Path | None = None,
 ) -> LearnResult:
     """Estimate (held out by ``examples.keys``), calibrate and save a personal model: the one
     core of ``learn`` from folders and playlists and of learning from a library's tags. With
     ``prior``, labels the default model knows borrow its judgement (``genrekit.teach.prior``),
-    in the estimate as in the saved model."""
+    in the estimate as in the saved model; ``prior_model`` lends another bundle's judgement
+    instead of the default's (a benchmark's default trained without the songs it judges)."""
     import warnings
 
     from genrekit.calibration import Calibrator, expected_calibration_error
@@ -226,7 +228,7 @@ def teach(
     track_truth = truth[first_rows].argmax(1)
     calibrator = Calibrator.fit(per_track, track_truth)
     probabilities = calibrator(per_track)
-    lent = Prior.of_default(labels, spec) if prior else None
+    lent = Prior.of_default(labels, spec, prior_model) if prior else None
     track_features, _ = mean_by_track(x, tracks)
     if lent is not None:
         lent = lent.weighed(probabilities, track_features, track_truth)

@@ -14,6 +14,7 @@ the default does not know their music, large where it knows it better than a few
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -40,12 +41,14 @@ class Prior:
     weight: float = PRIOR_WEIGHT
 
     @classmethod
-    def of_default(cls, labels: list[str], representation: Any) -> Prior | None:
-        """The shipped default as a prior for ``labels``: None when they share no genre with it
-        or it reads other features."""
+    def of_default(
+        cls, labels: list[str], representation: Any, model: str | Path | None = None
+    ) -> Prior | None:
+        """The default model (or the bundle ``model`` names) as a prior for ``labels``: None
+        when they share no genre with it or it reads other features."""
         from genrekit.models.bundle import load_bundle
 
-        default = load_bundle()
+        default = load_bundle(model)
         if default.representation != representation or not set(labels) & set(default.labels):
             return None
         return cls(default, Calibrator.from_manifest(default.manifest.get("calibration", {})),
@@ -62,8 +65,14 @@ class Prior:
 
     def to_manifest(self) -> dict[str, Any]:
         shared = [label for label in self.labels if label in self.bundle.labels]
-        return {
-            "model": self.bundle.model_id,
+        from genrekit.models.bundle import bundled_models
+
+        shipped = bundled_models().get(self.bundle.model_id)
+        own_path = self.bundle.path
+        return {  # a shipped default by name, any other bundle by its folder
+            "model": self.bundle.model_id
+            if own_path is None or (shipped is not None and shipped.resolve() == own_path.resolve())
+            else str(own_path.resolve()),
             "weight": self.weight,
             "shared_labels": shared,
             "how": "p(label) ∝ p_personal(label) × p_default(label) ** weight; labels the "
