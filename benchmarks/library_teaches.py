@@ -18,7 +18,9 @@ Scenarios:
 taffc's songs, so judging taffc with it, or lending it as the prior, would score songs it was
 trained on. It is both the "default" column and the prior of "personal + prior". The prior's
 weight is chosen by ``learn`` on the tagged half's own held-out songs; fixed weights are shown
-beside it. Embeddings: the default's representation of each 30 s clip (what ``index`` stores).
+beside it. Labels: ``Vocabulary`` lent that default's genres, as ``learn --db`` is (a genre it
+knows needs 2 tagged songs); both personal columns learn the same labels. Embeddings: the
+default's representation of each 30 s clip (what ``index`` stores).
 
     python benchmarks/library_teaches.py [--repeats 10]
 """
@@ -40,6 +42,7 @@ from _common import REPO, data_dir, git_revision, machine, save_result, taffc_in
 from genrekit.models.bundle import load_bundle
 from genrekit.predict import Classifier
 from genrekit.teach.learn import Examples, held_out_protocol, teach
+from genrekit.teach.prior import lent_genres
 from genrekit.teach.vocabulary import Vocabulary
 from genrekit.training.config import load_config
 from genrekit.training.datasets import from_audio_folder
@@ -101,7 +104,7 @@ def personal_bundles(
     x: np.ndarray, tags: list[list[str]], artists: list[str], folder: Path, default: Path
 ) -> tuple[dict[str, Classifier], Vocabulary]:
     """The personal model with and without the prior, learned as ``learn --db`` does."""
-    vocabulary = Vocabulary()
+    vocabulary = Vocabulary(lent=lent_genres(load_bundle().representation, default))
     labels = vocabulary.label_songs(list(zip(tags, artists, strict=True)))
     keep = [i for i, label in enumerate(labels) if label]
     groups = np.array([f"artist:{artists[i].casefold()}" for i in keep])

@@ -61,6 +61,17 @@ def test_thin_labels_are_set_aside_with_the_reason_and_the_users_map_merges(tmp_
         load_map(bad)
 
 
+def test_genres_the_default_lends_its_judgement_of_need_only_two_songs():
+    vocabulary = Vocabulary(lent=frozenset({"jazz", "blues"}))
+    songs = [(["Jazz"], "one"), (["Jazz"], "one"), (["Blues"], "two"), (["Polka"], "three"),
+             (["Polka"], "four")]  # fmt: skip
+    assert vocabulary.label_songs(songs) == ["jazz", "jazz", None, None, None]
+    described = "\n".join(vocabulary.describe())
+    assert "learned: jazz: 2 songs, 1 artists (few: the default model's judgement" in described
+    assert "set aside: blues: 1 song(s); at least 2 are needed" in described
+    assert "set aside: polka: 2 song(s); at least 5 are needed" in described  # not lent
+
+
 def test_a_hundred_thousand_distinct_values_are_summarised_not_listed():
     vocabulary = Vocabulary()
     labels = vocabulary.label_songs([([f"genre {n}"], f"artist {n}") for n in range(100_000)])
@@ -215,6 +226,20 @@ def test_a_catalog_without_usable_tags_says_what_is_missing(tmp_path):
     one = runner.invoke(app, ["learn", "--db", str(db), "-o", str(tmp_path / "m")])
     assert one.exit_code == 2 and "at least two genres are needed" in one.output
     assert "polka: 3 song(s)" in one.output
+    # Genres the default knows are learned from two songs each: its judgement helps.
+    for n, genre in enumerate(("Jazz", "Jazz", "Blues")):
+        audio = mutagen.File(music / f"song{n}.flac")
+        audio["GENRE"] = genre
+        audio.save()
+    soundfile.write(music / "song3.flac", music_like(4.0, seed=3), 22050)
+    audio = mutagen.File(music / "song3.flac")
+    audio["GENRE"], audio["ARTIST"] = "Blues", "a3"
+    audio.save()
+    index_folder(music, db, progress=False)
+    two = runner.invoke(app, ["learn", "--db", str(db), "-o", str(tmp_path / "m")])
+    assert two.exit_code == 0, two.output
+    assert "learned: jazz: 2 songs, 2 artists (few: the default model's judgement" in two.output
+    assert "with the default model's prior" in two.output
     missing = runner.invoke(app, ["learn", "--db", str(tmp_path / "nope.sqlite")])
     assert missing.exit_code == 2 and "no such catalog" in missing.output
 

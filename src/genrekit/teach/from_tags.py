@@ -20,7 +20,8 @@ import numpy as np
 
 from genrekit.errors import ConfigError
 from genrekit.teach.learn import Examples, LearnResult, held_out_protocol, teach
-from genrekit.teach.vocabulary import Vocabulary
+from genrekit.teach.prior import lent_genres
+from genrekit.teach.vocabulary import LENT_MIN_SONGS, Vocabulary
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,7 @@ def learn_from_songs(
             f"{source}: none of its {len(songs)} songs carries a genre tag; tag some songs in "
             "your player or tagger (or learn from folders: genrekit learn FOLDER)"
         )
+    vocabulary.lent = lent_genres(spec)  # ``teach`` lends the default's judgement of these
     labels = vocabulary.label_songs([(song.genres, song.artist) for song in tagged])
     learned = [(song, label) for song, label in zip(tagged, labels, strict=True) if label]
     kept = sorted({label for _, label in learned})
@@ -125,7 +127,8 @@ def learn_from_songs(
         found = f"only {kept[0]!r}" if kept else "no genre"
         raise ConfigError(
             f"{source}: {found} has enough tagged songs to learn from ({vocabulary.min_songs} "
-            f"songs by {vocabulary.min_artists} artists each); at least two genres are needed"
+            f"songs by {vocabulary.min_artists} artists each{_lent_minimum(vocabulary)}); at "
+            "least two genres are needed"
             + (f". Set aside: {_first_reasons(vocabulary)}" if vocabulary.set_aside else "")
         )
     groups = np.array([song.group for song, _ in learned])
@@ -151,6 +154,11 @@ def learn_from_songs(
         errors=[],
     )
     return TagLearning(result, vocabulary, notes, len(songs) - len(learned))
+
+
+def _lent_minimum(vocabulary: Vocabulary) -> str:
+    """How few songs the default's genres need, when it lends its judgement of them."""
+    return f"; {LENT_MIN_SONGS} for the default model's genres" if vocabulary.lent else ""
 
 
 def _first_reasons(vocabulary: Vocabulary, limit: int = 3) -> str:

@@ -29,6 +29,16 @@ FLOOR = 1e-6
 """Smallest probability the prior gives a label: it informs, it never vetoes."""
 
 
+def lent_genres(representation: Any, model: str | Path | None = None) -> frozenset[str]:
+    """The genres the default model (or the bundle ``model`` names) lends its judgement of to a
+    personal model in ``representation``: all of its labels, or none when it reads other
+    features."""
+    from genrekit.models.bundle import load_bundle
+
+    default = load_bundle(model)
+    return frozenset(default.labels if default.representation == representation else ())
+
+
 @dataclass(frozen=True)
 class Prior:
     """The default model's calibrated probabilities, mapped onto a personal model's labels."""
