@@ -3,18 +3,20 @@
 For every GTZAN clip in ``../shared/data/gtzan`` the musicnn features are computed clean and under
 each degradation of ``genrekit.degrade.CONDITIONS`` (DC offset, hard clipping, 8 kHz sample rate,
 −30 dB, white and pink noise at 20 dB SNR, the telephone band, MP3 at 96 and 64 kbit/s, 44.1 kHz
-stereo), with and without loudness
-normalization, plus the ``genrekit.degrade.training_copy`` copies that ``[augment] copies`` trains
-on. For each variant (preprocessing × classifier × training copies): outer 5-fold stratified
-group k-fold by artist (``gtzan_artists.csv``); on each training side the classifier's parameter
-is chosen by 3-fold group grid search (macro-F1) on the training artists' clean clips, and a
-temperature is fitted on those inner folds' held-out probabilities; the held-out artists' clips are
-scored clean and under every condition: accuracy, macro-F1 and ECE (15 bins), and the worst drop.
+stereo), with and without loudness normalization, plus the ``genrekit.degrade.training_copy``
+copies that ``[augment] copies`` trains on. For each variant (preprocessing × classifier × training
+copies): outer 5-fold stratified group k-fold by artist (``gtzan_artists.csv``), drawn with
+``--seeds`` fold seeds (one 5-fold run moves a condition's drop by several points: 208 clips); on
+each training side the classifier's parameter is chosen by 3-fold group grid search (macro-F1) on
+the training artists' clean clips, and a temperature is fitted on those inner folds' held-out
+probabilities; the held-out artists' clips are scored clean and under every condition: accuracy,
+macro-F1 and ECE (15 bins), their means over the seeds, each condition's drop per seed and the
+worst mean drop, and the shipped default's drops minus the GTZAN-only default's, paired by seed.
 The shipped default also trains on a second collection (``[[data.also]]``): its row adds the 84
 taffc songs in GTZAN's genres (clean, with the same training copies) to every training side,
 outer and inner, and is still scored on GTZAN's held-out artists only.
 
-    python benchmarks/robustness.py [--workers 2]
+    python benchmarks/robustness.py [--workers 2] [--seeds 5]
 
 Features are cached in ``benchmarks/cache/`` (not committed); results go to
 ``benchmarks/results/robustness.json``.
@@ -30,7 +32,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from _common import REPO, RESULTS, data_dir, git_revision, machine, taffc_in_taxonomy
+from _common import REPO, RESULTS, data_dir, result_header, taffc_in_taxonomy
 
 from genrekit.audio import Audio, load_audio
 from genrekit.calibration import Calibrator, expected_calibration_error, log_scores
@@ -55,7 +57,7 @@ VARIANTS = (  # title, normalization, classifier, training copies, taffc trained
     ("loudness normalization, shrinkage LDA, +2 training copies, + taffc (default)", "loudness",
      "lda", 2, True),
 )  # fmt: skip
-FOLDS, INNER_FOLDS, SEED = 5, 3, 0
+FOLDS, INNER_FOLDS = 5, 3
 
 
 def clip_features(job: tuple[str, str, str, int]) -> np.ndarray:
@@ -107,9 +109,10 @@ def evaluate(
     model: str,
     copies: int,
     also: tuple[dict[str, np.ndarray], np.ndarray] | None = None,
+    seed: int = 0,
 ) -> dict:
-    """Outer artist folds over GTZAN; ``also`` (features, genres) of a second collection is
-    added to every training side."""
+    """Outer artist folds over GTZAN drawn with ``seed``; ``also`` (features, genres) of a
+    second collection is added to every training side."""
     from sklearn.metrics import accuracy_score, f1_score
     from sklearn.model_selection import StratifiedGroupKFold
 
@@ -123,14 +126,14 @@ def evaluate(
         if also is not None:
             blocks += [also[0][name] for name in copy_names]
             genres += [also[1]] * len(copy_names)
-        pipeline = build_pipeline(model, {parameter: value}, seed=SEED)
+        pipeline = build_pipeline(model, {parameter: value}, seed=seed)
         return pipeline.fit(np.vstack(blocks), np.concatenate(genres))
 
-    outer = StratifiedGroupKFold(FOLDS, shuffle=True, random_state=SEED)
+    outer = StratifiedGroupKFold(FOLDS, shuffle=True, random_state=seed)
     probabilities = {name: np.zeros((len(y), len(labels))) for name in CONDITIONS}
     chosen = []
     for train, test in outer.split(y, y, artists):
-        inner = StratifiedGroupKFold(INNER_FOLDS, shuffle=True, random_state=SEED)
+        inner = StratifiedGroupKFold(INNER_FOLDS, shuffle=True, random_state=seed)
         splits = list(inner.split(train, y[train], artists[train]))
         best = (-1.0, None, None)
         for value in grid:
@@ -178,13 +181,59 @@ def gtzan(root: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
     return paths, np.array([i.split(".")[0] for i in ids]), np.array([artist_of[i] for i in ids])
 
 
+def repeated(runs: list[dict]) -> dict:
+    """One variant over several fold seeds: each condition's mean accuracy, macro-F1 and ECE,
+    its drop from clean per seed, and the worst condition by mean drop."""
+    rows = {}
+    for name in CONDITIONS:
+        drops = [run["conditions"]["clean"]["accuracy"] - run["conditions"][name]["accuracy"]
+                 for run in runs]  # fmt: skip
+        rows[name] = {
+            **{
+                figure: round(float(np.mean([run["conditions"][name][figure] for run in runs])), 4)
+                for figure in ("accuracy", "macro_f1", "ece")
+            },
+            "drop_per_seed": [round(drop, 4) for drop in drops],
+            "drop_mean": round(float(np.mean(drops)), 4),
+        }
+    worst = max(rows, key=lambda n: rows[n]["drop_mean"])
+    return {
+        "conditions": rows,
+        "worst_condition": worst,
+        "worst_drop": rows[worst]["drop_mean"],
+        "per_seed": runs,
+    }
+
+
+def paired_drops(first: dict, second: dict) -> dict:
+    """Per condition, ``second``'s drop minus ``first``'s over the same fold seeds (mean, min,
+    max): positive where ``second`` loses more to the degradation."""
+    return {
+        name: {
+            "mean": round(float(np.mean(difference)), 4),
+            "min": round(float(np.min(difference)), 4),
+            "max": round(float(np.max(difference)), 4),
+        }
+        for name in CONDITIONS
+        if name != "clean"
+        for difference in [
+            np.subtract(
+                second["conditions"][name]["drop_per_seed"],
+                first["conditions"][name]["drop_per_seed"],
+            )
+        ]
+    }
+
+
 def main() -> None:
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1)  # small dense fits: one BLAS thread is ~20x faster than two here
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seeds", type=int, default=5, help="fold seeds 0..seeds-1")
     args = parser.parse_args()
+    started = time.perf_counter()
     paths, y, artists = gtzan(data_dir())
     taffc, _ = taffc_in_taxonomy()
     taffc_paths = [str(path) for path in taffc.paths]
@@ -195,26 +244,33 @@ def main() -> None:
         if with_taffc:
             found = features_for(taffc_paths, normalize, COPIES, args.workers, "taffc")
             also = (found, taffc.y)
-        results[title] = evaluate(features, y, artists, model, copies, also)
-        result = results[title]
+        runs = [
+            evaluate(features, y, artists, model, copies, also, seed) for seed in range(args.seeds)
+        ]
+        results[title] = result = repeated(runs)
         print(f"\n{title}: worst drop {result['worst_drop']:.3f} ({result['worst_condition']})")
         for condition, row in result["conditions"].items():
             print(
                 f"  {condition:32s} acc {row['accuracy']:.3f}  F1 {row['macro_f1']:.3f}  "
-                f"ECE {row['ece']:.3f}"
+                f"ECE {row['ece']:.3f}  drops {row['drop_per_seed']}"
             )
+    gtzan_only, shipped = (results[variant[0]] for variant in VARIANTS[-2:])
+    header = result_header(
+        f"python benchmarks/robustness.py --seeds {args.seeds}",
+        time.perf_counter() - started,
+        f"{FOLDS}-fold stratified group k-fold by artist ({len(set(artists))} artists, "
+        f"{len(y)} clips), fold seeds 0..{args.seeds - 1}; the classifier's parameter by "
+        f"{INNER_FOLDS}-fold group grid search (macro-F1) and a temperature on the training "
+        "artists only; degradations applied to the held-out clips only; figures are means over "
+        "the seeds, drops paired per seed",
+    )
     record = {
-        "command": "python benchmarks/robustness.py",
-        "machine": machine(),
-        "revision": git_revision(),
-        "protocol": (
-            f"{FOLDS}-fold stratified group k-fold by artist ({len(set(artists))} artists, "
-            f"{len(y)} clips), seed {SEED}; the classifier's parameter by {INNER_FOLDS}-fold group "
-            "grid search (macro-F1) and a temperature on the training artists only; degradations "
-            "applied to the held-out clips only"
-        ),
+        **header,
         "grids": {k: {"parameter": p, "values": list(v)} for k, (p, v) in GRIDS.items()},
         "results": results,
+        "shipped minus GTZAN-only default, drop per condition (paired by seed)": paired_drops(
+            gtzan_only, shipped
+        ),
     }
     (RESULTS / "robustness.json").write_text(json.dumps(record, indent=2) + "\n")
 
