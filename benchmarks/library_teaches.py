@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
 import random
 import tempfile
@@ -66,17 +67,19 @@ SPELLINGS = {
 PRIOR_WEIGHTS = (0.0, 1.0, 4.0)
 """Fixed weights of the default's prior, beside the one ``learn`` measures on the tagged songs."""
 DEFAULT_CONFIG = REPO / "configs" / "gtzan-audio" / "musicnn-lda.toml"
-GTZAN_ONLY_DEFAULT = REPO / "benchmarks" / "cache" / "library_teaches-musicnn-lda-gtzan-only"
 
 
 def gtzan_only_default() -> Path:
-    """The default's recipe trained on GTZAN alone (taffc is what it judges), saved once."""
+    """The default's recipe trained on GTZAN alone (taffc is what it judges), saved once per
+    version of the recipe's config (the folder is named by its digest)."""
     from genrekit.training.train import train
 
-    if not (GTZAN_ONLY_DEFAULT / "manifest.json").is_file():
-        config = replace(load_config(DEFAULT_CONFIG), also=[], name=GTZAN_ONLY_DEFAULT.name)
-        train(config, GTZAN_ONLY_DEFAULT, workers=1, progress=False)
-    return GTZAN_ONLY_DEFAULT
+    digest = hashlib.sha256(DEFAULT_CONFIG.read_bytes()).hexdigest()[:12]
+    folder = REPO / "benchmarks" / "cache" / f"library_teaches-musicnn-lda-gtzan-only-{digest}"
+    if not (folder / "manifest.json").is_file():
+        config = replace(load_config(DEFAULT_CONFIG), also=[], name=folder.name)
+        train(config, folder, workers=1, progress=False)
+    return folder
 
 
 def songs(collection: str) -> tuple[np.ndarray, list[str], list[str]]:
@@ -104,7 +107,8 @@ def personal_bundles(
     x: np.ndarray, tags: list[list[str]], artists: list[str], folder: Path, default: Path
 ) -> tuple[dict[str, Classifier], Vocabulary]:
     """The personal model with and without the prior, learned as ``learn --db`` does."""
-    vocabulary = Vocabulary(lent=lent_genres(load_bundle().representation, default))
+    spec = load_bundle().representation
+    vocabulary = Vocabulary(lent=lent_genres(spec, default))
     labels = vocabulary.label_songs(list(zip(tags, artists, strict=True)))
     keep = [i for i, label in enumerate(labels) if label]
     groups = np.array([f"artist:{artists[i].casefold()}" for i in keep])
@@ -112,7 +116,6 @@ def personal_bundles(
         x[keep], np.array([labels[i] for i in keep]), np.array([str(i) for i in keep]),
         groups, held_out_protocol(groups, "artist"),
     )  # fmt: skip
-    spec = load_bundle().representation
     found = {}
     for name, prior in (("personal", False), ("personal + prior", True)):
         out = folder / name.replace(" + ", "-")

@@ -208,21 +208,19 @@ def repeated(runs: list[dict]) -> dict:
 def paired_drops(first: dict, second: dict) -> dict:
     """Per condition, ``second``'s drop minus ``first``'s over the same fold seeds (mean, min,
     max): positive where ``second`` loses more to the degradation."""
-    return {
-        name: {
+    paired = {}
+    for name in CONDITIONS:
+        if name == "clean":
+            continue
+        difference = np.subtract(
+            second["conditions"][name]["drop_per_seed"], first["conditions"][name]["drop_per_seed"]
+        )
+        paired[name] = {
             "mean": round(float(np.mean(difference)), 4),
             "min": round(float(np.min(difference)), 4),
             "max": round(float(np.max(difference)), 4),
         }
-        for name in CONDITIONS
-        if name != "clean"
-        for difference in [
-            np.subtract(
-                second["conditions"][name]["drop_per_seed"],
-                first["conditions"][name]["drop_per_seed"],
-            )
-        ]
-    }
+    return paired
 
 
 def main() -> None:

@@ -244,6 +244,10 @@ def test_a_catalog_without_usable_tags_says_what_is_missing(tmp_path):
     assert missing.exit_code == 2 and "no such catalog" in missing.output
 
 
+MUSICNN_FEATURES = 1000
+"""Columns of the default's musicnn representation."""
+
+
 def test_the_prior_pools_and_never_vetoes():
     from genrekit.features import RepresentationSpec
     from genrekit.models.bundle import load_bundle
@@ -258,10 +262,6 @@ def test_the_prior_pools_and_never_vetoes():
     pooled = prior.pool(np.array([[0.9, 0.1], [0.5, 0.5]]), features)
     np.testing.assert_allclose(pooled.sum(1), 1.0)
     assert (pooled > 0).all()
-
-
-MUSICNN_FEATURES = 1000
-"""Columns of the default's musicnn representation."""
 
 
 def test_a_prior_from_another_bundle_is_recorded_by_its_folder_and_reloads_it(tmp_path):

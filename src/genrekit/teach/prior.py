@@ -35,7 +35,12 @@ def lent_genres(representation: Any, model: str | Path | None = None) -> frozens
     features."""
     from genrekit.models.bundle import load_bundle
 
-    default = load_bundle(model)
+    return _lendable(load_bundle(model), representation)
+
+
+def _lendable(default: Any, representation: Any) -> frozenset[str]:
+    """``default``'s labels when it reads ``representation`` (it can judge those features),
+    else none."""
     return frozenset(default.labels if default.representation == representation else ())
 
 
@@ -59,7 +64,7 @@ class Prior:
         from genrekit.models.bundle import load_bundle
 
         default = load_bundle(model)
-        if default.representation != representation or not set(labels) & set(default.labels):
+        if not set(labels) & _lendable(default, representation):
             return None
         return cls(default, Calibrator.from_manifest(default.manifest.get("calibration", {})),
                    list(labels))  # fmt: skip
@@ -73,16 +78,22 @@ class Prior:
         calibrator = Calibrator.from_manifest(default.manifest.get("calibration", {}))
         return cls(default, calibrator, list(labels), float(section["weight"]))
 
-    def to_manifest(self) -> dict[str, Any]:
-        shared = [label for label in self.labels if label in self.bundle.labels]
+    def _model_reference(self) -> str:
+        """The lent bundle as ``from_manifest`` finds it again: a shipped one by its name, any
+        other by its folder (its name alone would load the shipped one)."""
         from genrekit.models.bundle import bundled_models
 
+        folder = self.bundle.path
+        if folder is None:
+            return self.bundle.model_id
         shipped = bundled_models().get(self.bundle.model_id)
-        own_path = self.bundle.path
-        return {  # a shipped default by name, any other bundle by its folder
-            "model": self.bundle.model_id
-            if own_path is None or (shipped is not None and shipped.resolve() == own_path.resolve())
-            else str(own_path.resolve()),
+        is_shipped = shipped is not None and shipped.resolve() == folder.resolve()
+        return self.bundle.model_id if is_shipped else str(folder.resolve())
+
+    def to_manifest(self) -> dict[str, Any]:
+        shared = [label for label in self.labels if label in self.bundle.labels]
+        return {
+            "model": self._model_reference(),
             "weight": self.weight,
             "shared_labels": shared,
             "how": "p(label) ∝ p_personal(label) × p_default(label) ** weight; labels the "
