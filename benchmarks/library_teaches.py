@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 from _common import REPO, data_dir, git_revision, machine, save_result, taffc_in_taxonomy
 
+from genrekit.calibration import expected_calibration_error
 from genrekit.models.bundle import load_bundle
 from genrekit.predict import Classifier
 from genrekit.teach.learn import Examples, held_out_protocol, teach
@@ -125,18 +126,25 @@ def personal_bundles(
     return found, vocabulary
 
 
-def judged(classifier: Classifier, x: np.ndarray) -> list[str]:
+def scores(classifier: Classifier, x: np.ndarray, truth: list[str]) -> dict:
+    """Accuracy, ECE and per-label accuracy of ``classifier`` on the songs ``x`` (a song whose
+    label the model lacks is wrong at any confidence: a zero column stands for its label)."""
     probabilities = classifier.probabilities(x)
-    return [classifier.labels[i] for i in probabilities.argmax(1)]
-
-
-def scores(truth: list[str], predicted: list[str]) -> dict:
-    truth_a, predicted_a = np.array(truth), np.array(predicted)
+    labels = list(classifier.labels)
+    missing = sorted(set(truth) - set(labels))
+    probabilities = np.hstack([probabilities, np.zeros((len(truth), len(missing)))])
+    labels += missing
+    truth_a, predicted_a = np.array(truth), np.array(labels)[probabilities.argmax(1)]
     per_label = {
         label: round(float((predicted_a[truth_a == label] == label).mean()), 3)
         for label in sorted(set(truth))
     }
-    return {"accuracy": round(float((truth_a == predicted_a).mean()), 4), "per_label": per_label}
+    ece = expected_calibration_error(probabilities, np.array([labels.index(t) for t in truth]))
+    return {
+        "accuracy": round(float((truth_a == predicted_a).mean()), 4),
+        "ece": round(ece, 4),
+        "per_label": per_label,
+    }
 
 
 def scenario(
@@ -149,16 +157,18 @@ def scenario(
             x_tagged, tags, artists_tagged, Path(folder), default_path
         )
         default = Classifier.load(default_path, reject=False)
-        result = {name: scores(labels_new, judged(c, x_new)) for name, c in models.items()}
+        result = {name: scores(c, x_new, labels_new) for name, c in models.items()}
         pooled = models["personal + prior"]
         result["chosen prior weight"] = pooled.prior.weight if pooled.prior else None
         if pooled.prior is not None:  # the prior's weight, side by side on the same songs
             shipped = pooled.prior
             for weight in PRIOR_WEIGHTS:
                 pooled.prior = replace(shipped, weight=weight)
-                result[f"prior weight {weight:g}"] = scores(labels_new, judged(pooled, x_new))
+                fixed = scores(pooled, x_new, labels_new)
+                del fixed["ece"]  # the pool's calibration was fitted for the chosen weight
+                result[f"prior weight {weight:g}"] = fixed
             pooled.prior = shipped
-        result["default"] = scores(labels_new, judged(default, x_new))
+        result["default"] = scores(default, x_new, labels_new)
         result["labels_learned"] = sorted(vocabulary.kept)
         result["set_aside"] = vocabulary.set_aside
         result["tagged_songs"], result["predicted_songs"] = len(labels_tagged), len(labels_new)
@@ -193,6 +203,11 @@ def main() -> None:
         name: {
             "accuracy_mean": round(float(np.mean([h[name]["accuracy"] for h in halves])), 4),
             "accuracy_std": round(float(np.std([h[name]["accuracy"] for h in halves])), 4),
+            **(
+                {"ece_mean": round(float(np.mean([h[name]["ece"] for h in halves])), 4)}
+                if "ece" in halves[0][name]
+                else {}
+            ),
         }
         for name in (
             "personal",

@@ -264,9 +264,51 @@ def test_the_prior_pools_and_never_vetoes():
     assert (pooled > 0).all()
 
 
+class SureDefault:
+    """A stand-in default model whose log-scores are given: the right genre by a wide margin on
+    most songs, a wrong one just as surely on the rest (as a default is on music unlike its
+    training data)."""
+
+    labels = ("jazz", "metal")
+
+    def __init__(self, scores: np.ndarray) -> None:
+        self.scores = scores
+
+    def predict_scores(self, features: np.ndarray) -> np.ndarray:
+        return self.scores[features[:, 0].astype(int)]
+
+
+def test_the_prior_weight_is_chosen_on_a_calibrated_pool():
+    """A default right on 90 % of a person's songs, each time by a wide margin (10 to 30 nats),
+    against a personal model right on 60 %: trusting it is right, and the pool says how sure it
+    is. Judged uncalibrated, its sure mistakes drown its judgement and the weight 0 wins."""
+    from genrekit.calibration import Calibrator, expected_calibration_error
+    from genrekit.teach.prior import Prior
+
+    rng = np.random.default_rng(0)
+    songs = 200
+    truth = rng.integers(0, 2, songs)
+    default_right = rng.random(songs) < 0.9
+    said = np.where(default_right, truth, 1 - truth)
+    default_scores = np.zeros((songs, 2))
+    default_scores[np.arange(songs), said] = rng.uniform(10.0, 30.0, songs)
+    personal_right = rng.random(songs) < 0.6
+    personal = np.full((songs, 2), 0.4)
+    personal[np.arange(songs), np.where(personal_right, truth, 1 - truth)] = 0.6
+    features = np.arange(songs, dtype=float)[:, None]
+    prior = Prior(SureDefault(default_scores), Calibrator(), ["jazz", "metal"])
+    weighed = prior.weighed(personal, features, truth)
+    assert weighed.weight > 0
+    pooled = weighed.pool(personal, features)
+    assert (pooled.argmax(1) == said).mean() > 0.95  # the default's judgement leads
+    assert expected_calibration_error(pooled, truth) < 0.05  # and its sureness is measured
+
+
 def test_a_prior_from_another_bundle_is_recorded_by_its_folder_and_reloads_it(tmp_path):
     import shutil
+    from dataclasses import replace
 
+    from genrekit.calibration import Calibrator
     from genrekit.models.bundle import load_bundle, resolve_model_path
     from genrekit.teach.prior import Prior
 
@@ -277,10 +319,12 @@ def test_a_prior_from_another_bundle_is_recorded_by_its_folder_and_reloads_it(tm
     shutil.copytree(resolve_model_path(None), own)
     prior = Prior.of_default(["jazz", "polka"], default.representation, own)
     assert prior is not None
+    prior = replace(prior, weight=4.0, pooled=Calibrator(temperature=3.5, power=0.5))
     section = prior.to_manifest()
     assert section["model"] == str(own.resolve())
     again = Prior.from_manifest(section, ["jazz", "polka"])
     assert again.bundle.path is not None and again.bundle.path.resolve() == own.resolve()
+    assert (again.weight, again.pooled) == (prior.weight, prior.pooled)
     features = np.random.default_rng(0).standard_normal((3, MUSICNN_FEATURES))
     np.testing.assert_allclose(again.log_probabilities(features), prior.log_probabilities(features))
 
