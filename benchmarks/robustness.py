@@ -78,12 +78,18 @@ def clip_features(job: tuple[str, str, str, int]) -> np.ndarray:
 
 
 def features_for(
-    paths: list[str], normalize: str, copies: int, workers: int, collection: str = ""
+    paths: list[str],
+    normalize: str,
+    copies: int,
+    workers: int,
+    collection: str = "",
+    conditions: tuple[str, ...] = ("clean",),
 ) -> dict[str, np.ndarray]:
     """condition (or ``copy-n``) → (clips, 1000) features, cached on disk; a second
-    ``collection`` (taffc) is only trained on, so it gets its clean clips and copies."""
+    ``collection`` (taffc) is only trained on, so it gets its copies and the named
+    ``conditions`` only (its clean clips unless told)."""
     CACHE.mkdir(parents=True, exist_ok=True)
-    conditions = ["clean"] if collection else list(CONDITIONS)
+    conditions = conditions if collection else tuple(CONDITIONS)
     names = [*conditions, *(f"copy-{n}" for n in range(1, copies + 1))]
     prefix = f"robustness-{collection}-" if collection else "robustness-"
     result = {}
@@ -102,30 +108,39 @@ def features_for(
     return result
 
 
-def evaluate(
+def training_rows(copies: int) -> tuple[str, ...]:
+    """The features each training clip contributes: clean, then ``copies`` training copies."""
+    return ("clean", *(f"copy-{n}" for n in range(1, copies + 1)))
+
+
+def held_out_probabilities(
     features: dict[str, np.ndarray],
     y: np.ndarray,
     artists: np.ndarray,
     model: str,
-    copies: int,
-    also: tuple[dict[str, np.ndarray], np.ndarray] | None = None,
+    rows: tuple[str, ...],
+    also: tuple[dict[str, np.ndarray], np.ndarray, tuple[str, ...]] | None = None,
     seed: int = 0,
-) -> dict:
-    """Outer artist folds over GTZAN drawn with ``seed``; ``also`` (features, genres) of a
-    second collection is added to every training side."""
-    from sklearn.metrics import accuracy_score, f1_score
+    chosen_on: str = "clean",
+) -> tuple[dict[str, np.ndarray], list[dict]]:
+    """Calibrated probabilities of every GTZAN clip under every condition, from the outer
+    artist fold (drawn with ``seed``) that held it out, and the parameter and calibration
+    chosen per fold. Each training clip contributes its ``rows`` (names of ``features``);
+    ``also`` (features, genres, rows) of a second collection joins every training side. The
+    parameter is chosen, and the temperature fitted, on the inner folds' held-out
+    ``chosen_on`` features."""
+    from sklearn.metrics import f1_score
     from sklearn.model_selection import StratifiedGroupKFold
 
     labels = np.array(sorted(set(y)))
     parameter, grid = GRIDS[model]
 
-    def fitted(value: float, rows: np.ndarray):
-        copy_names = ["clean", *(f"copy-{n}" for n in range(1, copies + 1))]
-        blocks = [features[name][rows] for name in copy_names]
-        genres = [y[rows]] * len(copy_names)
+    def fitted(value: float, clips: np.ndarray):
+        blocks = [features[name][clips] for name in rows]
+        genres = [y[clips]] * len(rows)
         if also is not None:
-            blocks += [also[0][name] for name in copy_names]
-            genres += [also[1]] * len(copy_names)
+            blocks += [also[0][name] for name in also[2]]
+            genres += [also[1]] * len(also[2])
         pipeline = build_pipeline(model, {parameter: value}, seed=seed)
         return pipeline.fit(np.vstack(blocks), np.concatenate(genres))
 
@@ -140,7 +155,7 @@ def evaluate(
             held_out = np.zeros((len(train), len(labels)))
             for fit, check in splits:
                 held_out[check] = log_scores(
-                    fitted(value, train[fit]), features["clean"][train[check]]
+                    fitted(value, train[fit]), features[chosen_on][train[check]]
                 )
             score = f1_score(y[train], labels[held_out.argmax(1)], average="macro")
             if score > best[0]:
@@ -151,6 +166,14 @@ def evaluate(
         final = fitted(value, train)
         for name in CONDITIONS:
             probabilities[name][test] = calibrator(log_scores(final, features[name][test]))
+    return probabilities, chosen
+
+
+def scored(probabilities: dict[str, np.ndarray], y: np.ndarray) -> dict:
+    """Accuracy, macro-F1 and ECE per condition, and the worst condition's drop from clean."""
+    from sklearn.metrics import accuracy_score, f1_score
+
+    labels = np.array(sorted(set(y)))
     rows = {}
     for name in CONDITIONS:
         predicted = labels[probabilities[name].argmax(1)]
@@ -167,8 +190,25 @@ def evaluate(
         "conditions": rows,
         "worst_condition": worst,
         "worst_drop": round(clean - rows[worst]["accuracy"], 4),
-        "chosen_per_fold": chosen,
     }
+
+
+def evaluate(
+    features: dict[str, np.ndarray],
+    y: np.ndarray,
+    artists: np.ndarray,
+    model: str,
+    copies: int,
+    also: tuple[dict[str, np.ndarray], np.ndarray] | None = None,
+    seed: int = 0,
+) -> dict:
+    """Outer artist folds over GTZAN drawn with ``seed``, training on clean clips and
+    ``copies`` training copies; ``also`` (features, genres) of a second collection, with the
+    same copies, is added to every training side."""
+    rows = training_rows(copies)
+    second = None if also is None else (*also, rows)
+    probabilities, chosen = held_out_probabilities(features, y, artists, model, rows, second, seed)
+    return {**scored(probabilities, y), "chosen_per_fold": chosen}
 
 
 def gtzan(root: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
