@@ -39,6 +39,7 @@ from genrekit.calibration import Calibrator, expected_calibration_error, log_sco
 from genrekit.degrade import CONDITIONS, training_copy
 from genrekit.features import RepresentationSpec, feature_set, prepare
 from genrekit.models.classical import build_pipeline
+from genrekit.training.datasets import Dataset
 
 CACHE = REPO / "benchmarks" / "cache"
 COPIES = 2
@@ -221,6 +222,12 @@ def gtzan(root: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
     return paths, np.array([i.split(".")[0] for i in ids]), np.array([artist_of[i] for i in ids])
 
 
+def both_collections() -> tuple[list[str], np.ndarray, np.ndarray, Dataset]:
+    """GTZAN's clip paths, genres and artists, and taffc's songs in GTZAN's genres."""
+    taffc, _ = taffc_in_taxonomy()
+    return (*gtzan(data_dir()), taffc)
+
+
 def repeated(runs: list[dict]) -> dict:
     """One variant over several fold seeds: each condition's mean accuracy, macro-F1 and ECE,
     its drop from clean per seed, and the worst condition by mean drop."""
@@ -272,8 +279,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5, help="fold seeds 0..seeds-1")
     args = parser.parse_args()
     started = time.perf_counter()
-    paths, y, artists = gtzan(data_dir())
-    taffc, _ = taffc_in_taxonomy()
+    paths, y, artists, taffc = both_collections()
     taffc_paths = [str(path) for path in taffc.paths]
     results = {}
     for title, normalize, model, copies, with_taffc in VARIANTS:
