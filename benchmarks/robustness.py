@@ -222,10 +222,10 @@ def gtzan(root: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
     return paths, np.array([i.split(".")[0] for i in ids]), np.array([artist_of[i] for i in ids])
 
 
-def both_collections() -> tuple[list[str], np.ndarray, np.ndarray, Dataset]:
-    """GTZAN's clip paths, genres and artists, and taffc's songs in GTZAN's genres."""
-    taffc, _ = taffc_in_taxonomy()
-    return (*gtzan(data_dir()), taffc)
+def both_collections() -> tuple[list[str], np.ndarray, np.ndarray, Dataset, list[str]]:
+    """GTZAN's clip paths, genres and artists, and taffc's songs in GTZAN's genres with their
+    artists."""
+    return (*gtzan(data_dir()), *taffc_in_taxonomy())
 
 
 def repeated(runs: list[dict]) -> dict:
@@ -279,7 +279,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5, help="fold seeds 0..seeds-1")
     args = parser.parse_args()
     started = time.perf_counter()
-    paths, y, artists, taffc = both_collections()
+    paths, y, artists, taffc, _ = both_collections()
     taffc_paths = [str(path) for path in taffc.paths]
     results = {}
     for title, normalize, model, copies, with_taffc in VARIANTS:
