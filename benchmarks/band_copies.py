@@ -14,7 +14,7 @@ taffc's 84 songs in every training side; scored on GTZAN's held-out artists):
 4. **routed to a band head**: the shipped head hears full-band input; a second head, trained
    on the band-limited versions only (telephone band, 8 kHz and the band-limited training copy
    of every training clip; shrinkage and temperature chosen on the inner folds' telephone-band
-   clips), hears input the bandwidth test calls narrow (``NARROW_BELOW_DB``);
+   clips), hears input the bandwidth test calls narrow (``genrekit.bandwidth``);
 5. **routed to row 2's head**: the same, with row 2's head (clean clips and all copies) for
    narrow input.
 
@@ -24,8 +24,14 @@ change.
 "Unknown" under each condition: the share of held-out clips the rejector keeps as known, with
 the shipped rule (``genrekit.novelty.NoveltyScore`` fitted per outer fold on the training side's
 clean songs, GTZAN and taffc, grouped by artist; threshold 1 − ``DEFAULT_KEEP_SHARE``), and for
-the routed rows with a second rejector for narrow input, fitted the same way on the training
-side's telephone and 8 kHz versions.
+the routed rows, for narrow input, a second rejector fitted the same way on the training side's
+telephone and 8 kHz versions, as the default ships it: the higher of the two rejectors'
+typicalities, against the threshold 1 − ``NARROW_BAND_KEEP_SHARE``.
+
+The narrow-band rejector's threshold: for typicality thresholds ``NARROW_THRESHOLDS``, the
+share of held-out telephone and 8 kHz clips each fold's narrow-band rejector keeps, beside the
+share of generated non-music (``_signals``: noise, hiss, babble, sweeps; seeds 0–4) through the
+same telephone and 8 kHz filters it keeps (every fold's rejector judges every signal).
 
 The added versions are the very conditions the held-out clips are scored under (the same
 filters, not randomized), so rows 2–4 are optimistic about a real phone line; they compare the
@@ -57,45 +63,67 @@ from robustness import (
 )
 
 from genrekit.audio import load_audio
-from genrekit.degrade import CONDITIONS
+from genrekit.bandwidth import (
+    ABOVE_HZ,
+    INSIDE_HZ,
+    NARROW_BAND_KEEP_SHARE,
+    NARROW_BELOW_DB,
+    band_gap_db,
+)
+from genrekit.degrade import (
+    CONDITIONS,
+    MP3_64_KBPS_LEVEL,
+    band_limit,
+    gain,
+    mp3,
+    telephone,
+)
 from genrekit.features import RepresentationSpec
+from genrekit.novelty import DEFAULT_KEEP_SHARE
 
 TELEPHONE, EIGHT_KHZ = "telephone band (300-3400 Hz)", "8 kHz sample rate (4 kHz band)"
 NARROW_VERSIONS = (TELEPHONE, EIGHT_KHZ)
 """The band-limited versions rows 2–4 add (names of ``genrekit.degrade.CONDITIONS``)."""
-UPPER_BAND_HZ = 4200.0
-"""Above the telephone band and the 4 kHz a resampling through 8 kHz leaves (Hz)."""
-NARROW_BELOW_DB = -80.0
-"""Input whose power above ``UPPER_BAND_HZ`` is this far below its whole power (dB) is narrow:
-clean music measured at least −46 dB (GTZAN) and −43 dB (taffc), the telephone band and 8 kHz
-versions at most −104 dB; −80 dB lies between, far from both."""
 SHIPPED = training_rows(COPIES)
+AS_FILES = {
+    "telephone band, 16-bit at -30 dB": lambda x, rate: sixteen_bit(
+        gain(telephone(x, rate), rate, -30.0)
+    ),
+    "telephone band, MP3 64 kbit/s": lambda x, rate: mp3(
+        telephone(x, rate), rate, MP3_64_KBPS_LEVEL
+    ),
+    "8 kHz, MP3 64 kbit/s": lambda x, rate: mp3(band_limit(x, rate), rate, MP3_64_KBPS_LEVEL),
+    "clean, 16-bit at -30 dB": lambda x, rate: sixteen_bit(gain(x, rate, -30.0)),
+}
+"""Narrow and full-band input as files carry it (a 16-bit floor, an MP3 encoder's noise): the
+bandwidth test must call the first three narrow and the last one not."""
 
 
-def upper_band_db(job: tuple[str, str]) -> float:
-    """Power above ``UPPER_BAND_HZ`` relative to all power (dB) of a file under a condition,
-    at musicnn's input rate (Welch periodogram, 1,024-sample segments)."""
-    from scipy.signal import welch
+def sixteen_bit(samples: np.ndarray, rate: int = 0) -> np.ndarray:
+    """``samples`` rounded to 16-bit steps, as a WAV or FLAC file stores them."""
+    return (np.round(samples * 32767) / 32767).astype(np.float32)
+
+
+def gap_of(job: tuple[str, str]) -> float:
+    """``genrekit.bandwidth.band_gap_db`` of a file under a condition, at the default's input
+    rate."""
     from threadpoolctl import threadpool_limits
 
     path, condition = job
     threadpool_limits(1)
-    rate = RepresentationSpec(name="musicnn").sample_rate
-    audio = load_audio(path, sample_rate=rate)
-    samples = CONDITIONS[condition](audio.samples, audio.sample_rate)
-    frequencies, power = welch(samples, fs=rate, nperseg=1024)
-    upper = power[frequencies > UPPER_BAND_HZ].sum()
-    return float(10 * np.log10(max(upper, 1e-30) / max(power.sum(), 1e-30)))
+    audio = load_audio(path, sample_rate=RepresentationSpec(name="musicnn").sample_rate)
+    degrade = {**CONDITIONS, **AS_FILES}[condition]
+    return band_gap_db(degrade(audio.samples, audio.sample_rate), audio.sample_rate)
 
 
-def upper_bands(paths: list[str], conditions: tuple[str, ...], name: str) -> dict[str, np.ndarray]:
-    """condition → each file's ``upper_band_db``, cached in ``benchmarks/cache/``."""
+def band_gaps(paths: list[str], conditions: tuple[str, ...], name: str) -> dict[str, np.ndarray]:
+    """condition → each file's ``band_gap_db``, cached in ``benchmarks/cache/``."""
     found = {}
     for condition in conditions:
-        cached = CACHE / f"band-{name}-{condition.replace(' ', '_').replace('/', '_')}.npy"
+        cached = CACHE / f"band-gap-{name}-{condition.replace(' ', '_').replace('/', '_')}.npy"
         if not cached.is_file():
             with ProcessPoolExecutor(2) as pool:
-                values = list(pool.map(upper_band_db, [(p, condition) for p in paths]))
+                values = list(pool.map(gap_of, [(p, condition) for p in paths]))
             np.save(cached, np.array(values))
         found[condition] = np.load(cached)
     return found
@@ -113,7 +141,87 @@ def routed(
     }  # fmt: skip
 
 
-def kept_as_known(
+NARROW_THRESHOLDS = (0.01, 0.02, 0.05, 0.1)
+"""Typicality thresholds tried for the narrow-band rejector (0.01: the shipped rule's)."""
+GENERATED_SEEDS = 5
+RULES = ("narrow-band rejector", "higher of both")
+"""How narrow-band input's typicality is read in ``narrow_thresholds``."""
+
+
+def generated_features(condition: str) -> np.ndarray:
+    """(signals, features): musicnn features of every generated signal under ``condition``,
+    as the default's representation sees them, cached in ``benchmarks/cache/``."""
+    from _signals import GENERATORS, RATE
+
+    from genrekit.audio import Audio
+    from genrekit.features import feature_set, prepare
+
+    cached = CACHE / f"band-generated-{condition.replace(' ', '_').replace('/', '_')}.npy"
+    if not cached.is_file():
+        spec = RepresentationSpec(name="musicnn", normalize="loudness")
+        rows = []
+        for generate in GENERATORS.values():
+            for seed in range(GENERATED_SEEDS):
+                samples = CONDITIONS[condition](generate(seed), RATE)
+                audio = Audio(samples, RATE, "generated", RATE, 1, False)
+                prepared = prepare(audio, spec)
+                rows.append(feature_set(spec.name).extract(prepared, spec.sample_rate))
+        np.save(cached, np.stack(rows))
+    return np.load(cached)
+
+
+def narrow_thresholds(
+    features: dict[str, np.ndarray],
+    artists: np.ndarray,
+    also: tuple[dict[str, np.ndarray], list[str]],
+    y: np.ndarray,
+    seed: int,
+    generated: np.ndarray,
+) -> dict[str, dict[str, float]]:
+    """Per threshold: the share of held-out narrow-band clips (telephone and 8 kHz) and of the
+    narrow-band ``generated`` signals kept by the folds' narrow-band rejectors alone, and by the
+    higher of their typicality and the full-band rejector's (what the default ships)."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    from genrekit.novelty import NoveltyScore
+
+    also_features, also_artists = also
+    music = np.zeros((2, len(NARROW_VERSIONS), len(y)))
+    signals = []
+    outer = StratifiedGroupKFold(FOLDS, shuffle=True, random_state=seed)
+    for train, test in outer.split(y, y, artists):
+        rejectors = []
+        for reference in (NARROW_VERSIONS, ("clean",)):
+            rows = [features[name][train] for name in reference]
+            rows += [also_features[name] for name in reference]
+            groups = [artists[train]] * len(reference)
+            groups += [np.array(also_artists)] * len(reference)
+            rejectors.append(NoveltyScore.fit(np.vstack(rows), np.concatenate(groups)))
+        narrow_only, full_band = rejectors
+        for n, name in enumerate(NARROW_VERSIONS):
+            music[0, n, test] = narrow_only.typicality(features[name][test])
+            music[1, n, test] = np.maximum(
+                music[0, n, test], full_band.typicality(features[name][test])
+            )
+        alone = narrow_only.typicality(generated)
+        signals.append([alone, np.maximum(alone, full_band.typicality(generated))])
+    heard = np.concatenate(signals, axis=1)
+    return {
+        f"{threshold:g}": {
+            f"narrow music kept ({rule})": round(float((music[r] >= threshold).mean()), 4)
+            for r, rule in enumerate(RULES)
+        }
+        | {
+            f"narrow generated signals kept ({rule})": round(
+                float((heard[r] >= threshold).mean()), 4
+            )
+            for r, rule in enumerate(RULES)
+        }
+        for threshold in NARROW_THRESHOLDS
+    }
+
+
+def typicalities(
     features: dict[str, np.ndarray],
     artists: np.ndarray,
     also: tuple[dict[str, np.ndarray], list[str]],
@@ -121,15 +229,15 @@ def kept_as_known(
     seed: int,
     reference: tuple[str, ...],
 ) -> dict[str, np.ndarray]:
-    """Per condition, whether each GTZAN clip is kept as known by a rejector fitted, in the
-    outer fold (drawn with ``seed``) that held it out, on the training side's ``reference``
-    versions of GTZAN's and ``also``'s songs (grouped by artist)."""
+    """Per condition, each GTZAN clip's typicality under a rejector fitted, in the outer fold
+    (drawn with ``seed``) that held it out, on the training side's ``reference`` versions of
+    GTZAN's and ``also``'s songs (grouped by artist)."""
     from sklearn.model_selection import StratifiedGroupKFold
 
-    from genrekit.novelty import DEFAULT_KEEP_SHARE, NoveltyScore
+    from genrekit.novelty import NoveltyScore
 
     also_features, also_artists = also
-    kept = {name: np.zeros(len(y), dtype=bool) for name in CONDITIONS}
+    found = {name: np.zeros(len(y)) for name in CONDITIONS}
     outer = StratifiedGroupKFold(FOLDS, shuffle=True, random_state=seed)
     for train, test in outer.split(y, y, artists):
         rows = [features[name][train] for name in reference]
@@ -137,9 +245,8 @@ def kept_as_known(
         groups = [artists[train]] * len(reference) + [np.array(also_artists)] * len(reference)
         rejector = NoveltyScore.fit(np.vstack(rows), np.concatenate(groups))
         for name in CONDITIONS:
-            typicality = rejector.typicality(features[name][test])
-            kept[name][test] = typicality >= 1.0 - DEFAULT_KEEP_SHARE
-    return kept
+            found[name][test] = rejector.typicality(features[name][test])
+    return found
 
 
 def paired(first: dict, second: dict, condition: str) -> dict:
@@ -185,11 +292,9 @@ def main() -> None:
     taffc_features = features_for(
         taffc_paths, "loudness", COPIES, 2, "taffc", ("clean", *NARROW_VERSIONS)
     )
-    narrow = {
-        condition: values < NARROW_BELOW_DB
-        for condition, values in upper_bands(paths, tuple(CONDITIONS), "gtzan").items()
-    }
-    taffc_clean = upper_bands(taffc_paths, ("clean",), "taffc")["clean"]
+    gaps = band_gaps(paths, (*CONDITIONS, *AS_FILES), "gtzan")
+    narrow = {condition: gaps[condition] < NARROW_BELOW_DB for condition in CONDITIONS}
+    taffc_clean = band_gaps(taffc_paths, ("clean",), "taffc")["clean"]
     with_copies = (*SHIPPED, *NARROW_VERSIONS)
     band_rows = ("copy-1", *NARROW_VERSIONS)
     runs: dict[str, list[dict]] = {name: [] for name in (
@@ -206,12 +311,20 @@ def main() -> None:
 
     kept: dict[str, list[dict[str, float]]] = {"shipped rule": [], "routed rule": []}
     also = (taffc_features, taffc_artists)
+    generated = np.vstack([generated_features(name) for name in NARROW_VERSIONS])
+    thresholds = []
     for seed in range(args.seeds):
-        full_band = kept_as_known(features, artists, also, y, seed, ("clean",))
-        narrow_band = kept_as_known(features, artists, also, y, seed, NARROW_VERSIONS)
+        thresholds.append(narrow_thresholds(features, artists, also, y, seed, generated))
+        full_band = typicalities(features, artists, also, y, seed, ("clean",))
+        narrow_band = typicalities(features, artists, also, y, seed, NARROW_VERSIONS)
+        kept_full = {name: t >= 1 - DEFAULT_KEEP_SHARE for name, t in full_band.items()}
+        kept_narrow = {  # as the default ships it: the higher typicality, the stricter threshold
+            name: np.maximum(full_band[name], t) >= 1 - NARROW_BAND_KEEP_SHARE
+            for name, t in narrow_band.items()
+        }
         for rule, found in (
-            ("shipped rule", full_band),
-            ("routed rule", routed(narrow, narrow_band, full_band)),
+            ("shipped rule", kept_full),
+            ("routed rule", routed(narrow, kept_narrow, kept_full)),
         ):
             kept[rule].append({name: float(found[name].mean()) for name in CONDITIONS})
         shipped = probabilities(seed, SHIPPED, SHIPPED)
@@ -245,11 +358,21 @@ def main() -> None:
     record = {
         **header,
         "bandwidth test": {
-            "upper band (Hz)": UPPER_BAND_HZ,
+            "inside (Hz)": list(INSIDE_HZ),
+            "above (Hz)": list(ABOVE_HZ),
             "narrow below (dB)": NARROW_BELOW_DB,
-            "share called narrow, GTZAN": {
-                name: round(float(flags.mean()), 4) for name, flags in narrow.items()
+            "GTZAN band gap (dB): min, median, max": {
+                name: [round(float(f(values)), 1) for f in (np.min, np.median, np.max)]
+                for name, values in gaps.items()
             },
+            "share called narrow, GTZAN": {
+                name: round(float((values < NARROW_BELOW_DB).mean()), 4)
+                for name, values in gaps.items()
+            },
+            "taffc clean band gap (dB): min, median": [
+                round(float(np.min(taffc_clean)), 1),
+                round(float(np.median(taffc_clean)), 1),
+            ],
             "share called narrow, taffc clean songs": round(
                 float((taffc_clean < NARROW_BELOW_DB).mean()), 4
             ),
@@ -261,12 +384,20 @@ def main() -> None:
             }
             for rule, runs in kept.items()
         },
+        "narrow-band rejector thresholds (mean of the seeds)": {
+            threshold: {
+                figure: round(float(np.mean([run[threshold][figure] for run in thresholds])), 4)
+                for figure in thresholds[0][threshold]
+            }
+            for threshold in thresholds[0]
+        },
     }
     for name, result in results.items():
         print(f"{name}: worst drop {result['worst_drop']:.3f} ({result['worst_condition']})")
         print("  " + json.dumps(result.get("minus shipped (paired by seed)", {})))
     print(json.dumps(record["bandwidth test"], indent=1))
     print(json.dumps(record["share kept as known (mean of the seeds)"], indent=1))
+    print(json.dumps(record["narrow-band rejector thresholds (mean of the seeds)"], indent=1))
     (RESULTS / "band_copies.json").write_text(json.dumps(record, indent=2) + "\n")
 
 

@@ -379,3 +379,17 @@ def test_a_nul_byte_in_a_file_name_is_a_4xx_with_a_reason(song_bytes):
     similar = client.post("/v1/similar", content=body.replace(b'"files"', b'"file"'),
                           headers=headers)  # fmt: skip
     assert similar.status_code in (404, 422) and "Traceback" not in similar.text
+
+
+def test_noise_over_a_phone_line_is_unknown_by_the_narrow_band_heads_threshold(tmp_path):
+    """The API judges a narrow-band prediction by the narrow-band head's own threshold: with
+    the full-band one, phone-line noise would pass as a genre."""
+    from genrekit.degrade import telephone
+
+    rate = 16000  # under the 2 MB upload cap: 20 s of 16-bit audio
+    noise = 0.1 * np.random.default_rng(0).standard_normal(20 * rate).astype(np.float32)
+    path = tmp_path / "phone-noise.wav"
+    soundfile.write(path, telephone(noise, rate), rate)
+    found = upload(("phone-noise.wav", path.read_bytes()), timeline=False).json()["results"][0]
+    assert found["narrow_band"] is True and found["label"] == "unknown"
+    assert found["typicality"] < APP.state.service.classifier.threshold_for(narrow_band=True)

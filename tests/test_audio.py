@@ -241,3 +241,33 @@ def test_an_mp3_with_cover_art_and_no_xing_header_is_read_whole(tmp_path):
     tags.save(path)
     audio = load_audio(path)
     assert audio.duration == pytest.approx(12.0, abs=0.2)
+
+
+def test_the_bandwidth_test_tells_a_phone_line_from_full_band_music():
+    from genrekit.bandwidth import NARROW_BELOW_DB, band_gap_db, is_narrow_band
+    from genrekit.degrade import band_limit, telephone
+
+    rate = 22050
+    music = np.random.default_rng(0).standard_normal(5 * rate).astype(np.float32) * 0.1
+    assert abs(band_gap_db(music, rate)) < 1  # white noise: the same density everywhere
+    assert not is_narrow_band(music, rate)
+    for narrowed in (telephone(music, rate), band_limit(music, rate)):
+        assert band_gap_db(narrowed, rate) < NARROW_BELOW_DB - 10
+        assert is_narrow_band(narrowed, rate)
+        quiet = np.round(narrowed * 10 ** (-30 / 20) * 32767) / 32767  # −30 dB, in 16 bits
+        assert is_narrow_band(quiet, rate)  # the 16-bit floor is no band
+    silence = np.zeros(rate, dtype=np.float32)
+    assert not is_narrow_band(silence, rate) and not is_narrow_band(music[:1], rate)
+    long = np.random.default_rng(1).standard_normal(45 * rate).astype(np.float32) * 0.1
+    assert is_narrow_band(telephone(long, rate), rate)  # measured on spread pieces
+    assert not is_narrow_band(long, rate)
+
+
+@pytest.mark.data
+def test_real_music_is_full_band_and_its_phone_line_version_narrow():
+    from genrekit.bandwidth import is_narrow_band
+    from genrekit.degrade import telephone
+
+    audio = load_audio(DATA / "gtzan" / "classical" / "classical.00041.flac")
+    assert not is_narrow_band(audio.samples, audio.sample_rate)
+    assert is_narrow_band(telephone(audio.samples, audio.sample_rate), audio.sample_rate)

@@ -97,6 +97,47 @@ def test_train_writes_report_and_a_loadable_bundle(tmp_path):
     assert bundle.representation == RepresentationSpec()
 
 
+def test_a_narrow_band_head_hears_phone_line_audio_and_full_band_audio_the_main_head(tmp_path):
+    import soundfile
+    from conftest import make_library, music_like
+
+    from genrekit.degrade import telephone
+    from genrekit.models.bundle import NARROW_BAND_FOLDER
+    from genrekit.predict import Classifier
+
+    music = make_library(tmp_path / "music", per_genre=4)
+    (tmp_path / "exp.toml").write_text(
+        f'name = "tiny"\n[data]\npath = "{music}"\n[protocol]\nfolds = 2\ninner_folds = 2\n'
+        '[model]\nname = "logreg"\n[augment]\nnarrow_band_head = true\n'
+    )
+    _, bundle_dir, errors = train(
+        load_config(tmp_path / "exp.toml"), tmp_path / "model", None, progress=False
+    )
+    assert errors == [] and bundle_dir is not None
+    manifest = json.loads((bundle_dir / "manifest.json").read_text())
+    assert manifest["narrow_band"]["folder"] == NARROW_BAND_FOLDER
+    head = json.loads((bundle_dir / NARROW_BAND_FOLDER / "manifest.json").read_text())
+    assert head["training"]["data"]["items"] == 3 * manifest["training"]["data"]["items"]
+    assert "rejector" in head  # its own: narrow-band music is its normal
+    classifier = Classifier.load(bundle_dir)
+    assert classifier.narrow_band is not None
+    song = music_like(6.0, seed=9)
+    soundfile.write(tmp_path / "song.wav", song, 22050)
+    soundfile.write(tmp_path / "phone.wav", telephone(song, 22050), 22050)
+    full = classifier.predict(tmp_path / "song.wav")
+    phone = classifier.predict(tmp_path / "phone.wav")
+    assert not full.narrow_band and phone.narrow_band
+    assert phone.model == full.model == "tiny"  # the bundle's name, whichever head judged
+    assert phone.segments and set(phone.probabilities) == set(full.probabilities)
+    # Retrained without the head, the bundle forgets it.
+    (tmp_path / "exp.toml").write_text(
+        (tmp_path / "exp.toml").read_text().replace("narrow_band_head = true", "copies = 0")
+    )
+    train(load_config(tmp_path / "exp.toml"), bundle_dir, None, progress=False)
+    assert not (bundle_dir / NARROW_BAND_FOLDER).exists()
+    assert Classifier.load(bundle_dir).narrow_band is None
+
+
 def test_a_config_without_a_grid_does_not_claim_a_grid_search(tmp_path):
     table = write_table(tmp_path / "t.csv")
     (tmp_path / "plain.toml").write_text(

@@ -134,6 +134,40 @@ def test_rejector_says_unknown_for_noise_and_keeps_a_real_clip(classifier, tmp_p
     assert result.exit_code == 0 and not result.stdout.split(": ", 1)[1].startswith("unknown")
 
 
+def test_noise_and_hum_over_a_phone_line_are_still_unknown(classifier, tmp_path):
+    """Narrow-band input goes to the default's narrow-band head and its own rejector, which
+    must still turn away what is not music."""
+    from genrekit.degrade import band_limit, telephone
+
+    rate = 22050
+    rng = np.random.default_rng(0)
+    noise = (0.1 * rng.standard_normal(30 * rate)).astype(np.float32)
+    t = np.arange(30 * rate) / rate
+    hum = (0.3 * np.sin(2 * np.pi * 120 * t) * (1 + np.sin(2 * np.pi * 3 * t))).astype(np.float32)
+    for name, signal in (("noise", noise), ("hum", hum)):
+        for narrowing in (telephone, band_limit):
+            soundfile.write(tmp_path / f"{name}.wav", narrowing(signal, rate), rate)
+            heard = classifier.predict(tmp_path / f"{name}.wav", timeline=False)
+            assert heard.label == "unknown", (name, narrowing.__name__)
+            # A hum has nothing inside the phone band either: nothing to call narrow there.
+            assert heard.narrow_band == (name == "noise"), (name, narrowing.__name__)
+
+
+@pytest.mark.data
+def test_a_phone_line_copy_of_a_song_is_heard_by_the_narrow_band_head(classifier):
+    from dataclasses import replace
+
+    from genrekit.degrade import telephone
+
+    audio = classifier.load_audio(DATA / "gtzan" / "blues" / "blues.00000.flac")
+    phone = replace(audio, samples=telephone(audio.samples, audio.sample_rate))
+    heard = classifier.predict_audio(phone, timeline=True)
+    assert heard.narrow_band and heard.known and heard.label == "blues"
+    assert heard.segments and not classifier.predict_audio(audio, timeline=False).narrow_band
+    line = runner.invoke(app, ["predict", str(DATA / "gtzan" / "blues" / "blues.00000.flac")])
+    assert "narrow band" not in line.stdout
+
+
 @pytest.mark.data
 def test_classical_examples_are_recognised(classifier):
     orchestra = "Hungarian_Dance_number_5_-_Allegro_in_F_sharp_minor_(string_orchestra).hq.ogg"

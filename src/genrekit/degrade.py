@@ -134,6 +134,9 @@ CONDITIONS: dict[str, Degradation] = {
     "44.1 kHz stereo": stereo_44k,
 }
 """The robustness benchmark's fixed conditions (benchmarks/robustness.py)."""
+NARROW_BAND_VERSIONS: dict[str, Degradation] = {"telephone": telephone, "8 kHz": band_limit}
+"""The versions of each training clip a narrow-band head also learns from
+(``[augment] narrow_band_head``, ``genrekit.bandwidth``)."""
 
 
 TRAINING_COPIES_VERSION = 2

@@ -24,6 +24,7 @@ from genrekit.audio import (
     segment,
     split_evenly,
 )
+from genrekit.bandwidth import is_narrow_band
 from genrekit.calibration import Calibrator
 from genrekit.errors import AnalysisCancelled, AudioError
 from genrekit.features import feature_set, prepare
@@ -95,6 +96,9 @@ class Prediction:
     """Styles beyond the genres (``genrekit.styles``): per parent genre, or per group (moods,
     instruments, eras), the pretrained tags at or above their thresholds; empty for models not
     built on musicnn embeddings."""
+    narrow_band: bool = False
+    """True when the audio kept nothing above about 4 kHz (a phone line, a file through 8 kHz:
+    ``genrekit.bandwidth``) and the model's narrow-band head judged it."""
 
     def top(self, k: int = 3) -> list[tuple[str, float]]:
         return list(self.probabilities.items())[:k]
@@ -130,6 +134,9 @@ class Classifier:
         self.prior = _prior(bundle)
         self.novelty = bundle.novelty
         self.threshold = self.threshold_for(reject, threshold)
+        self.narrow_band = None
+        if bundle.narrow_band is not None:
+            self.narrow_band = Classifier(bundle.narrow_band, reject=reject, threshold=threshold)
 
     @classmethod
     def load(
@@ -141,9 +148,14 @@ class Classifier:
     def labels(self) -> list[str]:
         return self.bundle.labels
 
-    def threshold_for(self, reject: bool = True, threshold: float | None = None) -> float | None:
-        """The typicality threshold a caller asks for: ``threshold``, else the bundle's own;
-        None (never unknown) when rejecting is off or the bundle has no rejector."""
+    def threshold_for(
+        self, reject: bool = True, threshold: float | None = None, *, narrow_band: bool = False
+    ) -> float | None:
+        """The typicality threshold a caller asks for: ``threshold``, else the bundle's own (its
+        narrow-band head's for a ``narrow_band`` prediction); None (never unknown) when
+        rejecting is off or the bundle has no rejector."""
+        if narrow_band and self.narrow_band is not None:
+            return self.narrow_band.threshold_for(reject, threshold)
         stored = self.bundle.manifest.get("rejector", {}).get("threshold")
         chosen = threshold if threshold is not None else stored
         usable = reject and chosen is not None and self.novelty is not None
@@ -213,6 +225,8 @@ class Classifier:
         is asked before each clip; when it answers True the analysis ends with
         ``AnalysisCancelled`` (an API client that left stops costing work within a clip)."""
         audio = resample_audio(audio, self.sample_rate)
+        if self.narrow_band is not None and self._is_narrow_band(audio.samples):
+            return self._narrow_band_analysis(audio, timeline, full, should_stop)
         rate = self.sample_rate
         duration = len(audio.samples) / rate
         sampled = self._sampled(audio.samples, allowed=not timeline and not full)
@@ -268,6 +282,35 @@ class Classifier:
             typicality=self._typicality(embedding), styles=self._styles(embedding),
         )  # fmt: skip
         return prediction.judged(self.threshold)
+
+    def _narrow_band_analysis(
+        self,
+        audio: Audio,
+        timeline: bool,
+        full: bool,
+        should_stop: Callable[[], bool] | None,
+    ) -> tuple[Prediction, np.ndarray]:
+        """``analyse`` by the narrow-band head. Its typicality is the higher of the two
+        rejectors' (a narrow-band song may still sound like the full-band music, and 8 kHz
+        versions are farther apart than phone-line ones), judged by the head's stricter
+        threshold: benchmarks/band_copies.py."""
+        assert self.narrow_band is not None
+        found, embedding = self.narrow_band.analyse(
+            audio, timeline=timeline, full=full, should_stop=should_stop
+        )
+        heard = [t for t in (found.typicality, self._typicality(embedding)) if t is not None]
+        found = replace(
+            found,
+            model=self.bundle.model_id,
+            narrow_band=True,
+            typicality=max(heard) if heard else None,
+        )
+        return found.judged(self.narrow_band.threshold), embedding
+
+    def _is_narrow_band(self, samples: np.ndarray) -> bool:
+        """Whether the narrow-band head should hear these samples (the bundle's own test)."""
+        below_db = self.bundle.manifest["narrow_band"]["narrow_below_db"]
+        return is_narrow_band(samples, self.sample_rate, below_db)
 
     def _sampled(self, samples: np.ndarray, *, allowed: bool) -> bool:
         """Whether a track is heard in regions: allowed, long enough (twice the regions' length,

@@ -22,7 +22,7 @@ Writer = Callable[[list[dict[str, Any]], Path, list[str]], None]
 """(records, output file, the model's genres in order) → the file written."""
 
 CSV_FIELDS = ("path", "label", "confidence", "typicality", "known", "error", "duration",
-              "truncated")  # fmt: skip
+              "truncated", "narrow_band")  # fmt: skip
 """The columns of a CSV row before one ``p_<genre>`` column per genre."""
 
 

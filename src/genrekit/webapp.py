@@ -193,6 +193,9 @@ def notes(found: dict[str, Any]) -> list[str]:
         warnings.append("Low confidence: the model hesitates between several genres.")
     if found["truncated"]:
         warnings.append(f"Only the first {found['duration']:.0f} s were analysed.")
+    if found["narrow_band"]:
+        warnings.append("It sounds like a phone line: nothing above about 4 kHz. The part of the "
+                        "model that learned such sound judged it.")  # fmt: skip
     return warnings
 
 

@@ -129,8 +129,16 @@ async def predict(
         ),
         request,
     )
-    chosen = classifier.threshold_for(reject, threshold)
-    results = [_result(name, outcome, top_k, chosen) for name, outcome in outcomes]
+    results = [
+        _result(
+            name, outcome, top_k,
+            classifier.threshold_for(
+                reject, threshold,
+                narrow_band=isinstance(outcome, Prediction) and outcome.narrow_band,
+            ),
+        )
+        for name, outcome in outcomes
+    ]  # fmt: skip
     return _answer(PredictResponse(model=classifier.bundle.model_id, results=results))
 
 

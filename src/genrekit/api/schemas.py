@@ -56,6 +56,11 @@ class FileResult(BaseModel):
     known: bool | None = Field(
         None, description="false when the typicality is under the threshold: label is 'unknown'"
     )
+    narrow_band: bool | None = Field(
+        None,
+        description="true when the audio kept nothing above about 4 kHz (a phone line, a file "
+        "through 8 kHz) and the model's narrow-band head judged it",
+    )
     probabilities: dict[str, float] | None = Field(
         None, description="every genre, highest first", examples=[GENRE_EXAMPLE]
     )

@@ -106,6 +106,8 @@ def _prediction_lines(result: Any, top_k: int, styles: bool) -> list[str]:
     note = f"  (first {result.duration:.0f} s analysed)" if result.truncated else ""
     if result.sampled:
         note += f"  (heard in {SAMPLED_REGIONS} regions; --full for all)"
+    if result.narrow_band:
+        note += "  (narrow band, like a phone line: judged by the model's narrow-band head)"
     ranked = "  ".join(f"{label} {p:.2f}" for label, p in result.top(top_k))
     verdict = "" if result.known else f"unknown (closest: {ranked})"
     lines = [f"{result.path}: {verdict or ranked}{note}"]

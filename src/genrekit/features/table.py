@@ -44,6 +44,8 @@ class TableJob:
     augment_copy: int = 0
     """When > 0, that degraded training copy (``genrekit.degrade.training_copy``) is analysed."""
     augment_seed: int = 0
+    narrow_version: str = ""
+    """When set, that version of ``genrekit.degrade.NARROW_BAND_VERSIONS`` is analysed."""
 
 
 CACHE_VERSION = 2
@@ -62,11 +64,13 @@ def _cache_file(job: TableJob, suffix: str = ".json") -> Path | None:
     folder = cache_dir()
     if folder is None:
         return None
-    copies: list[int] = []  # clean rows keep their keys
+    copies: list[int | str] = []  # clean rows keep their keys
     if job.augment_copy:
         from genrekit.degrade import TRAINING_COPIES_VERSION
 
         copies = [TRAINING_COPIES_VERSION]
+    if job.narrow_version:
+        copies += ["narrow", job.narrow_version]
     settings = json.dumps(
         [CACHE_VERSION, job.segment_seconds, job.hop_seconds, job.clip_seconds, job.last,
          job.spec.to_dict(), job.augment_copy, job.augment_seed, *copies],
@@ -158,6 +162,13 @@ def extract_pieces(job: TableJob) -> list[tuple[str, int, np.ndarray]] | AudioEr
             audio.samples, audio.sample_rate, job.augment_copy, job.augment_seed
         )
         audio = replace(audio, samples=degraded)
+    if job.narrow_version:
+        from dataclasses import replace
+
+        from genrekit.degrade import NARROW_BAND_VERSIONS
+
+        narrowed = NARROW_BAND_VERSIONS[job.narrow_version](audio.samples, audio.sample_rate)
+        audio = replace(audio, samples=narrowed)
     samples = prepare(audio, job.spec)
     extract = feature_set(job.spec.name).extract
     return [

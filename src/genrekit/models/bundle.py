@@ -10,6 +10,7 @@ without importing scikit-learn.
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
@@ -26,6 +27,8 @@ MANIFEST = "manifest.json"
 WEIGHTS = "model.skops"
 ONNX_WEIGHTS = "model.onnx"
 LOGITS = "logits.npz"
+NARROW_BAND_FOLDER = "narrow-band"
+"""Where a bundle keeps its head for narrow-band input (itself a whole bundle)."""
 """A linear model's logits as one affine map (weights, bias), for calibration without underflow."""
 NET_WEIGHTS = "model.safetensors"
 FORMAT = "genrekit-bundle"
@@ -66,6 +69,9 @@ class ModelBundle:
     """The ``NoveltyScore`` rejector (``genrekit.novelty``), when the bundle has one."""
     logits: tuple[np.ndarray, np.ndarray] | None = None
     """(weights, bias) of the model's affine logits, when it has them (``logits.npz``)."""
+    narrow_band: ModelBundle | None = None
+    """The head for narrow-band input (``genrekit.bandwidth``), when the bundle has one: a whole
+    bundle in its ``NARROW_BAND_FOLDER``."""
 
     @property
     def model_id(self) -> str:
@@ -131,6 +137,7 @@ def save_bundle(
     calibration: dict[str, dict[str, Any]] | None = None,
     novelty: Any = None,
     keep_share: float | None = None,
+    narrow_band: dict[str, Any] | None = None,
 ) -> Path:
     """Write weights and manifest into ``directory`` (created if needed).
 
@@ -139,7 +146,9 @@ def save_bundle(
     nets: safetensors weights with their input normalization. ``calibration`` adds the
     manifest's ``calibration`` section (temperature); ``novelty`` (a ``NoveltyScore``) is saved as
     ``novelty.npz`` with a ``rejector`` section whose threshold keeps ``keep_share`` of held-out
-    in-taxonomy tracks (``genrekit.novelty.DEFAULT_KEEP_SHARE`` when None).
+    in-taxonomy tracks (``genrekit.novelty.DEFAULT_KEEP_SHARE`` when None). ``narrow_band`` is
+    the manifest's section for a narrow-band head already saved in ``NARROW_BAND_FOLDER``;
+    without one, a stale head there is removed.
     """
     from genrekit import __version__
 
@@ -162,7 +171,10 @@ def save_bundle(
         "training": training,
         "metrics": metrics,
         **(calibration or {}),
+        **({"narrow_band": narrow_band} if narrow_band else {}),
     }
+    if narrow_band is None:
+        shutil.rmtree(directory / NARROW_BAND_FOLDER, ignore_errors=True)
     rejector = _save_rejector(directory, novelty, keep_share)
     if rejector is not None:
         manifest["rejector"] = rejector
@@ -369,7 +381,18 @@ def load_bundle(model: str | Path | None = None, *, backend: str = "auto") -> Mo
         path,
         _load_novelty(path, manifest),
         _load_logits(path, entry),
+        _load_narrow_band(path, manifest, backend),
     )
+
+
+def _load_narrow_band(path: Path, manifest: dict[str, Any], backend: str) -> ModelBundle | None:
+    """The bundle's narrow-band head (its ``NARROW_BAND_FOLDER``), when the manifest names one."""
+    section = manifest.get("narrow_band")
+    if not section:
+        return None
+    if section.get("folder") != NARROW_BAND_FOLDER:
+        raise BundleError(f"{path}: the narrow-band head must lie in {NARROW_BAND_FOLDER}/")
+    return load_bundle(path / NARROW_BAND_FOLDER, backend=backend)
 
 
 def _load_logits(path: Path, entry: dict[str, Any]) -> tuple[np.ndarray, np.ndarray] | None:

@@ -67,6 +67,10 @@ class ExperimentConfig:
     augment_copies: int = 0
     """Degraded copies of each training file (``genrekit.degrade.training_copy``: band-limited,
     clipped, then noise, EQ, saturation), trained on and never scored."""
+    narrow_band_head: bool = False
+    """Also train a head for narrow-band input (a phone line, audio through 8 kHz): the same
+    recipe on each training file plus its ``genrekit.degrade.NARROW_BAND_VERSIONS``, with its own
+    rejector; the bundle sends what ``genrekit.bandwidth`` calls narrow to it."""
     keep_share: float = DEFAULT_KEEP_SHARE
     """Share of held-out in-taxonomy tracks the rejection threshold keeps."""
 
@@ -113,6 +117,7 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Ex
             scoring=raw.get("scoring", "f1_macro"),
             jobs=int(raw.get("jobs", 1)),
             augment_copies=int(raw.get("augment", {}).get("copies", 0)),
+            narrow_band_head=bool(raw.get("augment", {}).get("narrow_band_head", False)),
             keep_share=float(raw.get("rejection", {}).get("keep_share", DEFAULT_KEEP_SHARE)),
         )
     except KeyError as missing:
@@ -145,7 +150,7 @@ _CONFIG_KEYS: dict[str, set[str] | None] = {
     "protocol": {"kind", "folds", "inner_folds", "seed"},
     "model": {"name", "params", "pca", "pca_block"},
     "grid": None,  # parameter names are checked against the model
-    "augment": {"copies"},
+    "augment": {"copies", "narrow_band_head"},
     "rejection": {"keep_share"},
 }
 

@@ -20,13 +20,15 @@ def featurize(
     workers: int = 1,
     progress: bool = True,
     augment_copies: int = 0,
+    narrow_versions: bool = False,
 ) -> tuple[Dataset, list[AudioError]]:
     """A dataset with features: tables pass through; audio files become one row per clip
     (cached on disk by file content and spec, so a second run does not recompute), plus
-    ``augment_copies`` degraded copies of each file marked ``augmented`` (same track and group,
+    ``augment_copies`` degraded copies of each file and, with ``narrow_versions``, its
+    ``genrekit.degrade.NARROW_BAND_VERSIONS``, all marked ``augmented`` (same track and group,
     so they always sit on the side of their original)."""
     if dataset.features is not None:
-        if augment_copies:
+        if augment_copies or narrow_versions:
             raise ConfigError("[augment] needs audio files; a features table cannot be degraded")
         if spec.name != "gtzan57":
             raise ConfigError("features tables hold the gtzan57 representation only")
@@ -37,29 +39,37 @@ def featurize(
     from genrekit.features.table import TableJob, map_jobs, matrix_for_file
 
     if not feature_set(spec.name).is_vector:
+        if narrow_versions:
+            raise ConfigError("[augment] narrow_band_head needs a feature-vector representation")
         return _featurize_windows(dataset, spec, workers, progress)
 
+    from genrekit.degrade import NARROW_BAND_VERSIONS
+
     sources = list(zip(dataset.items, dataset.paths))
-    copies = [(item, path, copy) for copy in range(augment_copies + 1) for item, path in sources]
+    versions = [(copy, "") for copy in range(augment_copies + 1)]
+    versions += [(0, name) for name in NARROW_BAND_VERSIONS if narrow_versions]
+    copies = [(item, path, copy, narrow) for copy, narrow in versions for item, path in sources]
     jobs = [
         TableJob(path, item.label, clip_seconds=spec.clip_seconds, spec=spec,
-                 augment_copy=copy, augment_seed=_augment_seed(item.id, copy))
-        for item, path, copy in copies
+                 augment_copy=copy, augment_seed=_augment_seed(item.id, copy),
+                 narrow_version=narrow)
+        for item, path, copy, narrow in copies
     ]  # fmt: skip
     items, blocks, errors = [], [], []
     results = (result for _, result in map_jobs(matrix_for_file, jobs, workers))
-    for (item, path, copy), result in tqdm(
+    for (item, path, copy, narrow), result in tqdm(
         zip(copies, results), total=len(jobs), desc="features", disable=None if progress else True
     ):
+        original = not copy and not narrow
         if isinstance(result, AudioError):
-            if not copy:
+            if original:
                 errors.append(result)
             continue
         suffixes, values = result
-        mark = f"~copy{copy}" if copy else ""
+        mark = f"~copy{copy}" if copy else f"~narrow-{narrow.replace(' ', '')}" if narrow else ""
         items += [
             Item(f"{path.stem}{suffix}{mark}", item.label, item.track, item.path, item.group,
-                 copy > 0)
+                 not original)
             for suffix in suffixes
         ]  # fmt: skip
         blocks.append(values)

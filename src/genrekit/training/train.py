@@ -45,9 +45,9 @@ def train(
     """Cross-validate, write the report, fit the final model and save it as a bundle."""
     from genrekit.models.bundle import save_bundle
 
-    dataset = _load(config)
+    source = _load(config)
     dataset, errors = featurize(
-        dataset, config.representation, workers, progress, config.augment_copies
+        source, config.representation, workers, progress, config.augment_copies
     )
     report = cross_validate(config, dataset)
     if report_dir is not None:
@@ -59,6 +59,9 @@ def train(
     metrics.pop("folds", None)
     metrics.pop("reliability", None)
     calibration = fitted.calibration
+    narrow_band = None
+    if config.narrow_band_head:
+        narrow_band = _narrow_band_head(config, source, Path(out), workers, progress)
     bundle = save_bundle(
         out,
         fitted.estimator,
@@ -77,8 +80,67 @@ def train(
         calibration=None if calibration is None else _calibration_manifest(config, calibration),
         novelty=fitted.novelty,
         keep_share=config.keep_share,
+        narrow_band=narrow_band,
     )
     return report, bundle, errors
+
+
+def _narrow_band_head(
+    config: ExperimentConfig, source: Dataset, bundle: Path, workers: int, progress: bool
+) -> dict[str, Any]:
+    """Fit the same recipe on each file, its copies and its narrow-band versions, save it in the
+    bundle's ``NARROW_BAND_FOLDER`` with a rejector that knows narrow-band music (one reference
+    row per track and version), and return the main manifest's ``narrow_band`` section.
+
+    Measured before it was adopted (benchmarks/band_copies.py): sending narrow input to this
+    head keeps every full-band figure and lifts the telephone band; trained into the one head,
+    the same rows cost clean accuracy."""
+    from genrekit.aggregate import mean_by_track
+    from genrekit.bandwidth import ABOVE_HZ, INSIDE_HZ, NARROW_BAND_KEEP_SHARE, NARROW_BELOW_DB
+    from genrekit.degrade import NARROW_BAND_VERSIONS
+    from genrekit.models.bundle import NARROW_BAND_FOLDER, save_bundle
+    from genrekit.novelty import NoveltyScore
+
+    dataset, _ = featurize(
+        source, config.representation, workers, progress, config.augment_copies,
+        narrow_versions=True,
+    )  # fmt: skip
+    fitted = fit_rows(config, dataset, np.arange(len(dataset)))
+    version = np.array([item.id.partition("~narrow-")[2] for item in dataset.items])
+    narrow = np.flatnonzero(version != "")
+    keys = [f"{dataset.tracks[row]}~{version[row]}" for row in narrow]
+    features, first = mean_by_track(dataset.matrix[narrow], keys)
+    by_group = config.protocol == "group" and dataset.groups is not None
+    groups = np.asarray(dataset.groups if by_group else dataset.tracks)[narrow[first]]
+    calibration = fitted.calibration
+    save_bundle(
+        bundle / NARROW_BAND_FOLDER,
+        fitted.estimator,
+        name=f"{config.name}-narrow-band",
+        description=f"{config.name}'s head for narrow-band input (a phone line, audio through "
+        "8 kHz): the same recipe, also trained on each file's narrow-band versions",
+        labels=dataset.labels,
+        representation=config.representation,
+        training={
+            "data": dataset.describe(),
+            "narrow_band_versions": list(NARROW_BAND_VERSIONS),
+            "chosen_params": fitted.chosen,
+        },
+        metrics={"measured": "benchmarks/band_copies.py (BENCHMARKS.md)"},
+        reference_features=dataset.matrix[narrow],
+        calibration=None if calibration is None else _calibration_manifest(config, calibration),
+        novelty=NoveltyScore.fit(features, groups),
+        keep_share=NARROW_BAND_KEEP_SHARE,
+    )
+    return {
+        "folder": NARROW_BAND_FOLDER,
+        "inside_hz": list(INSIDE_HZ),
+        "above_hz": list(ABOVE_HZ),
+        "narrow_below_db": NARROW_BELOW_DB,
+        "what": "input whose power density above_hz lies more than narrow_below_db under its "
+        "density inside_hz (a phone line, audio through 8 kHz) is judged by this head and its "
+        "rejector",
+    }
 
 
 def _calibration_manifest(
