@@ -171,51 +171,30 @@ def generated_features(condition: str) -> np.ndarray:
 
 
 def narrow_thresholds(
-    features: dict[str, np.ndarray],
-    artists: np.ndarray,
-    also: tuple[dict[str, np.ndarray], list[str]],
-    y: np.ndarray,
-    seed: int,
-    generated: np.ndarray,
+    narrow_band: dict[str, np.ndarray],
+    full_band: dict[str, np.ndarray],
+    generated: tuple[np.ndarray, np.ndarray],
 ) -> dict[str, dict[str, float]]:
     """Per threshold: the share of held-out narrow-band clips (telephone and 8 kHz) and of the
-    narrow-band ``generated`` signals kept by the folds' narrow-band rejectors alone, and by the
-    higher of their typicality and the full-band rejector's (what the default ships)."""
-    from sklearn.model_selection import StratifiedGroupKFold
-
-    from genrekit.novelty import NoveltyScore
-
-    also_features, also_artists = also
-    music = np.zeros((2, len(NARROW_VERSIONS), len(y)))
-    signals = []
-    outer = StratifiedGroupKFold(FOLDS, shuffle=True, random_state=seed)
-    for train, test in outer.split(y, y, artists):
-        rejectors = []
-        for reference in (NARROW_VERSIONS, ("clean",)):
-            rows = [features[name][train] for name in reference]
-            rows += [also_features[name] for name in reference]
-            groups = [artists[train]] * len(reference)
-            groups += [np.array(also_artists)] * len(reference)
-            rejectors.append(NoveltyScore.fit(np.vstack(rows), np.concatenate(groups)))
-        narrow_only, full_band = rejectors
-        for n, name in enumerate(NARROW_VERSIONS):
-            music[0, n, test] = narrow_only.typicality(features[name][test])
-            music[1, n, test] = np.maximum(
-                music[0, n, test], full_band.typicality(features[name][test])
-            )
-        alone = narrow_only.typicality(generated)
-        signals.append([alone, np.maximum(alone, full_band.typicality(generated))])
-    heard = np.concatenate(signals, axis=1)
+    narrow-band generated signals kept by the narrow-band rejector alone, and by the higher of
+    its typicality and the full-band rejector's (what the default ships). ``narrow_band`` and
+    ``full_band``: the two rejectors' typicalities per condition; ``generated``: theirs of the
+    generated signals."""
+    alone = np.concatenate([narrow_band[name] for name in NARROW_VERSIONS])
+    music = [alone, np.maximum(alone, np.concatenate([full_band[n] for n in NARROW_VERSIONS]))]
+    heard = [generated[0], np.maximum(*generated)]
     return {
         f"{threshold:g}": {
-            f"narrow music kept ({rule})": round(float((music[r] >= threshold).mean()), 4)
-            for r, rule in enumerate(RULES)
-        }
-        | {
-            f"narrow generated signals kept ({rule})": round(
-                float((heard[r] >= threshold).mean()), 4
-            )
-            for r, rule in enumerate(RULES)
+            **{
+                f"narrow music kept ({rule})": round(float((music[r] >= threshold).mean()), 4)
+                for r, rule in enumerate(RULES)
+            },
+            **{
+                f"narrow generated signals kept ({rule})": round(
+                    float((heard[r] >= threshold).mean()), 4
+                )
+                for r, rule in enumerate(RULES)
+            },
         }
         for threshold in NARROW_THRESHOLDS
     }
@@ -228,16 +207,19 @@ def typicalities(
     y: np.ndarray,
     seed: int,
     reference: tuple[str, ...],
-) -> dict[str, np.ndarray]:
+    generated: np.ndarray,
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Per condition, each GTZAN clip's typicality under a rejector fitted, in the outer fold
     (drawn with ``seed``) that held it out, on the training side's ``reference`` versions of
-    GTZAN's and ``also``'s songs (grouped by artist)."""
+    GTZAN's and ``also``'s songs (grouped by artist); and the ``generated`` signals'
+    typicalities under every fold's rejector (concatenated)."""
     from sklearn.model_selection import StratifiedGroupKFold
 
     from genrekit.novelty import NoveltyScore
 
     also_features, also_artists = also
     found = {name: np.zeros(len(y)) for name in CONDITIONS}
+    signals = []
     outer = StratifiedGroupKFold(FOLDS, shuffle=True, random_state=seed)
     for train, test in outer.split(y, y, artists):
         rows = [features[name][train] for name in reference]
@@ -246,7 +228,8 @@ def typicalities(
         rejector = NoveltyScore.fit(np.vstack(rows), np.concatenate(groups))
         for name in CONDITIONS:
             found[name][test] = rejector.typicality(features[name][test])
-    return found
+        signals.append(rejector.typicality(generated))
+    return found, np.concatenate(signals)
 
 
 def paired(first: dict, second: dict, condition: str) -> dict:
@@ -314,9 +297,13 @@ def main() -> None:
     generated = np.vstack([generated_features(name) for name in NARROW_VERSIONS])
     thresholds = []
     for seed in range(args.seeds):
-        thresholds.append(narrow_thresholds(features, artists, also, y, seed, generated))
-        full_band = typicalities(features, artists, also, y, seed, ("clean",))
-        narrow_band = typicalities(features, artists, also, y, seed, NARROW_VERSIONS)
+        full_band, full_heard = typicalities(
+            features, artists, also, y, seed, ("clean",), generated
+        )
+        narrow_band, narrow_heard = typicalities(
+            features, artists, also, y, seed, NARROW_VERSIONS, generated
+        )
+        thresholds.append(narrow_thresholds(narrow_band, full_band, (narrow_heard, full_heard)))
         kept_full = {name: t >= 1 - DEFAULT_KEEP_SHARE for name, t in full_band.items()}
         kept_narrow = {  # as the default ships it: the higher typicality, the stricter threshold
             name: np.maximum(full_band[name], t) >= 1 - NARROW_BAND_KEEP_SHARE
