@@ -4,7 +4,8 @@ Each run is a fresh process (imports, model load, decoding, features, prediction
 median of several runs is reported, with and without the per-segment timeline, beside the bare
 interpreter start-up measured in the same loop, with each command's peak resident memory; also a
 10-minute song (20 joined clips, made in a child process so this one stays small: a child's
-peak memory counts what it inherited at fork).
+peak memory counts what it inherited at fork), and the clip with a copy of the default that lacks
+its narrow-band head (what loading that head costs).
 
 Run: ``.venv/bin/python benchmarks/predict_cold_start.py [--runs N]``
 """
@@ -29,7 +30,24 @@ COMMANDS = {
     "genrekit predict SONG (10 min)": ["{genrekit}", "predict", "{song}"],
     "genrekit predict SONG (10 min) --no-timeline": ["{genrekit}", "predict", "{song}",
                                                       "--no-timeline"],
+    "genrekit predict CLIP --no-timeline, default without its narrow-band head": [
+        "{genrekit}", "predict", "{clip}", "--no-timeline", "--model", "{without_head}"],
 }  # fmt: skip
+
+
+def without_narrow_band_head(folder: Path) -> Path:
+    """A copy of the default bundle in ``folder`` with its narrow-band head taken out."""
+    import json
+    import shutil
+
+    from genrekit.models.bundle import MANIFEST, NARROW_BAND_FOLDER, resolve_model_path
+
+    shutil.copytree(resolve_model_path(None), folder)
+    shutil.rmtree(folder / NARROW_BAND_FOLDER)
+    manifest = json.loads((folder / MANIFEST).read_text())
+    del manifest["narrow_band"]
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    return folder
 
 
 def ten_minute_song(path: Path) -> None:
@@ -56,13 +74,17 @@ def main() -> None:
     scratch = tempfile.TemporaryDirectory()
     song = Path(scratch.name) / "ten-minutes.flac"
     subprocess.run([sys.executable, __file__, "--make-song", str(song)], check=True)
+    without_head = without_narrow_band_head(Path(scratch.name) / "without-head")
     genrekit = str(Path(sys.executable).parent / "genrekit")
     subprocess.run([genrekit, "predict", str(clip)], check=True, capture_output=True)  # caches
     times: dict[str, list[float]] = {name: [] for name in COMMANDS}
     peak_mb: dict[str, float] = dict.fromkeys(COMMANDS, 0.0)
     for _ in range(args.runs):
         for name, template in COMMANDS.items():
-            command = [part.format(genrekit=genrekit, clip=clip, song=song) for part in template]
+            command = [
+                part.format(genrekit=genrekit, clip=clip, song=song, without_head=without_head)
+                for part in template
+            ]
             start = time.perf_counter()
             process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
             _, status, usage = os.wait4(process.pid, 0)  # this child's own peak memory
