@@ -14,7 +14,7 @@ import json
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -154,8 +154,6 @@ def extract_pieces(job: TableJob) -> list[tuple[str, int, np.ndarray]] | AudioEr
     except AudioError as error:
         return error
     if job.augment_copy:
-        from dataclasses import replace
-
         from genrekit.degrade import training_copy
 
         degraded = training_copy(
@@ -163,8 +161,6 @@ def extract_pieces(job: TableJob) -> list[tuple[str, int, np.ndarray]] | AudioEr
         )
         audio = replace(audio, samples=degraded)
     if job.narrow_version:
-        from dataclasses import replace
-
         from genrekit.degrade import NARROW_BAND_VERSIONS
 
         narrowed = NARROW_BAND_VERSIONS[job.narrow_version](audio.samples, audio.sample_rate)
