@@ -52,10 +52,10 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 from _common import RESULTS, result_header
 from robustness import (
-    CACHE,
     COPIES,
     FOLDS,
     both_collections,
+    cache_file,
     features_for,
     held_out_probabilities,
     scored,
@@ -83,7 +83,7 @@ from genrekit.novelty import DEFAULT_KEEP_SHARE
 
 TELEPHONE, EIGHT_KHZ = "telephone band (300-3400 Hz)", "8 kHz sample rate (4 kHz band)"
 NARROW_VERSIONS = (TELEPHONE, EIGHT_KHZ)
-"""The band-limited versions rows 2–4 add (names of ``genrekit.degrade.CONDITIONS``)."""
+"""The band-limited versions rows 2, 3 and 5 add (names of ``genrekit.degrade.CONDITIONS``)."""
 SHIPPED = training_rows(COPIES)
 AS_FILES = {
     "telephone band, 16-bit at -30 dB": lambda x, rate: sixteen_bit(
@@ -99,7 +99,7 @@ AS_FILES = {
 bandwidth test must call the first three narrow and the last one not."""
 
 
-def sixteen_bit(samples: np.ndarray, rate: int = 0) -> np.ndarray:
+def sixteen_bit(samples: np.ndarray) -> np.ndarray:
     """``samples`` rounded to 16-bit steps, as a WAV or FLAC file stores them."""
     return (np.round(samples * 32767) / 32767).astype(np.float32)
 
@@ -120,7 +120,7 @@ def band_gaps(paths: list[str], conditions: tuple[str, ...], name: str) -> dict[
     """condition → each file's ``band_gap_db``, cached in ``benchmarks/cache/``."""
     found = {}
     for condition in conditions:
-        cached = CACHE / f"band-gap-{name}-{condition.replace(' ', '_').replace('/', '_')}.npy"
+        cached = cache_file(f"band-gap-{name}-{condition}")
         if not cached.is_file():
             with ProcessPoolExecutor(2) as pool:
                 values = list(pool.map(gap_of, [(p, condition) for p in paths]))
@@ -156,7 +156,7 @@ def generated_features(condition: str) -> np.ndarray:
     from genrekit.audio import Audio
     from genrekit.features import feature_set, prepare
 
-    cached = CACHE / f"band-generated-{condition.replace(' ', '_').replace('/', '_')}.npy"
+    cached = cache_file(f"band-generated-{condition}")
     if not cached.is_file():
         spec = RepresentationSpec(name="musicnn", normalize="loudness")
         rows = []

@@ -78,6 +78,12 @@ def clip_features(job: tuple[str, str, str, int]) -> np.ndarray:
     return feature_set(spec.name).extract(prepare(degraded, spec), spec.sample_rate)
 
 
+def cache_file(name: str) -> Path:
+    """The ``.npy`` file in ``CACHE`` for features or figures named ``name`` (a condition's name
+    may hold spaces and slashes)."""
+    return CACHE / f"{name.replace(' ', '_').replace('/', '_')}.npy"
+
+
 def features_for(
     paths: list[str],
     normalize: str,
@@ -95,7 +101,7 @@ def features_for(
     prefix = f"robustness-{collection}-" if collection else "robustness-"
     result = {}
     for name in names:
-        cached = CACHE / f"{prefix}{normalize}-{name.replace(' ', '_').replace('/', '_')}.npy"
+        cached = cache_file(f"{prefix}{normalize}-{name}")
         if cached.is_file():
             result[name] = np.load(cached)
             continue

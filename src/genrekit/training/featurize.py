@@ -13,6 +13,9 @@ from genrekit.errors import AudioError, ConfigError
 from genrekit.features import RepresentationSpec
 from genrekit.training.datasets import Dataset, Item
 
+NARROW_MARK = "~narrow-"
+"""What a narrow-band version's row id carries after the file's, before the version's name."""
+
 
 def featurize(
     dataset: Dataset,
@@ -66,7 +69,9 @@ def featurize(
                 errors.append(result)
             continue
         suffixes, values = result
-        mark = f"~copy{copy}" if copy else f"~narrow-{narrow.replace(' ', '')}" if narrow else ""
+        mark = f"~copy{copy}" if copy else ""
+        if narrow:
+            mark = f"{NARROW_MARK}{narrow.replace(' ', '')}"
         items += [
             Item(f"{path.stem}{suffix}{mark}", item.label, item.track, item.path, item.group,
                  not original)

@@ -20,7 +20,7 @@ from genrekit.training.config import ExperimentConfig
 from genrekit.training.crossval import cross_validate
 from genrekit.training.datasets import Dataset, joined, load_dataset, with_label_map
 from genrekit.training.evaluate import EvaluationReport
-from genrekit.training.featurize import featurize
+from genrekit.training.featurize import NARROW_MARK, featurize
 from genrekit.training.fitting import Calibration, fit_rows
 
 
@@ -106,7 +106,7 @@ def _narrow_band_head(
         narrow_versions=True,
     )  # fmt: skip
     fitted = fit_rows(config, dataset, np.arange(len(dataset)))
-    version = np.array([item.id.partition("~narrow-")[2] for item in dataset.items])
+    version = np.array([item.id.partition(NARROW_MARK)[2] for item in dataset.items])
     narrow = np.flatnonzero(version != "")
     keys = [f"{dataset.tracks[row]}~{version[row]}" for row in narrow]
     features, first = mean_by_track(dataset.matrix[narrow], keys)
