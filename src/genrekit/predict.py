@@ -161,6 +161,15 @@ class Classifier:
         usable = reject and chosen is not None and self.novelty is not None
         return float(chosen) if usable else None
 
+    def judge(
+        self, prediction: Prediction, reject: bool = True, threshold: float | None = None
+    ) -> Prediction:
+        """``prediction`` judged again with the rejection a caller asks for (``threshold_for``),
+        by the threshold of the head that heard it (a service shares one classifier among
+        callers that ask differently)."""
+        chosen = self.threshold_for(reject, threshold, narrow_band=prediction.narrow_band)
+        return prediction.judged(chosen)
+
     @property
     def sample_rate(self) -> int:
         """The rate (Hz) the model's features are computed at."""

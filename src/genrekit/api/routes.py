@@ -130,15 +130,11 @@ async def predict(
         request,
     )
     results = [
-        _result(
-            name, outcome, top_k,
-            classifier.threshold_for(
-                reject, threshold,
-                narrow_band=isinstance(outcome, Prediction) and outcome.narrow_band,
-            ),
-        )
+        _result(name, classifier.judge(outcome, reject, threshold), top_k)
+        if isinstance(outcome, Prediction)
+        else _result(name, outcome, top_k)
         for name, outcome in outcomes
-    ]  # fmt: skip
+    ]
     return _answer(PredictResponse(model=classifier.bundle.model_id, results=results))
 
 
@@ -234,12 +230,9 @@ def _tag_result(name: str, outcome: TagResult | AudioError, top_k: int) -> TagFi
     )
 
 
-def _result(
-    name: str, prediction: Prediction | AudioError, top_k: int, threshold: float | None
-) -> FileResult:
+def _result(name: str, prediction: Prediction | AudioError, top_k: int) -> FileResult:
     if isinstance(prediction, AudioError):
         return FileResult(filename=name, error=_file_error(prediction))
-    prediction = prediction.judged(threshold)
     return FileResult.model_validate(
         {**record(prediction), "filename": name, "top_k": prediction.top(top_k)}
     )
