@@ -88,6 +88,26 @@ def test_several_files_get_a_summary_first_with_plain_errors_and_notes(app_test,
     assert [e.label for e in app_test.expander] == ["song.flac", "two-seconds.wav"]
 
 
+@pytest.mark.data
+def test_a_phone_line_recording_is_said_to_sound_like_one(app_test):
+    import io
+
+    import soundfile
+
+    from genrekit.audio import load_audio
+    from genrekit.degrade import telephone
+
+    clip = load_audio(DATA / "gtzan" / "blues" / "blues.00000.flac")
+    phone = io.BytesIO()
+    soundfile.write(phone, telephone(clip.samples, clip.sample_rate), clip.sample_rate,
+                    format="WAV", subtype="FLOAT")  # fmt: skip
+    app_test.file_uploader(key="uploads").set_value(
+        [("call.wav", phone.getvalue(), "audio/wav")]
+    ).run()
+    assert not app_test.exception
+    assert any(w.value.startswith("It sounds like a phone line") for w in app_test.warning)
+
+
 def test_unknown_shows_no_percentage_no_genre_chips_and_reads_unsure(app_test):
     """White noise is unknown: the card, the summary and the chips say nothing that reads as a
     verdict (a percentage, a genre's styles)."""
