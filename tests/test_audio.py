@@ -243,31 +243,58 @@ def test_an_mp3_with_cover_art_and_no_xing_header_is_read_whole(tmp_path):
     assert audio.duration == pytest.approx(12.0, abs=0.2)
 
 
+def sixteen_bit(samples: np.ndarray, gain_db: float) -> np.ndarray:
+    """``samples`` at ``gain_db`` (dB), rounded to 16-bit steps as a WAV or FLAC file holds
+    them."""
+    return np.round(samples * 10 ** (gain_db / 20) * 32768) / 32768
+
+
 def test_the_bandwidth_test_tells_a_phone_line_from_full_band_music():
-    from genrekit.bandwidth import NARROW_BELOW_DB, band_gap_db, is_narrow_band
+    from genrekit.bandwidth import NARROW_BELOW_DB, BandTest
     from genrekit.degrade import band_limit, telephone
 
-    rate = 22050
+    rate, test = 22050, BandTest()
     music = np.random.default_rng(0).standard_normal(5 * rate).astype(np.float32) * 0.1
-    assert abs(band_gap_db(music, rate)) < 1  # white noise: the same density everywhere
-    assert not is_narrow_band(music, rate)
+    assert abs(test.levels(music, rate).gap_db) < 1  # white noise: the same density everywhere
+    assert not test.is_narrow(music, rate)
     for narrowed in (telephone(music, rate), band_limit(music, rate)):
-        assert band_gap_db(narrowed, rate) < NARROW_BELOW_DB - 10
-        assert is_narrow_band(narrowed, rate)
-        quiet = np.round(narrowed * 10 ** (-30 / 20) * 32767) / 32767  # −30 dB, in 16 bits
-        assert is_narrow_band(quiet, rate)  # the 16-bit floor is no band
+        assert test.levels(narrowed, rate).gap_db < NARROW_BELOW_DB - 10
+        assert test.is_narrow(narrowed, rate)
+        for gain_db in (-30, -45):  # a quiet phone recording in 16 bits: a floor, no band
+            assert test.is_narrow(sixteen_bit(narrowed, gain_db), rate)
+    deep = test.levels(sixteen_bit(telephone(music, rate), -45), rate)
+    assert deep.gap_db > NARROW_BELOW_DB  # the wall alone would miss it: the floor tells
+    assert not test.is_narrow(sixteen_bit(music, -45), rate)  # quiet full-band music
+    hiss = np.random.default_rng(2).standard_normal(len(music)) * 10 ** (-70 / 20)
+    old_record = telephone(music, rate) + hiss  # a flat floor, but tape hiss, not 16 bits
+    assert NARROW_BELOW_DB < test.levels(old_record, rate).gap_db < test.floor_wall_db
+    assert not test.is_narrow(old_record, rate)
     silence = np.zeros(rate, dtype=np.float32)
-    assert not is_narrow_band(silence, rate) and not is_narrow_band(music[:1], rate)
+    assert not test.is_narrow(silence, rate) and not test.is_narrow(music[:1], rate)
+    assert not test.is_narrow(sixteen_bit(music * 1e-3, 0), rate)  # a floor alone, no wall
     long = np.random.default_rng(1).standard_normal(45 * rate).astype(np.float32) * 0.1
-    assert is_narrow_band(telephone(long, rate), rate)  # measured on spread pieces
-    assert not is_narrow_band(long, rate)
+    assert test.is_narrow(telephone(long, rate), rate)  # measured on spread pieces
+    assert not test.is_narrow(long, rate)
+
+
+def test_a_bundle_routes_by_the_band_test_it_recorded():
+    from genrekit.bandwidth import BandTest
+
+    changed = BandTest(narrow_below_db=-40.0, far_hz=(6000.0, 9000.0))
+    assert BandTest.from_manifest(changed.to_manifest()) == changed
+    older = {"inside_hz": [2500.0, 3300.0], "above_hz": [4200.0, 5500.0], "narrow_below_db": -45}
+    assert BandTest.from_manifest(older) == BandTest(narrow_below_db=-45)
 
 
 @pytest.mark.data
 def test_real_music_is_full_band_and_its_phone_line_version_narrow():
-    from genrekit.bandwidth import is_narrow_band
+    from genrekit.bandwidth import BandTest
     from genrekit.degrade import telephone
 
+    test = BandTest()
     audio = load_audio(DATA / "gtzan" / "classical" / "classical.00041.flac")
-    assert not is_narrow_band(audio.samples, audio.sample_rate)
-    assert is_narrow_band(telephone(audio.samples, audio.sample_rate), audio.sample_rate)
+    samples, rate = audio.samples, audio.sample_rate
+    assert not test.is_narrow(samples, rate)
+    assert not test.is_narrow(sixteen_bit(samples, -50), rate)  # quiet, in 16 bits
+    for gain_db in (0, -30):  # at −30 dB the wall alone (< −50 dB) misses it
+        assert test.is_narrow(sixteen_bit(telephone(samples, rate), gain_db), rate)

@@ -101,6 +101,7 @@ def test_a_narrow_band_head_hears_phone_line_audio_and_full_band_audio_the_main_
     import soundfile
     from conftest import make_library, music_like
 
+    from genrekit.bandwidth import BandTest
     from genrekit.degrade import telephone
     from genrekit.models.bundle import NARROW_BAND_FOLDER
     from genrekit.predict import Classifier
@@ -129,6 +130,11 @@ def test_a_narrow_band_head_hears_phone_line_audio_and_full_band_audio_the_main_
     assert not full.narrow_band and phone.narrow_band
     assert phone.model == full.model == "tiny"  # the bundle's name, whichever head judged
     assert phone.segments and set(phone.probabilities) == set(full.probabilities)
+    # The bundle routes by the band test it records: one that calls everything narrow.
+    assert BandTest.from_manifest(manifest["narrow_band"]) == BandTest()
+    manifest["narrow_band"]["narrow_below_db"] = 1000.0
+    (bundle_dir / "manifest.json").write_text(json.dumps(manifest))
+    assert Classifier.load(bundle_dir).predict(tmp_path / "song.wav").narrow_band
     # Retrained without the head, the bundle forgets it.
     (tmp_path / "exp.toml").write_text(
         (tmp_path / "exp.toml").read_text().replace("narrow_band_head = true", "copies = 0")

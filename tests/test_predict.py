@@ -154,7 +154,7 @@ def test_noise_and_hum_over_a_phone_line_are_still_unknown(classifier, tmp_path)
 
 
 @pytest.mark.data
-def test_a_phone_line_copy_of_a_song_is_heard_by_the_narrow_band_head(classifier):
+def test_a_phone_line_copy_of_a_song_is_heard_by_the_narrow_band_head(classifier, tmp_path):
     from dataclasses import replace
 
     from genrekit.degrade import telephone
@@ -164,6 +164,10 @@ def test_a_phone_line_copy_of_a_song_is_heard_by_the_narrow_band_head(classifier
     heard = classifier.predict_audio(phone, timeline=True)
     assert heard.narrow_band and heard.known and heard.label == "blues"
     assert heard.segments and not classifier.predict_audio(audio, timeline=False).narrow_band
+    # A quiet phone recording saved as a 16-bit WAV: its floor fills the band above the wall.
+    quiet = tmp_path / "quiet call.wav"
+    soundfile.write(quiet, phone.samples * 10 ** (-30 / 20), phone.sample_rate, "PCM_16")
+    assert classifier.predict(quiet, timeline=False).narrow_band
     line = runner.invoke(app, ["predict", str(DATA / "gtzan" / "blues" / "blues.00000.flac")])
     assert "narrow band" not in line.stdout
 

@@ -9,12 +9,15 @@ then noise, EQ, saturation; random strengths), never of a tested clip.
 from __future__ import annotations
 
 import io
+import zlib
 from collections.abc import Callable
 
 import numpy as np
 import soundfile
 import soxr
 from scipy.signal import butter, sosfilt
+
+from genrekit.bandwidth import SIXTEEN_BIT_STEP
 
 Degradation = Callable[[np.ndarray, int], np.ndarray]
 
@@ -96,6 +99,41 @@ def mp3(samples: np.ndarray, rate: int, level: float = MP3_96_KBPS_LEVEL) -> np.
     return np.pad(back, (0, len(samples) - len(back))).astype(np.float32)
 
 
+PHONE_RATE = 8000
+"""A phone line's sample rate (Hz)."""
+PHONE_LOW_HZ, PHONE_HIGH_HZ = (200.0, 400.0), (3000.0, 3600.0)
+"""Ranges (Hz) a phone call's band edges are drawn from (``phone_call``): lines and handsets
+differ around the nominal 300–3400 Hz."""
+PHONE_ORDERS = (2, 6)
+"""Range of the phone call's Butterworth band-pass order (a gentle or a steep wall)."""
+PHONE_LEVEL_DB = (-30.0, -6.0)
+"""Range (dB) of the level a phone call is coded and stored at."""
+
+
+def phone_call(samples: np.ndarray, rate: int) -> np.ndarray:
+    """A phone call as it reaches a file, varied the way calls vary (``telephone`` is one
+    fixed line): through 8 kHz, a band-pass with edges and order drawn from ``PHONE_LOW_HZ``,
+    ``PHONE_HIGH_HZ`` and ``PHONE_ORDERS``, G.711 μ-law coding (what a phone network carries)
+    at a level drawn from ``PHONE_LEVEL_DB``, then stored as 16-bit samples or as a 64 kbit/s
+    MP3 (as a call recorder or a voice-memo app saves it). The draws are seeded by the
+    samples themselves, so a clip always gets the same call."""
+    rng = np.random.default_rng(zlib.crc32(np.ascontiguousarray(samples).tobytes()))
+    low, high = float(rng.uniform(*PHONE_LOW_HZ)), float(rng.uniform(*PHONE_HIGH_HZ))
+    order = int(rng.integers(PHONE_ORDERS[0], PHONE_ORDERS[1] + 1))
+    line = soxr.resample(samples, rate, PHONE_RATE, quality="HQ")
+    line = sosfilt(butter(order, (low, high), "bandpass", fs=PHONE_RATE, output="sos"), line)
+    line = gain(line.astype(np.float32), PHONE_RATE, float(rng.uniform(*PHONE_LEVEL_DB)))
+    buffer = io.BytesIO()
+    soundfile.write(buffer, np.clip(line, -1.0, 1.0), PHONE_RATE, format="WAV", subtype="ULAW")
+    buffer.seek(0)
+    coded, _ = soundfile.read(buffer, dtype="float32")
+    back = soxr.resample(coded, PHONE_RATE, rate, quality="HQ")[: len(samples)]
+    back = np.pad(back, (0, len(samples) - len(back))).astype(np.float32)
+    if rng.integers(2):
+        return mp3(back, rate, MP3_64_KBPS_LEVEL)
+    return (np.round(back / SIXTEEN_BIT_STEP) * SIXTEEN_BIT_STEP).astype(np.float32)
+
+
 def stereo_44k(samples: np.ndarray, rate: int) -> np.ndarray:
     """A 44.1 kHz stereo copy (channels slightly different), decoded the way genrekit decodes:
     mixed to mono and resampled back."""
@@ -129,6 +167,7 @@ CONDITIONS: dict[str, Degradation] = {
     "20 dB SNR white noise": noise,
     "20 dB SNR pink noise": pink_noise,
     "telephone band (300-3400 Hz)": telephone,
+    "phone call, varied (band, mu-law, 16-bit or MP3)": phone_call,
     "MP3 96 kbit/s": mp3,
     "MP3 64 kbit/s": lambda x, rate: mp3(x, rate, MP3_64_KBPS_LEVEL),
     "44.1 kHz stereo": stereo_44k,

@@ -24,7 +24,7 @@ from genrekit.audio import (
     segment,
     split_evenly,
 )
-from genrekit.bandwidth import is_narrow_band
+from genrekit.bandwidth import BandTest
 from genrekit.calibration import Calibrator
 from genrekit.errors import AnalysisCancelled, AudioError
 from genrekit.features import feature_set, prepare
@@ -135,8 +135,11 @@ class Classifier:
         self.novelty = bundle.novelty
         self.threshold = self.threshold_for(reject, threshold)
         self.narrow_band = None
+        self.band_test = None
+        """The test that sends a recording to the narrow-band head, as the bundle records it."""
         if bundle.narrow_band is not None:
             self.narrow_band = Classifier(bundle.narrow_band, reject=reject, threshold=threshold)
+            self.band_test = BandTest.from_manifest(bundle.manifest["narrow_band"])
 
     @classmethod
     def load(
@@ -234,9 +237,9 @@ class Classifier:
         is asked before each clip; when it answers True the analysis ends with
         ``AnalysisCancelled`` (an API client that left stops costing work within a clip)."""
         audio = resample_audio(audio, self.sample_rate)
-        if self.narrow_band is not None and self._is_narrow_band(audio.samples):
-            return self._narrow_band_analysis(audio, timeline, full, should_stop)
         rate = self.sample_rate
+        if self.band_test is not None and self.band_test.is_narrow(audio.samples, rate):
+            return self._narrow_band_analysis(audio, timeline, full, should_stop)
         duration = len(audio.samples) / rate
         sampled = self._sampled(audio.samples, allowed=not timeline and not full)
         if sampled:
@@ -315,11 +318,6 @@ class Classifier:
             typicality=max(heard) if heard else None,
         )
         return found.judged(self.narrow_band.threshold), embedding
-
-    def _is_narrow_band(self, samples: np.ndarray) -> bool:
-        """Whether the narrow-band head should hear these samples (the bundle's own test)."""
-        below_db = self.bundle.manifest["narrow_band"]["narrow_below_db"]
-        return is_narrow_band(samples, self.sample_rate, below_db)
 
     def _sampled(self, samples: np.ndarray, *, allowed: bool) -> bool:
         """Whether a track is heard in regions: allowed, long enough (twice the regions' length,

@@ -96,7 +96,7 @@ def _narrow_band_head(
     head keeps every full-band figure and lifts the telephone band; trained into the one head,
     the same rows cost clean accuracy."""
     from genrekit.aggregate import mean_by_track
-    from genrekit.bandwidth import ABOVE_HZ, INSIDE_HZ, NARROW_BAND_KEEP_SHARE, NARROW_BELOW_DB
+    from genrekit.bandwidth import NARROW_BAND_KEEP_SHARE, BandTest
     from genrekit.degrade import NARROW_BAND_VERSIONS
     from genrekit.models.bundle import NARROW_BAND_FOLDER, save_bundle
     from genrekit.novelty import NoveltyScore
@@ -134,11 +134,10 @@ def _narrow_band_head(
     )
     return {
         "folder": NARROW_BAND_FOLDER,
-        "inside_hz": list(INSIDE_HZ),
-        "above_hz": list(ABOVE_HZ),
-        "narrow_below_db": NARROW_BELOW_DB,
+        **BandTest().to_manifest(),
         "what": "input whose power density above_hz lies more than narrow_below_db under its "
-        "density inside_hz (a phone line, audio through 8 kHz) is judged by this head and its "
+        "density inside_hz, or more than floor_wall_db under it with only a flat 16-bit floor "
+        "up to far_hz (a phone line, audio through 8 kHz) is judged by this head and its "
         "rejector",
     }
 
