@@ -286,6 +286,25 @@ def test_a_bundle_routes_by_the_band_test_it_recorded():
     assert BandTest.from_manifest(older) == BandTest(narrow_below_db=-45)
 
 
+def test_a_phone_call_varies_from_clip_to_clip_but_not_from_run_to_run():
+    from genrekit.bandwidth import BandTest
+    from genrekit.degrade import phone_call
+
+    rate, calls = 22050, []
+    for seed in range(6):
+        music = np.random.default_rng(seed).standard_normal(4 * rate).astype(np.float32) * 0.1
+        call = phone_call(music, rate)
+        assert len(call) == len(music) and np.isfinite(call).all()
+        np.testing.assert_array_equal(call, phone_call(music, rate))  # seeded by the clip
+        assert BandTest().is_narrow(call, rate)
+        spectrum = np.abs(np.fft.rfft(call)) ** 2
+        frequencies = np.fft.rfftfreq(len(call), 1 / rate)
+        calls.append(  # the share of the call's power below 500 Hz: where its lower edge lies
+            spectrum[frequencies < 500].sum() / spectrum.sum()
+        )
+    assert np.ptp(calls) > 0.01  # the lines differ
+
+
 @pytest.mark.data
 def test_real_music_is_full_band_and_its_phone_line_version_narrow():
     from genrekit.bandwidth import BandTest
