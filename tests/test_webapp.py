@@ -198,13 +198,14 @@ def app_in_chromium(width: int, height: int, env: dict[str, str] | None = None):
 
 @pytest.fixture
 def browser_uploads(tmp_path) -> list[Path]:
-    """A classical clip, white noise (unknown; tagged) and a GTZAN-style .au clip browsers cannot
-    play."""
+    """A classical clip, white noise (unknown; tagged), a GTZAN-style .au clip browsers cannot
+    play, and a quiet phone-line recording saved in 16 bits."""
     import mutagen
     import numpy as np
     import soundfile
 
     from genrekit.audio import load_audio
+    from genrekit.degrade import telephone
 
     noise = tmp_path / "noise.flac"  # its tags name it "Hiss — Nobody"
     samples = 0.3 * np.random.default_rng(0).standard_normal(22050 * 20).astype(np.float32)
@@ -215,7 +216,10 @@ def browser_uploads(tmp_path) -> list[Path]:
     au = tmp_path / "jazz.00002.au"
     jazz = load_audio(DATA / "gtzan" / "jazz" / "jazz.00002.flac").samples
     soundfile.write(au, jazz, 22050, format="AU", subtype="PCM_16")
-    return [DATA / "gtzan" / "classical" / "classical.00041.flac", noise, au]
+    call = tmp_path / "call.wav"
+    blues = load_audio(DATA / "gtzan" / "blues" / "blues.00000.flac")
+    soundfile.write(call, telephone(blues.samples, 22050) * 10 ** (-30 / 20), 22050, "PCM_16")
+    return [DATA / "gtzan" / "classical" / "classical.00041.flac", noise, au, call]
 
 
 PLAY_EVERY_PLAYER = """async () => {
@@ -237,7 +241,8 @@ def test_upload_in_a_real_browser(browser_uploads):
     """Desktop and phone, what a person sees: the result card leads; every chart draws marks
     with area; every genre bar is named and carries its value; songs are named by their tags;
     white noise reads "Unknown" with no percentage anywhere in its card or summary row; every
-    player plays (the .au clip as WAV); the Deploy toolbar is gone. How long a control change
+    player plays (the .au clip as WAV); a quiet phone-line recording's card says it sounds like
+    one, within the screen's width; the Deploy toolbar is gone. How long a control change
     takes to redraw is recorded (not asserted)."""
     import json
     import re
@@ -248,12 +253,20 @@ def test_upload_in_a_real_browser(browser_uploads):
             page.locator('input[type="file"]').set_input_files([str(f) for f in browser_uploads])
             page.get_by_text("Classical — confident").wait_for(timeout=180_000)
             page.get_by_text("Summary", exact=True).wait_for(timeout=60_000)
-            for name in ("Hiss — Nobody", "jazz.00002.au"):  # folded cards after the first,
+            for name in ("Hiss — Nobody", "jazz.00002.au", "call.wav"):  # folded cards after
+                # the first,
                 # each named by its tags (file name when it has none)
                 page.locator('[data-testid="stExpander"] summary', has_text=name).first.click()
             noise_card = page.locator('[data-testid="stExpander"]', has_text="Hiss — Nobody").first
             noise_card.get_by_text("Unknown —").wait_for(timeout=120_000)
             page.get_by_text("Jazz —").first.wait_for(timeout=120_000)
+            # The phone-line recording's card says so, within the screen's width.
+            note = page.get_by_text("It sounds like a phone line").first
+            note.wait_for(timeout=120_000)
+            box = note.bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, box
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            note.screenshot(path=str(ARTIFACTS / f"webapp-phone-line-note-{device}.png"))
             page.wait_for_function(
                 "document.querySelectorAll('.vega-embed').length >= 6", timeout=60_000
             )
