@@ -64,16 +64,19 @@ class Calibrator:
         minimise the NLL of held-out log-scores (``log_scores``); ``truth``: column indices."""
         from scipy.optimize import minimize
 
-        rows = np.arange(len(truth))
-
         def nll(parameters: np.ndarray) -> float:
-            calibrated = cls(float(np.exp(parameters[0])), float(parameters[1]))(scores)
-            right = np.clip(calibrated[rows, truth], PROBABILITY_FLOOR, 1.0)
-            return float(-np.mean(np.log(right)))
+            trial = cls(float(np.exp(parameters[0])), float(parameters[1]))
+            return trial.negative_log_likelihood(scores, truth)
 
         bounds = [tuple(np.log(TEMPERATURE_RANGE)), POWER_RANGE]
         best = minimize(nll, x0=np.array([0.0, 1.0]), bounds=bounds, method="L-BFGS-B")
         return cls(round(float(np.exp(best.x[0])), 6), round(float(best.x[1]), 6))
+
+    def negative_log_likelihood(self, scores: np.ndarray, truth: np.ndarray) -> float:
+        """Mean negative log of the calibrated probability of each row's ``truth`` (column
+        index): what ``fit`` minimises."""
+        right = np.clip(self(scores)[np.arange(len(truth)), truth], PROBABILITY_FLOOR, 1.0)
+        return float(-np.mean(np.log(right)))
 
     @classmethod
     def from_manifest(cls, section: dict[str, Any]) -> Calibrator:

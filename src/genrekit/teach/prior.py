@@ -131,13 +131,12 @@ class Prior:
 
         personal = np.log(np.clip(held_out, FLOOR, 1.0))
         default = self.log_probabilities(features)
-        rows = np.arange(len(truth))
 
         def calibrated(weight: float) -> tuple[float, Prior]:
             scores = personal + weight * default
             pooled = Calibrator.fit(scores, truth)
-            right = np.clip(pooled(scores)[rows, truth], FLOOR, 1.0)
-            return float(-np.mean(np.log(right))), replace(self, weight=weight, pooled=pooled)
+            fitted = replace(self, weight=weight, pooled=pooled)
+            return pooled.negative_log_likelihood(scores, truth), fitted
 
         return min((calibrated(weight) for weight in WEIGHTS), key=lambda fitted: fitted[0])[1]
 

@@ -57,7 +57,7 @@ class Fitted:
     calibration: Calibration | None
     """None when the rows are too few for held-out tracks (probabilities stay the model's)."""
     novelty: Any
-    """The ``NoveltyScore`` rejector; None for window representations."""
+    """The ``NoveltyScore`` rejector; None for window representations or when not asked for."""
 
 
 @dataclass(frozen=True)
@@ -73,8 +73,11 @@ class _HeldOut:
     no grid to choose from: the fits serve calibration only)."""
 
 
-def fit_rows(config: ExperimentConfig, dataset: Dataset, rows: np.ndarray) -> Fitted:
-    """Grid search, final fit, calibration and rejector of a model trained on ``rows``."""
+def fit_rows(
+    config: ExperimentConfig, dataset: Dataset, rows: np.ndarray, *, rejector: bool = True
+) -> Fitted:
+    """Grid search, final fit, calibration and (unless not ``rejector``: a caller that fits
+    its own) rejector of a model trained on ``rows``."""
     candidates: list[dict[str, Any]] = list(ParameterGrid(config.grid)) if config.grid else [{}]
     prototype = build_estimator(config, candidates[0])
     own_held_out = getattr(prototype, "holds_out_tracks", False)
@@ -97,7 +100,8 @@ def fit_rows(config: ExperimentConfig, dataset: Dataset, rows: np.ndarray) -> Fi
         calibration = _calibration(held_out[best].log_scores, held_out[best].truth, how)
     else:
         calibration = None
-    return Fitted(estimator, candidates[best], calibration, novelty_for(config, dataset, rows))
+    novelty = novelty_for(config, dataset, rows) if rejector else None
+    return Fitted(estimator, candidates[best], calibration, novelty)
 
 
 def build_estimator(config: ExperimentConfig, candidate: dict[str, Any]) -> Any:

@@ -105,7 +105,7 @@ def _narrow_band_head(
         source, config.representation, workers, progress, config.augment_copies,
         narrow_versions=True,
     )  # fmt: skip
-    fitted = fit_rows(config, dataset, np.arange(len(dataset)))
+    fitted = fit_rows(config, dataset, np.arange(len(dataset)), rejector=False)  # its own below
     version = np.array([item.id.partition(NARROW_MARK)[2] for item in dataset.items])
     narrow = np.flatnonzero(version != "")
     keys = [f"{dataset.tracks[row]}~{version[row]}" for row in narrow]
