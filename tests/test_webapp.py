@@ -447,7 +447,9 @@ def test_library_page_in_a_real_browser(shared_clips_library):
         page.get_by_role("combobox", name="Play a mix").click()
         page.keyboard.type(groups[0].name)
         page.keyboard.press("Enter")
-        page.locator("audio").first.wait_for(state="attached", timeout=60_000)
+        page.wait_for_function(  # the players appear one by one on a busy machine
+            f"document.querySelectorAll('audio').length >= {groups[0].size}", timeout=60_000
+        )
         assert page.locator("audio").count() == groups[0].size  # the mix's songs, each playable
         page.get_by_role("combobox", name="…or pick a song").click()
         page.keyboard.type("(jazz)")
