@@ -1,0 +1,114 @@
+"""Should the narrow-band head also learn varied phone calls?
+
+The shipped narrow-band head learned each training clip's fixed telephone-band and 8 kHz
+versions (``benchmarks/band_copies.py``, row 5); on varied phone calls (``genrekit.degrade
+.phone_call``: other band edges and slopes, μ-law, a 16-bit or MP3 file) it is right on 0.704,
+7.2 points under clean music. Side by side on the same outer folds (5-fold stratified group
+k-fold by artist over GTZAN's 208 clips, fold seeds 0..``--seeds``-1, taffc's 84 songs in every
+training side, shrinkage LDA chosen on inner artist folds as ``benchmarks/robustness.py``):
+
+1. **shipped**: narrow input (by the shipped bandwidth test) to the head that learned the fixed
+   versions, full-band input to the main head;
+2. **+ varied calls**: the same, the narrow-band head also learning each training clip's varied
+   phone call (GTZAN's and taffc's).
+
+A held-out clip's call is drawn like the training clips' calls (the same generator, other
+clips, no clip on both sides), so row 2's phone-call figure is optimistic about calls unlike
+the generator; the fixed telephone band and 8 kHz, which row 2 learns no more of than row 1,
+are the check that learning the varied calls does not cost the fixed ones.
+
+    python benchmarks/phone_call_head.py [--seeds 5]     (after benchmarks/band_copies.py)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+from _common import RESULTS, result_header
+from band_copies import (
+    EIGHT_KHZ,
+    NARROW_VERSIONS,
+    PHONE_CALL,
+    SHIPPED,
+    TELEPHONE,
+    band_levels,
+    paired,
+    routed,
+    summary,
+)
+from robustness import (
+    COPIES,
+    FOLDS,
+    both_collections,
+    features_for,
+    held_out_probabilities,
+    scored,
+)
+
+from genrekit.bandwidth import BandTest
+from genrekit.degrade import CONDITIONS
+
+
+def main() -> None:
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=5, help="fold seeds 0..seeds-1")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    paths, y, artists, taffc, _ = both_collections()
+    taffc_paths = [str(path) for path in taffc.paths]
+    features = features_for(paths, "loudness", COPIES, 2)
+    taffc_features = features_for(
+        taffc_paths, "loudness", COPIES, 2, "taffc", ("clean", *NARROW_VERSIONS, PHONE_CALL)
+    )
+    levels = band_levels(paths, tuple(CONDITIONS), "gtzan")
+    narrow = {
+        condition: np.array([BandTest().calls_narrow(x) for x in levels[condition]])
+        for condition in CONDITIONS
+    }
+    heads = {
+        "shipped": (*SHIPPED, *NARROW_VERSIONS),
+        "+ varied calls": (*SHIPPED, *NARROW_VERSIONS, PHONE_CALL),
+    }
+    runs: dict[str, list[dict]] = {name: [] for name in heads}
+    for seed in range(args.seeds):
+        main_head, _ = held_out_probabilities(
+            features, y, artists, "lda", SHIPPED, (taffc_features, taffc.y, SHIPPED), seed
+        )
+        for name, rows in heads.items():
+            head, _ = held_out_probabilities(
+                features, y, artists, "lda", rows, (taffc_features, taffc.y, rows), seed
+            )
+            runs[name].append(scored(routed(narrow, head, main_head), y))
+        print(f"seed {seed}: " + ", ".join(
+            f"{name} phone call {r[-1]['conditions'][PHONE_CALL]['accuracy']:.3f} "
+            f"telephone {r[-1]['conditions'][TELEPHONE]['accuracy']:.3f}"
+            for name, r in runs.items()
+        ), flush=True)  # fmt: skip
+    results = {name: summary(found) for name, found in runs.items()}
+    results["+ varied calls"]["minus shipped (paired by seed)"] = {
+        condition: paired(results["shipped"], results["+ varied calls"], condition)
+        for condition in ("clean", TELEPHONE, EIGHT_KHZ, PHONE_CALL)
+    }
+    header = result_header(
+        f"python benchmarks/phone_call_head.py --seeds {args.seeds}",
+        time.perf_counter() - started,
+        f"{FOLDS}-fold stratified group k-fold by artist over GTZAN's {len(y)} clips, fold seeds "
+        f"0..{args.seeds - 1}, as benchmarks/robustness.py; taffc's {len(taffc_paths)} songs in "
+        "every training side; shrinkage LDA; narrow input routed by the shipped bandwidth test; "
+        "figures are means over the seeds",
+    )
+    for name, result in results.items():
+        print(f"{name}: worst drop {result['worst_drop']:.3f} ({result['worst_condition']})")
+        print("  " + json.dumps(result.get("minus shipped (paired by seed)", {})))
+    record = {**header, "results": results}
+    (RESULTS / "phone_call_head.json").write_text(json.dumps(record, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
