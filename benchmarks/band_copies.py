@@ -51,7 +51,7 @@ import json
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from _common import RESULTS, result_header
@@ -302,25 +302,57 @@ def summary(runs: list[dict]) -> dict:
     }
 
 
-def main() -> None:
+class Clips(NamedTuple):
+    """Both collections' clips as the band benchmarks use them."""
+
+    paths: list[str]
+    y: np.ndarray
+    artists: np.ndarray
+    taffc: Any
+    taffc_artists: list[str]
+    features: dict[str, np.ndarray]
+    """GTZAN's features under every condition and training copy."""
+    taffc_features: dict[str, np.ndarray]
+    levels: dict[str, list[BandLevels]]
+    """GTZAN's band levels under every condition (and any other conditions asked for)."""
+    narrow: dict[str, np.ndarray]
+    """Per condition, which GTZAN clips the shipped bandwidth test calls narrow."""
+
+
+def clips(taffc_conditions: tuple[str, ...], other_levels: tuple[str, ...] = ()) -> Clips:
+    """Both collections, their features (taffc's under ``taffc_conditions`` and its copies) and
+    GTZAN's band levels (under every condition and ``other_levels``), cached."""
+    paths, y, artists, taffc, taffc_artists = both_collections()
+    taffc_paths = [str(path) for path in taffc.paths]
+    levels = band_levels(paths, (*CONDITIONS, *other_levels), "gtzan")
+    return Clips(
+        paths, y, artists, taffc, taffc_artists,
+        features_for(paths, "loudness", COPIES, 2),
+        features_for(taffc_paths, "loudness", COPIES, 2, "taffc", taffc_conditions),
+        levels,
+        {condition: np.array([BandTest().calls_narrow(x) for x in levels[condition]])
+         for condition in CONDITIONS},
+    )  # fmt: skip
+
+
+def seeds_from_command_line(description: str) -> int:
+    """The ``--seeds`` a band benchmark was run with (one BLAS thread each: the folds run
+    side by side with other work on two cores)."""
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1)
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--seeds", type=int, default=5, help="fold seeds 0..seeds-1")
-    args = parser.parse_args()
+    return int(parser.parse_args().seeds)
+
+
+def main() -> None:
+    seeds = seeds_from_command_line(__doc__.splitlines()[0])
     started = time.perf_counter()
-    paths, y, artists, taffc, taffc_artists = both_collections()
+    both = clips(("clean", *NARROW_VERSIONS), tuple(AS_FILES))
+    y, artists, taffc, taffc_artists = both.y, both.artists, both.taffc, both.taffc_artists
+    features, taffc_features, narrow = both.features, both.taffc_features, both.narrow
     taffc_paths = [str(path) for path in taffc.paths]
-    features = features_for(paths, "loudness", COPIES, 2)
-    taffc_features = features_for(
-        taffc_paths, "loudness", COPIES, 2, "taffc", ("clean", *NARROW_VERSIONS)
-    )
-    levels = band_levels(paths, (*CONDITIONS, *AS_FILES), "gtzan")
-    narrow = {
-        condition: np.array([BandTest().calls_narrow(x) for x in levels[condition]])
-        for condition in CONDITIONS
-    }
     taffc_levels = band_levels(taffc_paths, ("clean",), "taffc")
     with_copies = (*SHIPPED, *NARROW_VERSIONS)
     band_rows = ("copy-1", *NARROW_VERSIONS)
@@ -340,7 +372,7 @@ def main() -> None:
     also = (taffc_features, taffc_artists)
     generated = np.vstack([generated_features(name) for name in NARROW_VERSIONS])
     thresholds = []
-    for seed in range(args.seeds):
+    for seed in range(seeds):
         full_band, full_heard = typicalities(
             features, artists, also, y, seed, ("clean",), generated
         )
@@ -380,10 +412,10 @@ def main() -> None:
                 for condition in ("clean", *NARROW_VERSIONS, PHONE_CALL)
             }
     header = result_header(
-        f"python benchmarks/band_copies.py --seeds {args.seeds}",
+        f"python benchmarks/band_copies.py --seeds {seeds}",
         time.perf_counter() - started,
         f"{FOLDS}-fold stratified group k-fold by artist over GTZAN's {len(y)} clips, fold seeds "
-        f"0..{args.seeds - 1}, as benchmarks/robustness.py; taffc's {len(taffc_paths)} songs in "
+        f"0..{seeds - 1}, as benchmarks/robustness.py; taffc's {len(taffc_paths)} songs in "
         "every training side; shrinkage LDA; figures are means over the seeds",
     )
     record = {
@@ -391,7 +423,7 @@ def main() -> None:
         "bandwidth test": {
             **BandTest().to_manifest(),
             "16-bit floor (dB)": round(SIXTEEN_BIT_FLOOR_DB, 1),
-            "GTZAN": band_test_figures(levels),
+            "GTZAN": band_test_figures(both.levels),
             "taffc": band_test_figures(taffc_levels),
         },
         "results": results,

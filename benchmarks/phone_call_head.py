@@ -22,11 +22,9 @@ are the check that learning the varied calls does not cost the fixed ones.
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 
-import numpy as np
 from _common import RESULTS, result_header
 from band_copies import (
     EIGHT_KHZ,
@@ -34,49 +32,31 @@ from band_copies import (
     PHONE_CALL,
     SHIPPED,
     TELEPHONE,
-    band_levels,
+    clips,
     paired,
     routed,
+    seeds_from_command_line,
     summary,
 )
 from robustness import (
-    COPIES,
     FOLDS,
-    both_collections,
-    features_for,
     held_out_probabilities,
     scored,
 )
 
-from genrekit.bandwidth import BandTest
-from genrekit.degrade import CONDITIONS
-
 
 def main() -> None:
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(1)
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=5, help="fold seeds 0..seeds-1")
-    args = parser.parse_args()
+    seeds = seeds_from_command_line(__doc__.splitlines()[0])
     started = time.perf_counter()
-    paths, y, artists, taffc, _ = both_collections()
-    taffc_paths = [str(path) for path in taffc.paths]
-    features = features_for(paths, "loudness", COPIES, 2)
-    taffc_features = features_for(
-        taffc_paths, "loudness", COPIES, 2, "taffc", ("clean", *NARROW_VERSIONS, PHONE_CALL)
-    )
-    levels = band_levels(paths, tuple(CONDITIONS), "gtzan")
-    narrow = {
-        condition: np.array([BandTest().calls_narrow(x) for x in levels[condition]])
-        for condition in CONDITIONS
-    }
+    both = clips(("clean", *NARROW_VERSIONS, PHONE_CALL))
+    features, y, artists, narrow = both.features, both.y, both.artists, both.narrow
+    taffc_features, taffc = both.taffc_features, both.taffc
     heads = {
         "shipped": (*SHIPPED, *NARROW_VERSIONS),
         "+ varied calls": (*SHIPPED, *NARROW_VERSIONS, PHONE_CALL),
     }
     runs: dict[str, list[dict]] = {name: [] for name in heads}
-    for seed in range(args.seeds):
+    for seed in range(seeds):
         main_head, _ = held_out_probabilities(
             features, y, artists, "lda", SHIPPED, (taffc_features, taffc.y, SHIPPED), seed
         )
@@ -96,10 +76,10 @@ def main() -> None:
         for condition in ("clean", TELEPHONE, EIGHT_KHZ, PHONE_CALL)
     }
     header = result_header(
-        f"python benchmarks/phone_call_head.py --seeds {args.seeds}",
+        f"python benchmarks/phone_call_head.py --seeds {seeds}",
         time.perf_counter() - started,
         f"{FOLDS}-fold stratified group k-fold by artist over GTZAN's {len(y)} clips, fold seeds "
-        f"0..{args.seeds - 1}, as benchmarks/robustness.py; taffc's {len(taffc_paths)} songs in "
+        f"0..{seeds - 1}, as benchmarks/robustness.py; taffc's {len(taffc.paths)} songs in "
         "every training side; shrinkage LDA; narrow input routed by the shipped bandwidth test; "
         "figures are means over the seeds",
     )
