@@ -346,6 +346,16 @@ def seeds_from_command_line(description: str) -> int:
     return int(parser.parse_args().seeds)
 
 
+def report_seed(seed: int, runs: dict[str, list[dict]], condition: str) -> None:
+    """Print each row's accuracy under ``condition`` and the telephone band for the fold seed
+    just run (progress for a run of several minutes)."""
+    print(f"seed {seed}: " + ", ".join(
+        f"{name} {condition} {found[-1]['conditions'][condition]['accuracy']:.3f} "
+        f"telephone {found[-1]['conditions'][TELEPHONE]['accuracy']:.3f}"
+        for name, found in runs.items()
+    ), flush=True)  # fmt: skip
+
+
 def main() -> None:
     seeds = seeds_from_command_line(__doc__.splitlines()[0])
     started = time.perf_counter()
@@ -399,11 +409,7 @@ def main() -> None:
         runs["+ copies of taffc's songs"].append(scored(taffc_only, y))
         runs["routed to a band head"].append(scored(routed(narrow, band, shipped), y))
         runs["routed to row 2's head"].append(scored(routed(narrow, every_clip, shipped), y))
-        print(f"seed {seed}: " + ", ".join(
-            f"{name} clean {r[-1]['conditions']['clean']['accuracy']:.3f} "
-            f"telephone {r[-1]['conditions'][TELEPHONE]['accuracy']:.3f}"
-            for name, r in runs.items()
-        ), flush=True)  # fmt: skip
+        report_seed(seed, runs, "clean")
     results = {name: summary(found) for name, found in runs.items()}
     for name, result in results.items():
         if name != "shipped":

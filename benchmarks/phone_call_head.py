@@ -34,6 +34,7 @@ from band_copies import (
     TELEPHONE,
     clips,
     paired,
+    report_seed,
     routed,
     seeds_from_command_line,
     summary,
@@ -65,11 +66,7 @@ def main() -> None:
                 features, y, artists, "lda", rows, (taffc_features, taffc.y, rows), seed
             )
             runs[name].append(scored(routed(narrow, head, main_head), y))
-        print(f"seed {seed}: " + ", ".join(
-            f"{name} phone call {r[-1]['conditions'][PHONE_CALL]['accuracy']:.3f} "
-            f"telephone {r[-1]['conditions'][TELEPHONE]['accuracy']:.3f}"
-            for name, r in runs.items()
-        ), flush=True)  # fmt: skip
+        report_seed(seed, runs, PHONE_CALL)
     results = {name: summary(found) for name, found in runs.items()}
     results["+ varied calls"]["minus shipped (paired by seed)"] = {
         condition: paired(results["shipped"], results["+ varied calls"], condition)
