@@ -173,6 +173,50 @@ def test_a_phone_line_copy_of_a_song_is_heard_by_the_narrow_band_head(classifier
 
 
 @pytest.mark.data
+def test_a_catalogued_phone_call_is_judged_again_by_the_narrow_band_head(classifier, tmp_path):
+    """tag-files --db --model judges stored embeddings without audio: the catalog remembers
+    which tracks the narrow-band head heard, and the narrow-band head judges those again."""
+    import shutil
+    import sqlite3
+
+    from genrekit.degrade import telephone
+    from genrekit.library.catalog import index_folder
+    from genrekit.library.file_tags import catalog_verdicts, verdict_of
+
+    music = tmp_path / "music"
+    music.mkdir()
+    clean = music / "clean.flac"
+    shutil.copy(DATA / "gtzan" / "blues" / "blues.00000.flac", clean)
+    audio = classifier.load_audio(clean)
+    call = music / "call.wav"
+    quiet = telephone(audio.samples, audio.sample_rate) * 10 ** (-30 / 20)
+    soundfile.write(call, quiet, audio.sample_rate, "PCM_16")
+    db = tmp_path / "lib.sqlite"
+    index_folder(music, db, progress=False)
+    with sqlite3.connect(db) as connection:
+        narrow = dict(connection.execute("SELECT path, narrow_band FROM tracks").fetchall())
+        embedding = np.frombuffer(
+            connection.execute(
+                "SELECT embedding FROM tracks WHERE path = ?", (str(call.resolve()),)
+            ).fetchone()[0],
+            np.float32,
+        )
+    assert narrow == {str(clean.resolve()): 0, str(call.resolve()): 1}
+    duration = len(audio.samples) / audio.sample_rate
+    judge = classifier.judge_embedding
+    by_head = {
+        head: verdict_of(judge(embedding, str(call), duration, narrow_band=head))
+        for head in (False, True)
+    }
+    assert by_head[True] != by_head[False]  # the two heads do not agree to the last digit
+    connection = sqlite3.connect(db)
+    verdicts = dict(catalog_verdicts(connection, [call, clean], classifier))
+    connection.close()
+    assert verdicts[call.resolve()] == by_head[True]
+    assert verdicts[clean.resolve()] == verdict_of(classifier.predict(clean, timeline=False))
+
+
+@pytest.mark.data
 def test_classical_examples_are_recognised(classifier):
     orchestra = "Hungarian_Dance_number_5_-_Allegro_in_F_sharp_minor_(string_orchestra).hq.ogg"
     prediction = classifier.predict(DATA / "examples" / orchestra, timeline=False)

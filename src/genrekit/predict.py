@@ -280,12 +280,18 @@ class Classifier:
         )
         return prediction.judged(self.threshold), embedding
 
-    def judge_embedding(self, embedding: np.ndarray, path: str, duration: float) -> Prediction:
+    def judge_embedding(
+        self, embedding: np.ndarray, path: str, duration: float, *, narrow_band: bool = False
+    ) -> Prediction:
         """The verdict on a track from its stored embedding (its clips' mean features, what a
         catalog keeps), without decoding it again: exactly ``analyse``'s for a track of one
         clip; for longer ones, the probabilities of the mean clip rather than the mean of the
-        clips' probabilities. No timeline."""
+        clips' probabilities. No timeline. A track the bandwidth test called narrow when it was
+        analysed (``narrow_band``) is judged by the narrow-band head, as ``analyse`` judges it."""
         embedding = np.asarray(embedding, dtype=np.float64)
+        if narrow_band and self.narrow_band is not None:
+            heard = self.narrow_band.judge_embedding(embedding, path, duration)
+            return self._as_narrow_band(heard, embedding)
         scores = ranked(self.labels, self.probabilities(embedding[None, :])[0])
         best, confidence = next(iter(scores.items()))
         prediction = Prediction(
@@ -302,14 +308,19 @@ class Classifier:
         full: bool,
         should_stop: Callable[[], bool] | None,
     ) -> tuple[Prediction, np.ndarray]:
-        """``analyse`` by the narrow-band head. Its typicality is the higher of the two
-        rejectors' (a narrow-band song may still sound like the full-band music, and 8 kHz
-        versions are farther apart than phone-line ones), judged by the head's stricter
-        threshold: benchmarks/band_copies.py."""
+        """``analyse`` by the narrow-band head."""
         assert self.narrow_band is not None
         found, embedding = self.narrow_band.analyse(
             audio, timeline=timeline, full=full, should_stop=should_stop
         )
+        return self._as_narrow_band(found, embedding), embedding
+
+    def _as_narrow_band(self, found: Prediction, embedding: np.ndarray) -> Prediction:
+        """The narrow-band head's prediction as this model's: its typicality the higher of the
+        two rejectors' (a narrow-band song may still sound like the full-band music, and 8 kHz
+        versions are farther apart than phone-line ones), judged by the head's stricter
+        threshold: benchmarks/band_copies.py."""
+        assert self.narrow_band is not None
         heard = [t for t in (found.typicality, self._typicality(embedding)) if t is not None]
         found = replace(
             found,
@@ -317,7 +328,7 @@ class Classifier:
             narrow_band=True,
             typicality=max(heard) if heard else None,
         )
-        return found.judged(self.narrow_band.threshold), embedding
+        return found.judged(self.narrow_band.threshold)
 
     def _sampled(self, samples: np.ndarray, *, allowed: bool) -> bool:
         """Whether a track is heard in regions: allowed, long enough (twice the regions' length,

@@ -78,6 +78,7 @@ def _catalog_fields(found: dict[str, Any]) -> dict[str, Any]:
             }
         ),
         "probabilities": json.dumps(found["probabilities"]),
+        "narrow_band": int(found["narrow_band"]),
     }
 
 
@@ -249,6 +250,7 @@ def _write(
         "artist",
         "title",
         "probabilities",
+        "narrow_band",
         "embedding",
         "indexed_at",
     ]

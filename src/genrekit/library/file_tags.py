@@ -790,7 +790,8 @@ def catalog_verdicts(
     analyse, or changed since it was analysed. The content hash decides, not size and time: a
     same-size file put in place with the old time is other audio, and another song's genre
     must not be written onto it. With a ``classifier`` (a personal model on the same
-    embeddings), the verdict is its judgement of the stored embedding (no audio decoded);
+    embeddings), the verdict is its judgement of the stored embedding (no audio decoded), by
+    its narrow-band head where it has one and the track was heard as narrow-band when indexed;
     without, the catalog's own."""
     from genrekit.integrity import file_sha256
 
@@ -805,13 +806,13 @@ def catalog_verdicts(
         path = path.resolve()
         row = connection.execute(
             "SELECT status, size, sha256, genre, confidence, known, styles, error, embedding, "
-            "duration FROM tracks WHERE path = CAST(? AS TEXT)",
+            "duration, narrow_band FROM tracks WHERE path = CAST(? AS TEXT)",
             (name_bytes(path),),
         ).fetchone()
         if row is None:
             yield path, TagError(path, "not in the catalog (run genrekit index on it first)")
             continue
-        status, size, sha256, genre, confidence, known, styles, error, blob, duration = row
+        status, size, sha256, genre, confidence, known, styles, error, blob, duration, narrow = row
         if status != "ok":
             yield path, TagError(path, f"was not analysed: {error}")
             continue
@@ -825,7 +826,10 @@ def catalog_verdicts(
             continue
         if classifier is not None:
             embedding = np.frombuffer(blob, np.float32)
-            yield path, verdict_of(classifier.judge_embedding(embedding, str(path), duration))
+            judged = classifier.judge_embedding(
+                embedding, str(path), duration, narrow_band=bool(narrow)
+            )
+            yield path, verdict_of(judged)
             continue
         found = [(p, tag) for p, tags in json.loads(styles or "{}").items() for tag in tags]
         known_track = known is None or bool(known)

@@ -12,10 +12,11 @@ from pathlib import Path
 
 from genrekit.errors import ConfigError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _ADDED = {
     "confidence": "REAL", "typicality": "REAL", "known": "INTEGER", "styles": "TEXT",  # 2
     "tag_genres": "TEXT", "artist": "TEXT", "title": "TEXT",  # 3: the file's own tags
+    "narrow_band": "INTEGER",  # 4: the narrow-band head judged it (a phone line, 8 kHz)
 }  # fmt: skip
 """Columns added since schema 1 (an older catalog gains them, empty, when opened; ``index``
 fills the file tags in on its next run)."""
@@ -44,6 +45,7 @@ CREATE TABLE IF NOT EXISTS tracks (
     tag_genres TEXT,
     artist TEXT,
     title TEXT,
+    narrow_band INTEGER,
     embedding BLOB,
     indexed_at TEXT NOT NULL
 );
