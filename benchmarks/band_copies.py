@@ -305,7 +305,6 @@ def summary(runs: list[dict]) -> dict:
 class Clips(NamedTuple):
     """Both collections' clips as the band benchmarks use them."""
 
-    paths: list[str]
     y: np.ndarray
     artists: np.ndarray
     taffc: Any
@@ -326,7 +325,7 @@ def clips(taffc_conditions: tuple[str, ...], other_levels: tuple[str, ...] = ())
     taffc_paths = [str(path) for path in taffc.paths]
     levels = band_levels(paths, (*CONDITIONS, *other_levels), "gtzan")
     return Clips(
-        paths, y, artists, taffc, taffc_artists,
+        y, artists, taffc, taffc_artists,
         features_for(paths, "loudness", COPIES, 2),
         features_for(taffc_paths, "loudness", COPIES, 2, "taffc", taffc_conditions),
         levels,
